@@ -1,0 +1,227 @@
+// Package activities holds outpace's side effects: every call to OutX happens
+// here, in methods of Activities, which holds the OutX client and the polling
+// cadence. Workflows refer to these methods through a typed nil pointer.
+//
+// Activities report failures as non-retryable temporal ApplicationErrors whose
+// Type (the Err* constants) tells the workflow what the failure means; the
+// workflow, not Temporal's retry policy, decides whether to try again, because
+// a retried send can message a person twice.
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/outpacehq/outpace/outx"
+)
+
+// Error types of the ApplicationErrors the activities return.
+const (
+	// ErrInvalidInput: OutX refused the request's fields (400). Sending the
+	// same input again cannot succeed.
+	ErrInvalidInput = "InvalidInput"
+	// ErrUnauthorized: the API key is missing or wrong (401). Nothing that uses
+	// this key can succeed until it is fixed.
+	ErrUnauthorized = "Unauthorized"
+	// ErrNoAdmin: the OutX team has no admin member to send from (404).
+	ErrNoAdmin = "NoAdmin"
+	// ErrExtensionOffline: no OutX browser extension was active in the last
+	// 48 hours (403). No task was created; waiting for it to return is right.
+	ErrExtensionOffline = "ExtensionOffline"
+	// ErrRateLimited: OutX answered 429. No task was created.
+	ErrRateLimited = "RateLimited"
+	// ErrNotSent: the request certainly created no task (the connection was
+	// refused, OutX answered 503...). Sending again is safe.
+	ErrNotSent = "NotSent"
+	// ErrAmbiguous: the request may have created a task whose id we do not
+	// know. Sending again could message the person twice.
+	ErrAmbiguous = "Ambiguous"
+	// ErrTaskNotFound: OutX does not know the task id (404).
+	ErrTaskNotFound = "TaskNotFound"
+	// ErrTaskPending: the task has no final status yet. Retryable: Temporal's
+	// retry policy schedules the next poll.
+	ErrTaskPending = "TaskPending"
+)
+
+// Activities performs outpace's OutX calls.
+type Activities struct {
+	OutX *outx.Client
+	// PollInterval is the time between status reads while a poll attempt
+	// lasts. Default 5s, OutX's recommendation.
+	PollInterval time.Duration
+	// PollBurst is how long the first poll attempt keeps reading a task's
+	// status, which covers a task performed within minutes. Later attempts
+	// read once each and are spaced by the workflow's retry policy, so a task
+	// pending for hours holds no worker slot and adds no history. Default 2m.
+	PollBurst time.Duration
+}
+
+// ValidateInput is a message to check before anything is sent.
+type ValidateInput struct {
+	RecipientURN string `json:"recipient_urn"`
+	Message      string `json:"message"`
+}
+
+// ValidateResult lists what is wrong with the input, each problem naming the
+// field and the rule; empty when the input may be sent.
+type ValidateResult struct {
+	Problems []string `json:"problems,omitempty"`
+}
+
+// Validate applies OutX's published rules (and outpace's stricter ones) to a
+// message. It is pure, and runs as a local activity so that its verdict is
+// recorded: running workflows keep their verdict when the rules change.
+func (a *Activities) Validate(_ context.Context, in ValidateInput) (ValidateResult, error) {
+	return ValidateResult{Problems: problems(outx.ValidateSendMessage(outx.SendMessageRequest(in)))}, nil
+}
+
+func problems(err error) []string {
+	if err == nil {
+		return nil
+	}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []string
+		for _, e := range joined.Unwrap() {
+			out = append(out, e.Error())
+		}
+		return out
+	}
+	return []string{err.Error()}
+}
+
+// SendInput is a validated message to queue with OutX.
+type SendInput struct {
+	RecipientURN string `json:"recipient_urn"`
+	Message      string `json:"message"`
+}
+
+// SendResult identifies the OutX task that will perform the send.
+type SendResult struct {
+	TaskID string `json:"task_id"`
+}
+
+// Send makes exactly one Send Message request. Its errors say whether a task
+// may have been created (ErrAmbiguous) or certainly was not (every other type).
+func (a *Activities) Send(ctx context.Context, in SendInput) (SendResult, error) {
+	created, err := a.OutX.SendMessage(ctx, outx.SendMessageRequest(in))
+	if err != nil {
+		return SendResult{}, sendError(err)
+	}
+	activity.GetLogger(ctx).Info("OutX task created", "TaskID", created.TaskID, "RecipientURN", in.RecipientURN)
+	return SendResult{TaskID: created.TaskID}, nil
+}
+
+// sendError turns an OutX error into the ApplicationError type the workflow
+// acts on. The order matters: only answers that certainly created no task may
+// become anything but ErrAmbiguous.
+func sendError(err error) error {
+	typ := ErrAmbiguous
+	if outx.NoTaskCreated(err) {
+		switch {
+		case errors.Is(err, outx.ErrBadRequest):
+			typ = ErrInvalidInput
+		case errors.Is(err, outx.ErrUnauthorized):
+			typ = ErrUnauthorized
+		case errors.Is(err, outx.ErrNoAdmin):
+			typ = ErrNoAdmin
+		case errors.Is(err, outx.ErrExtensionOffline):
+			typ = ErrExtensionOffline
+		case errors.Is(err, outx.ErrRateLimited):
+			typ = ErrRateLimited
+		default:
+			typ = ErrNotSent
+		}
+	}
+	return temporal.NewNonRetryableApplicationError(err.Error(), typ, nil)
+}
+
+// PollInput names the OutX task to watch.
+type PollInput struct {
+	TaskID string `json:"task_id"`
+}
+
+// PollResult is a task's final status.
+type PollResult struct {
+	Status outx.TaskStatus `json:"status"`
+	// Sent is true when OutX performed the action (completed, sent: true).
+	Sent bool `json:"sent"`
+	// Reason is OutX's explanation when the task finished without sending.
+	Reason string `json:"reason,omitempty"`
+	// Polls is the number of status reads over every attempt.
+	Polls int `json:"polls"`
+}
+
+// pollProgress is carried from attempt to attempt in heartbeat details.
+type pollProgress struct {
+	Polls int `json:"polls"`
+}
+
+// PollStatus reads a task's status until it is final. The first attempt polls
+// every PollInterval for up to PollBurst, heartbeating; every later attempt
+// reads once. While the task is pending an attempt fails with the retryable
+// ErrTaskPending, and the workflow's retry policy (with a schedule-to-close
+// deadline) spaces the next attempt. Retries add no history events, so the
+// history of a task polled for a day is as long as one polled once.
+func (a *Activities) PollStatus(ctx context.Context, in PollInput) (PollResult, error) {
+	info := activity.GetInfo(ctx)
+	var progress pollProgress
+	if activity.HasHeartbeatDetails(ctx) {
+		_ = activity.GetHeartbeatDetails(ctx, &progress)
+	}
+	interval := orDefault(a.PollInterval, 5*time.Second)
+	stopAt := time.Now() // later attempts read once
+	if info.Attempt == 1 {
+		stopAt = stopAt.Add(orDefault(a.PollBurst, 2*time.Minute))
+	}
+	// Leave the attempt before Temporal would time it out.
+	if !info.Deadline.IsZero() && info.Deadline.Add(-interval).Before(stopAt) {
+		stopAt = info.Deadline.Add(-interval)
+	}
+
+	var last string
+	for {
+		task, err := a.OutX.GetTaskStatus(ctx, in.TaskID)
+		progress.Polls++
+		switch {
+		case err == nil && task.Finished():
+			res := PollResult{Status: task.Status, Sent: task.Sent(), Polls: progress.Polls}
+			if !res.Sent {
+				res.Reason = task.FailureReason()
+			}
+			return res, nil
+		case err == nil:
+			last = "status " + string(task.Status)
+		case errors.Is(err, outx.ErrUnauthorized):
+			return PollResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrUnauthorized, nil, progress)
+		case errors.Is(err, outx.ErrTaskNotFound), errors.Is(err, outx.ErrBadRequest):
+			return PollResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTaskNotFound, nil, progress)
+		default:
+			// 403, 429, 5xx and network failures: reading again is always safe.
+			last = err.Error()
+		}
+		activity.RecordHeartbeat(ctx, progress)
+
+		if !time.Now().Add(interval).Before(stopAt) {
+			return PollResult{}, temporal.NewApplicationError(
+				fmt.Sprintf("task %s not finished after %d polls (last: %s)", in.TaskID, progress.Polls, last),
+				ErrTaskPending, progress)
+		}
+		select {
+		case <-ctx.Done():
+			return PollResult{}, ctx.Err()
+		case <-time.After(interval):
+		}
+	}
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}

@@ -1,0 +1,265 @@
+// Package workflows holds outpace's orchestration: the SendMessage and
+// Campaign workflows, their inputs and results, and the names clients use to
+// start and control them. Nothing here does I/O; every side effect is an
+// activity in package activities.
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/outpacehq/outpace/activities"
+)
+
+// TaskQueue is the default task queue of outpace's workers.
+const TaskQueue = "outpace"
+
+// Workflow type names, as registered by the worker and typed in the CLI.
+const (
+	SendMessageWorkflow = "SendMessage"
+)
+
+// Search attributes outpace sets so runs can be filtered in the Temporal UI.
+var (
+	CampaignIDAttribute   = temporal.NewSearchAttributeKeyKeyword("CampaignId")
+	RecipientURNAttribute = temporal.NewSearchAttributeKeyKeyword("RecipientUrn")
+)
+
+// Outcome is what became of one message.
+type Outcome string
+
+const (
+	// Delivered: OutX reported the message sent.
+	Delivered Outcome = "delivered"
+	// Failed: certainly not sent (OutX's task failed, or OutX refused the
+	// request); the reason says why.
+	Failed Outcome = "failed"
+	// Unknown: a task may exist but its result is not known (the answer to the
+	// send was lost, or no final status came before the deadline). It is never
+	// resent automatically: an operator decides.
+	Unknown Outcome = "unknown"
+	// Invalid: the input breaks a rule; nothing was sent.
+	Invalid Outcome = "invalid"
+)
+
+// Defaults of SendMessageInput's optional settings.
+const (
+	DefaultSendDeadline = time.Hour
+	DefaultPollDeadline = 24 * time.Hour
+)
+
+// SendMessageInput is the input of the SendMessage workflow.
+type SendMessageInput struct {
+	RecipientURN string `json:"recipient_urn"`
+	Message      string `json:"message"`
+	// SendDeadline bounds how long, from the start, sends that certainly
+	// created no task (429, 403 extension offline, 503, refused connections)
+	// are retried. Default 1h.
+	SendDeadline Duration `json:"send_deadline,omitzero"`
+	// PollDeadline bounds how long, from the task's creation, its final status
+	// is awaited: long enough for an extension that is offline for hours.
+	// Default 24h.
+	PollDeadline Duration `json:"poll_deadline,omitzero"`
+}
+
+// SendMessageResult is the result of a SendMessage run. When the outcome is
+// not delivered, the run fails with an ApplicationError whose details hold
+// this result (see ResultFromError), so the Temporal UI shows it in red.
+type SendMessageResult struct {
+	Outcome      Outcome `json:"outcome"`
+	RecipientURN string  `json:"recipient_urn"`
+	TaskID       string  `json:"task_id,omitempty"`
+	Reason       string  `json:"reason,omitempty"`
+	// SendAttempts counts Send Message requests: more than one only when the
+	// earlier ones certainly created no task.
+	SendAttempts int `json:"send_attempts"`
+	// Polls counts Get Task Status requests.
+	Polls      int       `json:"polls,omitempty"`
+	StartedAt  time.Time `json:"started_at"`
+	QueuedAt   time.Time `json:"queued_at,omitzero"` // OutX created the task
+	FinishedAt time.Time `json:"finished_at"`
+	// TimeToQueue is from the start to the task's creation; TimeToConfirm from
+	// the task's creation to its final status.
+	TimeToQueue   Duration `json:"time_to_queue,omitzero"`
+	TimeToConfirm Duration `json:"time_to_confirm,omitzero"`
+}
+
+// ErrorType is the ApplicationError type of a run whose message was not
+// delivered, e.g. "MessageFailed".
+func (o Outcome) ErrorType() string {
+	return "Message" + strings.ToUpper(string(o[:1])) + string(o[1:])
+}
+
+// ResultFromError extracts the result carried by a failed SendMessage run
+// (or child run). ok is false when err is not such a failure.
+func ResultFromError(err error) (res SendMessageResult, ok bool) {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) && strings.HasPrefix(app.Type(), "Message") && app.HasDetails() {
+		if app.Details(&res) == nil && res.Outcome != "" {
+			return res, true
+		}
+	}
+	return SendMessageResult{}, false
+}
+
+// Send retries back off from sendBackoffMin, doubling to sendBackoffMax. Poll
+// attempts after the first are spaced from pollRetryMin, growing to
+// pollRetryMax.
+const (
+	sendBackoffMin = 15 * time.Second
+	sendBackoffMax = 10 * time.Minute
+	pollRetryMin   = 15 * time.Second
+	pollRetryMax   = 5 * time.Minute
+)
+
+// SendMessage validates one message, sends it through OutX, and confirms it
+// by polling the OutX task until it is final.
+//
+// A send is retried (on a durable timer) only when OutX certainly created no
+// task; once a task id is known it is polled, never resubmitted; a send whose
+// outcome is ambiguous ends the run as unknown.
+func SendMessage(ctx workflow.Context, in SendMessageInput) (SendMessageResult, error) {
+	var a *activities.Activities
+	logger := workflow.GetLogger(ctx)
+	res := SendMessageResult{RecipientURN: in.RecipientURN, StartedAt: workflow.Now(ctx)}
+	end := func(o Outcome, reason string) (SendMessageResult, error) {
+		res.Outcome, res.Reason, res.FinishedAt = o, reason, workflow.Now(ctx)
+		if !res.QueuedAt.IsZero() {
+			res.TimeToQueue = Duration(res.QueuedAt.Sub(res.StartedAt))
+			if o != Unknown {
+				res.TimeToConfirm = Duration(res.FinishedAt.Sub(res.QueuedAt))
+			}
+		}
+		logger.Info("Message finished", "Outcome", o, "TaskID", res.TaskID, "Reason", reason)
+		if o == Delivered {
+			return res, nil
+		}
+		msg := fmt.Sprintf("message to %s %s: %s", in.RecipientURN, o, reason)
+		return res, temporal.NewNonRetryableApplicationError(msg, o.ErrorType(), nil, res)
+	}
+
+	// 1. Validate: nothing is sent for a bad input.
+	var verdict activities.ValidateResult
+	vctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second})
+	if err := workflow.ExecuteLocalActivity(vctx, a.Validate, activities.ValidateInput{
+		RecipientURN: in.RecipientURN, Message: in.Message,
+	}).Get(ctx, &verdict); err != nil {
+		return res, err
+	}
+	if len(verdict.Problems) > 0 {
+		return end(Invalid, strings.Join(verdict.Problems, "; "))
+	}
+
+	// 2. Send: one request per attempt, never retried by Temporal itself, since
+	// a timed-out attempt may have reached OutX.
+	sctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+	})
+	sendBy := res.StartedAt.Add(in.SendDeadline.Or(DefaultSendDeadline))
+	backoff := sendBackoffMin
+	for {
+		res.SendAttempts++
+		var sent activities.SendResult
+		err := workflow.ExecuteActivity(sctx, a.Send, activities.SendInput{
+			RecipientURN: in.RecipientURN, Message: in.Message,
+		}).Get(ctx, &sent)
+		if err == nil {
+			res.TaskID, res.QueuedAt = sent.TaskID, workflow.Now(ctx)
+			break
+		}
+		var app *temporal.ApplicationError
+		if !errors.As(err, &app) {
+			// A timeout or a crash mid-request: OutX may have the task.
+			return end(Unknown, "the send's outcome is unknown ("+rootMessage(err)+"); it was not retried, to avoid a duplicate message")
+		}
+		switch app.Type() {
+		case activities.ErrInvalidInput:
+			return end(Invalid, "OutX refused the request: "+app.Message())
+		case activities.ErrUnauthorized, activities.ErrNoAdmin:
+			return end(Failed, app.Message())
+		case activities.ErrExtensionOffline, activities.ErrRateLimited, activities.ErrNotSent:
+			if !workflow.Now(ctx).Add(backoff).Before(sendBy) {
+				return end(Failed, fmt.Sprintf("not sent after %d attempts within %s: %s",
+					res.SendAttempts, in.SendDeadline.Or(DefaultSendDeadline), app.Message()))
+			}
+			logger.Warn("Send not accepted; no task was created, retrying", "Error", app.Message(), "Backoff", backoff)
+			if err := workflow.Sleep(ctx, backoff); err != nil {
+				return res, err
+			}
+			backoff = min(2*backoff, sendBackoffMax)
+		default: // activities.ErrAmbiguous and anything unforeseen
+			return end(Unknown, app.Message()+"; not retried, to avoid a duplicate message")
+		}
+	}
+
+	// 3. Confirm: poll the task. Each attempt fails with TaskPending while the
+	// task is not final, and the retry policy spaces the attempts; retries add
+	// no history events however long the extension stays away.
+	pollFor := in.PollDeadline.Or(DefaultPollDeadline)
+	pctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		ScheduleToCloseTimeout: pollFor,
+		StartToCloseTimeout:    3 * time.Minute,
+		HeartbeatTimeout:       time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    pollRetryMin,
+			BackoffCoefficient: 1.5,
+			MaximumInterval:    pollRetryMax,
+			// The deadline ends the polling; this bound, one attempt per
+			// longest interval plus the ramp-up, only keeps it finite
+			// everywhere (the test environment caps "unlimited" at 10).
+			MaximumAttempts:        int32(pollFor/pollRetryMax) + 20,
+			NonRetryableErrorTypes: []string{activities.ErrUnauthorized, activities.ErrTaskNotFound},
+		},
+	})
+	var status activities.PollResult
+	err := workflow.ExecuteActivity(pctx, a.PollStatus, activities.PollInput{TaskID: res.TaskID}).Get(ctx, &status)
+	if err != nil {
+		res.Polls = pollsFromError(err)
+		var app *temporal.ApplicationError
+		var timeout *temporal.TimeoutError
+		if errors.As(err, &timeout) || (errors.As(err, &app) && app.Type() == activities.ErrTaskPending) {
+			return end(Unknown, fmt.Sprintf("OutX task %s had no final status within %s; it may still be performed when the extension comes back", res.TaskID, pollFor))
+		}
+		return end(Unknown, "could not confirm OutX task "+res.TaskID+": "+rootMessage(err))
+	}
+	res.Polls = status.Polls
+	if status.Sent {
+		return end(Delivered, "")
+	}
+	return end(Failed, status.Reason)
+}
+
+// pollsFromError recovers the poll count from a failed PollStatus: the
+// details of its last ApplicationError, or its last heartbeat.
+func pollsFromError(err error) int {
+	var p struct {
+		Polls int `json:"polls"`
+	}
+	var app *temporal.ApplicationError
+	var timeout *temporal.TimeoutError
+	switch {
+	case errors.As(err, &app) && app.HasDetails():
+		_ = app.Details(&p)
+	case errors.As(err, &timeout) && timeout.HasLastHeartbeatDetails():
+		_ = timeout.LastHeartbeatDetails(&p)
+	}
+	return p.Polls
+}
+
+// rootMessage is the innermost error's text: the part a person can act on,
+// without Temporal's wrapping ("activity error (type: ..., scheduledEventID...").
+func rootMessage(err error) string {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err.Error()
+		}
+		err = next
+	}
+}
