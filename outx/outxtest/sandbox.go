@@ -287,13 +287,12 @@ var urnID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,100}$`)
 
 // ServeHTTP answers one OutX API request.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rec := &recorder{ResponseWriter: w}
-	defer func() {
-		s.mu.Lock()
-		s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Status: rec.status, At: s.opts.Now()})
-		s.mu.Unlock()
-	}()
-	w = rec
+	// Record the request on arrival, so a test sees it even while its answer
+	// is delayed; the status is filled in when the answer is written.
+	s.mu.Lock()
+	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, At: s.opts.Now()})
+	w = &recorder{ResponseWriter: w, sb: s, index: len(s.requests) - 1}
+	s.mu.Unlock()
 
 	var method string
 	switch r.URL.Path {
@@ -610,14 +609,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// recorder remembers the status written, for the request record.
+// recorder writes the answer's status into the request record.
 type recorder struct {
 	http.ResponseWriter
-	status int
+	sb    *Sandbox
+	index int
 }
 
 func (r *recorder) WriteHeader(code int) {
-	r.status = code
+	r.sb.mu.Lock()
+	r.sb.requests[r.index].Status = code
+	r.sb.mu.Unlock()
 	r.ResponseWriter.WriteHeader(code)
 }
 
