@@ -214,6 +214,9 @@ func (a *Activities) PollStatus(ctx context.Context, in PollInput) (PollResult, 
 		select {
 		case <-ctx.Done():
 			return PollResult{}, ctx.Err()
+		case <-activity.GetWorkerStopChannel(ctx):
+			// Hand the task to the next attempt, on this worker's successor.
+			return PollResult{}, temporal.NewApplicationError("worker stopping after "+fmt.Sprint(progress.Polls)+" polls", ErrTaskPending, progress)
 		case <-time.After(interval):
 		}
 	}

@@ -1,0 +1,140 @@
+// Command starter starts, watches and controls outpace's workflows.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"go.temporal.io/sdk/client"
+
+	"github.com/outpacehq/outpace/internal/cliflags"
+	"github.com/outpacehq/outpace/internal/logging"
+	"github.com/outpacehq/outpace/internal/temporalclient"
+	"github.com/outpacehq/outpace/workflows"
+)
+
+// Exit statuses, documented in --help and README.md.
+const (
+	exitOK      = 0 // done; with --wait, the message was delivered
+	exitError   = 1 // outpace or Temporal could not do what was asked
+	exitUsage   = 2 // bad flags or bad input: nothing was sent
+	exitFailed  = 3 // with --wait: the message was not delivered
+	exitUnknown = 4 // with --wait: the message may or may not have been delivered
+)
+
+const usage = `starter starts, watches and controls outpace's workflows.
+
+Usage:
+  starter <command> [flags]
+
+Commands:
+  send      send one LinkedIn message (SendMessage workflow)
+
+Run "starter <command> --help" for a command's flags.
+
+Exit status: 0 done (with --wait: delivered), 1 error, 2 bad input (nothing
+was sent), 3 not delivered, 4 outcome unknown.
+`
+
+// command is one subcommand of the starter.
+type command struct {
+	name, summary, usage string
+	flags                func(fs *pflag.FlagSet, o *common) func(ctx context.Context) int
+}
+
+var commands = []command{sendCommand}
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" && len(args) == 1 {
+		fmt.Fprint(stdout, usage)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	name := args[0]
+	if name == "help" {
+		name, args = args[1], []string{args[1], "--help"}
+	}
+	for _, c := range commands {
+		if c.name != name {
+			continue
+		}
+		fs := pflag.NewFlagSet("starter "+c.name, pflag.ContinueOnError)
+		fs.SetOutput(stderr)
+		fs.SortFlags = false
+		o := &common{stdout: stdout, stderr: stderr}
+		exec := c.flags(fs, o)
+		o.register(fs)
+		fs.Usage = func() { fmt.Fprint(stdout, c.usage+"\nFlags:\n"+fs.FlagUsages()) }
+		if err := cliflags.Parse(fs, args[1:]); err != nil {
+			if errors.Is(err, pflag.ErrHelp) {
+				return exitOK
+			}
+			fmt.Fprintf(stderr, "starter %s: %v (see --help)\n", c.name, err)
+			return exitUsage
+		}
+		if fs.NArg() > 0 {
+			fmt.Fprintf(stderr, "starter %s: unexpected arguments %q (see --help)\n", c.name, fs.Args())
+			return exitUsage
+		}
+		return exec(ctx)
+	}
+	fmt.Fprintf(stderr, "starter: unknown command %q\n\n%s", name, usage)
+	return exitUsage
+}
+
+// common holds the settings every command shares.
+type common struct {
+	temporal  temporalclient.Flags
+	taskQueue string
+	uiURL     string
+	json      bool
+	stdout    io.Writer
+	stderr    io.Writer
+	namespace string // resolved at dial time
+}
+
+func (o *common) register(fs *pflag.FlagSet) {
+	o.temporal.Register(fs)
+	fs.StringVar(&o.taskQueue, "task-queue", workflows.TaskQueue, "Temporal task queue of the outpace worker")
+	fs.StringVar(&o.uiURL, "ui-url", "http://localhost:8233", "Temporal UI address, for links")
+	fs.BoolVar(&o.json, "json", false, "print JSON for scripts instead of text")
+	cliflags.Env(fs, "task-queue", "OUTPACE_TASK_QUEUE")
+	cliflags.Env(fs, "ui-url", "OUTPACE_UI_URL")
+}
+
+// dial connects to Temporal; the SDK's own logging stays quiet unless it
+// has something to warn about.
+func (o *common) dial() (client.Client, error) {
+	z, err := logging.New(o.stderr, "console", "warn")
+	if err != nil {
+		return nil, err
+	}
+	c, opts, err := o.temporal.Dial(logging.Temporal(z))
+	if err != nil {
+		return nil, err
+	}
+	o.namespace = opts.Namespace
+	return c, nil
+}
+
+// runURL links to a run in the Temporal UI.
+func (o *common) runURL(workflowID, runID string) string {
+	return fmt.Sprintf("%s/namespaces/%s/workflows/%s/%s/history", strings.TrimRight(o.uiURL, "/"),
+		url.PathEscape(o.namespace), url.PathEscape(workflowID), url.PathEscape(runID))
+}
+
+func (o *common) errorf(format string, args ...any) {
+	fmt.Fprintf(o.stderr, "starter: "+format+"\n", args...)
+}

@@ -1,0 +1,249 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/outpacehq/outpace/outx"
+	"github.com/outpacehq/outpace/workflows"
+)
+
+var sendCommand = command{
+	name:    "send",
+	summary: "send one LinkedIn message",
+	usage: `starter send starts a SendMessage workflow: validate, send through OutX, and
+confirm delivery by polling.
+
+Usage:
+  starter send --to URN (--message TEXT | --message-file PATH) [--wait]
+
+The input is checked before anything starts; a bad URN or message is reported
+with the field and the rule, and nothing is sent.
+
+The workflow id is derived from the recipient and the text, so running the
+same command twice never sends the same message twice: the second run reports
+(and with --wait, waits for) the first. Pass --id to send it again on purpose.
+
+Exit status: 0 started (with --wait: delivered), 1 error, 2 bad input,
+3 not delivered, 4 outcome unknown.
+`,
+	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) int {
+		s := &sendFlags{common: o, fs: fs}
+		fs.StringVar(&s.to, "to", "", "recipient's LinkedIn person URN, urn:li:person:<id>")
+		fs.StringVar(&s.message, "message", "", "message text")
+		fs.StringVar(&s.messageFile, "message-file", "", "read the message text from this file (- for standard input)")
+		fs.BoolVar(&s.wait, "wait", false, "wait for the outcome and print it")
+		fs.StringVar(&s.id, "id", "", "workflow id (default: derived from the recipient and the text)")
+		fs.DurationVar(&s.sendDeadline, "send-deadline", workflows.DefaultSendDeadline, "how long to keep retrying a send that OutX certainly did not queue (429, 403, 503)")
+		fs.DurationVar(&s.pollDeadline, "poll-deadline", workflows.DefaultPollDeadline, "how long to wait for OutX to perform a queued message")
+		return s.run
+	},
+}
+
+type sendFlags struct {
+	*common
+	fs                           *pflag.FlagSet
+	to, message, messageFile, id string
+	wait                         bool
+	sendDeadline, pollDeadline   time.Duration
+}
+
+// sendOutput is what --json prints.
+type sendOutput struct {
+	WorkflowID string                       `json:"workflow_id"`
+	RunID      string                       `json:"run_id"`
+	URL        string                       `json:"url"`
+	Existing   bool                         `json:"existing,omitempty"`
+	Result     *workflows.SendMessageResult `json:"result,omitempty"`
+}
+
+func (s *sendFlags) run(ctx context.Context) int {
+	in, err := s.input()
+	if err != nil {
+		s.errorf("invalid input, nothing was sent:\n%s", indent(err))
+		return exitUsage
+	}
+	c, err := s.dial()
+	if err != nil {
+		s.errorf("%v", err)
+		return exitError
+	}
+	defer c.Close()
+
+	id := s.id
+	if id == "" {
+		id = sendWorkflowID(in.RecipientURN, in.Message)
+	}
+	out := sendOutput{WorkflowID: id}
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                                       id,
+		TaskQueue:                                s.taskQueue,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		TypedSearchAttributes:                    temporal.NewSearchAttributes(workflows.RecipientURNAttribute.ValueSet(in.RecipientURN)),
+	}, workflows.SendMessageWorkflow, in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	switch {
+	case errors.As(err, &started):
+		out.Existing = true
+		run = c.GetWorkflow(ctx, id, started.RunId)
+	case err != nil:
+		s.errorf("starting %s: %v%s", workflows.SendMessageWorkflow, err, searchAttributeHint(err))
+		return exitError
+	}
+	out.RunID = run.GetRunID()
+	out.URL = s.runURL(id, out.RunID)
+	if !s.json {
+		if out.Existing {
+			fmt.Fprintf(s.stdout, "This message to this recipient was already started; not sending it again (pass --id to send it on purpose).\n")
+		} else {
+			fmt.Fprintf(s.stdout, "Started SendMessage\n")
+		}
+		fmt.Fprintf(s.stdout, "  workflow id: %s\n  run id:      %s\n  view:        %s\n", out.WorkflowID, out.RunID, out.URL)
+	}
+	if !s.wait {
+		return s.print(out, exitOK)
+	}
+
+	var res workflows.SendMessageResult
+	err = run.Get(ctx, &res)
+	if err != nil {
+		var ok bool
+		if res, ok = workflows.ResultFromError(err); !ok {
+			s.errorf("waiting for %s: %v", id, err)
+			return exitError
+		}
+	}
+	out.Result = &res
+	if !s.json {
+		printResult(s.stdout, res)
+	}
+	return s.print(out, exitForOutcome(res.Outcome))
+}
+
+func (s *sendFlags) print(out sendOutput, code int) int {
+	if s.json {
+		enc := json.NewEncoder(s.stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(out)
+	}
+	return code
+}
+
+// input builds and validates the workflow input from the flags.
+func (s *sendFlags) input() (workflows.SendMessageInput, error) {
+	msg := s.message
+	switch {
+	case s.message != "" && s.messageFile != "":
+		return workflows.SendMessageInput{}, errors.New("give either --message or --message-file, not both")
+	case s.messageFile == "-":
+		b, err := io.ReadAll(io.LimitReader(os.Stdin, 1<<20))
+		if err != nil {
+			return workflows.SendMessageInput{}, fmt.Errorf("--message-file -: %w", err)
+		}
+		msg = string(b)
+	case s.messageFile != "":
+		fi, err := os.Stat(s.messageFile)
+		if err != nil {
+			return workflows.SendMessageInput{}, fmt.Errorf("--message-file: %w", err)
+		}
+		if fi.Size() > 1<<20 {
+			return workflows.SendMessageInput{}, fmt.Errorf("--message-file %s: %d bytes is far over the %d-character limit", s.messageFile, fi.Size(), outx.MaxMessageLength)
+		}
+		b, err := os.ReadFile(s.messageFile)
+		if err != nil {
+			return workflows.SendMessageInput{}, fmt.Errorf("--message-file: %w", err)
+		}
+		msg = string(b)
+	}
+	if s.messageFile != "" {
+		// Editors end files with a newline the author did not mean to send.
+		msg = strings.TrimRight(msg, "\r\n")
+	}
+	in := workflows.SendMessageInput{
+		RecipientURN: s.to,
+		Message:      msg,
+		SendDeadline: workflows.Duration(s.sendDeadline),
+		PollDeadline: workflows.Duration(s.pollDeadline),
+	}
+	if s.to == "" {
+		return in, errors.New("--to: is required (a LinkedIn person URN, urn:li:person:<id>)")
+	}
+	if !s.fs.Changed("message") && s.messageFile == "" {
+		return in, errors.New("--message or --message-file: one is required")
+	}
+	if err := outx.ValidateSendMessage(outx.SendMessageRequest{RecipientURN: in.RecipientURN, Message: in.Message}); err != nil {
+		return in, err
+	}
+	if s.sendDeadline <= 0 || s.pollDeadline <= 0 {
+		return in, errors.New("--send-deadline and --poll-deadline: must be positive")
+	}
+	return in, nil
+}
+
+// sendWorkflowID names a run after what it does: "send-<recipient id>-<hash
+// of the text>". The same text to the same person gets the same id.
+func sendWorkflowID(urn, message string) string {
+	sum := sha256.Sum256([]byte(message))
+	return "send-" + strings.TrimPrefix(urn, "urn:li:person:") + "-" + hex.EncodeToString(sum[:])[:12]
+}
+
+func printResult(w io.Writer, r workflows.SendMessageResult) {
+	fmt.Fprintf(w, "Outcome: %s\n", r.Outcome)
+	if r.TaskID != "" {
+		fmt.Fprintf(w, "  OutX task:   %s\n", r.TaskID)
+	}
+	if r.Reason != "" {
+		fmt.Fprintf(w, "  reason:      %s\n", r.Reason)
+	}
+	fmt.Fprintf(w, "  attempts:    %d send(s), %d status poll(s)\n", r.SendAttempts, r.Polls)
+	if r.TimeToQueue > 0 || r.TimeToConfirm > 0 {
+		fmt.Fprintf(w, "  timings:     queued after %s, confirmed %s later\n", round(r.TimeToQueue), round(r.TimeToConfirm))
+	}
+}
+
+func round(d workflows.Duration) time.Duration {
+	return time.Duration(d).Round(time.Millisecond)
+}
+
+func exitForOutcome(o workflows.Outcome) int {
+	switch o {
+	case workflows.Delivered:
+		return exitOK
+	case workflows.Invalid:
+		return exitUsage
+	case workflows.Unknown:
+		return exitUnknown
+	}
+	return exitFailed
+}
+
+// searchAttributeHint explains the fix when the namespace lacks outpace's
+// search attributes.
+func searchAttributeHint(err error) string {
+	if !strings.Contains(err.Error(), "search attribute") {
+		return ""
+	}
+	return "\n  outpace's search attributes are not registered in this namespace; register them with:\n" +
+		"    temporal operator search-attribute create --name RecipientUrn --type Keyword\n" +
+		"    temporal operator search-attribute create --name CampaignId --type Keyword"
+}
+
+func indent(err error) string {
+	lines := strings.Split(err.Error(), "\n")
+	return "  " + strings.Join(lines, "\n  ")
+}

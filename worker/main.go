@@ -1,0 +1,156 @@
+// Command worker hosts outpace's workflows and activities on a Temporal task
+// queue. It holds the OutX API key: the key lives in this process's
+// configuration only, never in a workflow's input, history or logs.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"go.temporal.io/sdk/worker"
+	"go.uber.org/zap"
+
+	"github.com/outpacehq/outpace/activities"
+	"github.com/outpacehq/outpace/internal/cliflags"
+	"github.com/outpacehq/outpace/internal/logging"
+	"github.com/outpacehq/outpace/internal/temporalclient"
+	"github.com/outpacehq/outpace/outx"
+	"github.com/outpacehq/outpace/workflows"
+)
+
+const usage = `worker hosts outpace's SendMessage workflow and its activities.
+
+Usage:
+  worker [flags]
+
+The OutX API key is read from OUTX_API_KEY, or from the file named by
+--outx-api-key-file. It is never accepted as a flag, so that it does not show
+in process listings or shell history.
+
+Temporal connection settings are read as Temporal's own tools read them:
+TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_* and the
+temporal.toml profile (TEMPORAL_PROFILE).
+
+Flags:
+`
+
+type config struct {
+	temporal     temporalclient.Flags
+	taskQueue    string
+	baseURL      string
+	keyFile      string
+	pollInterval time.Duration
+	pollBurst    time.Duration
+	logFormat    string
+	logLevel     string
+	stopTimeout  time.Duration
+}
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	var cfg config
+	fs := pflag.NewFlagSet("worker", pflag.ContinueOnError)
+	fs.Usage = func() { fmt.Fprint(os.Stderr, usage+fs.FlagUsages()) }
+	cfg.temporal.Register(fs)
+	fs.StringVar(&cfg.taskQueue, "task-queue", workflows.TaskQueue, "Temporal task queue to serve")
+	fs.StringVar(&cfg.baseURL, "outx-base-url", outx.DefaultBaseURL, "OutX API base URL")
+	fs.StringVar(&cfg.keyFile, "outx-api-key-file", "", "file holding the OutX API key (default: the OUTX_API_KEY variable)")
+	fs.DurationVar(&cfg.pollInterval, "poll-interval", 5*time.Second, "time between task status reads while a task is expected soon")
+	fs.DurationVar(&cfg.pollBurst, "poll-burst", 2*time.Minute, "how long the first poll attempt reads at --poll-interval before backing off to Temporal retries")
+	fs.StringVar(&cfg.logFormat, "log-format", "console", "log format: console or json")
+	fs.StringVar(&cfg.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.DurationVar(&cfg.stopTimeout, "shutdown-timeout", 35*time.Second, "on SIGINT/SIGTERM, how long running activities may take to finish (a send takes at most 30s)")
+	cliflags.Env(fs, "task-queue", "OUTPACE_TASK_QUEUE")
+	cliflags.Env(fs, "outx-base-url", "OUTX_BASE_URL")
+	cliflags.Env(fs, "outx-api-key-file", "OUTX_API_KEY_FILE")
+	cliflags.Env(fs, "poll-interval", "OUTPACE_POLL_INTERVAL")
+	cliflags.Env(fs, "poll-burst", "OUTPACE_POLL_BURST")
+	cliflags.Env(fs, "log-format", "OUTPACE_LOG_FORMAT")
+	cliflags.Env(fs, "log-level", "OUTPACE_LOG_LEVEL")
+	if err := cliflags.Parse(fs, args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "worker: unexpected arguments %q (see --help)\n", fs.Args())
+		return 2
+	}
+
+	logger, err := logging.New(os.Stderr, cfg.logFormat, cfg.logLevel)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		return 2
+	}
+	defer func() { _ = logger.Sync() }()
+	if err := serve(cfg, logger); err != nil {
+		logger.Error("worker stopped", zap.Error(err))
+		return 1
+	}
+	return 0
+}
+
+func serve(cfg config, logger *zap.Logger) error {
+	key, source, err := apiKey(cfg.keyFile)
+	if err != nil {
+		return err
+	}
+	oc, err := outx.New(cfg.baseURL, key)
+	if err != nil {
+		return err
+	}
+	tc, opts, err := cfg.temporal.Dial(logging.Temporal(logger))
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+
+	w := worker.New(tc, cfg.taskQueue, worker.Options{WorkerStopTimeout: cfg.stopTimeout})
+	w.RegisterWorkflow(workflows.SendMessage)
+	w.RegisterActivity(&activities.Activities{OutX: oc, PollInterval: cfg.pollInterval, PollBurst: cfg.pollBurst})
+
+	logger.Info("worker starting",
+		zap.String("temporal_address", opts.HostPort),
+		zap.String("namespace", opts.Namespace),
+		zap.String("task_queue", cfg.taskQueue),
+		zap.String("outx_base_url", oc.BaseURL()),
+		zap.String("outx_api_key", "set, from "+source),
+	)
+	// Run returns after SIGINT or SIGTERM, once running activities finished or
+	// the shutdown timeout passed.
+	if err := w.Run(worker.InterruptCh()); err != nil {
+		return err
+	}
+	logger.Info("worker stopped cleanly")
+	return nil
+}
+
+// apiKey reads the OutX key from a file or OUTX_API_KEY and says where it
+// came from, for the start-up log; the key itself is never logged.
+func apiKey(file string) (key, source string, err error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", "", fmt.Errorf("--outx-api-key-file: %w", err)
+		}
+		key = strings.TrimSpace(string(b))
+		if key == "" {
+			return "", "", fmt.Errorf("--outx-api-key-file %s is empty", file)
+		}
+		return key, file, nil
+	}
+	key = strings.TrimSpace(os.Getenv("OUTX_API_KEY"))
+	if key == "" {
+		return "", "", errors.New("no OutX API key: set OUTX_API_KEY or --outx-api-key-file (for the sandbox, OUTX_API_KEY=sandbox-key)")
+	}
+	return key, "OUTX_API_KEY", nil
+}
