@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# outpace demo: a Temporal dev server (with the Temporal UI), the OutX sandbox
+# and the worker, then messages that end in every outcome.
+#
+# Run it with `make demo`, which builds the binaries and the pinned Temporal CLI
+# first. Settings (all optional):
+#   DEMO_TEMPORAL_PORT (7233)  DEMO_UI_PORT (8233)  DEMO_SANDBOX_PORT (8787)
+#   DEMO_KEEP=1  keep everything running after the demo until Ctrl-C (the
+#                default when run from a terminal); DEMO_KEEP=0 stops at once
+#   DEMO_BIN (bin/), DEMO_STATE (.demo/): where the binaries and the logs are
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+temporal=${OUTPACE_TEMPORAL_CLI:-$root/.tools/bin/temporal}
+bin=${DEMO_BIN:-$root/bin}
+port=${DEMO_TEMPORAL_PORT:-7233}
+ui_port=${DEMO_UI_PORT:-8233}
+sandbox_port=${DEMO_SANDBOX_PORT:-8787}
+keep=${DEMO_KEEP:-$([ -t 0 ] && [ -t 1 ] && echo 1 || echo 0)}
+state=${DEMO_STATE:-$root/.demo}
+mkdir -p "$state"
+
+for b in "$temporal" "$bin/worker" "$bin/starter" "$bin/sandbox"; do
+  [ -x "$b" ] || { echo "demo: $b is missing: run 'make demo'" >&2; exit 1; }
+done
+for p in "$port" "$ui_port" "$sandbox_port"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+    echo "demo: port $p is already in use (another demo or dev server?); stop it or set DEMO_*_PORT" >&2
+    exit 1
+  fi
+done
+
+pids=()
+cleanup() {
+  echo
+  echo "Stopping the worker, the sandbox and the dev server..."
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  echo "Stopped. Logs are in $state/."
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+wait_for() { # wait_for NAME COMMAND...
+  local name=$1; shift
+  for _ in $(seq 1 120); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.5
+  done
+  echo "demo: $name did not come up; see $state/" >&2
+  exit 1
+}
+
+echo "Starting the Temporal dev server on :$port (UI on :$ui_port)..."
+"$temporal" server start-dev --ip 127.0.0.1 --port "$port" --ui-port "$ui_port" \
+  --search-attribute CampaignId=Keyword --search-attribute RecipientUrn=Keyword \
+  --log-level warn >"$state/temporal.log" 2>&1 &
+pids+=($!)
+wait_for "the Temporal dev server" "$temporal" operator cluster health --address "127.0.0.1:$port"
+
+echo "Starting the OutX sandbox on :$sandbox_port..."
+"$bin/sandbox" --addr "127.0.0.1:$sandbox_port" >"$state/sandbox.log" 2>&1 &
+pids+=($!)
+wait_for "the OutX sandbox" bash -c "exec 3<>/dev/tcp/127.0.0.1/$sandbox_port"
+
+export TEMPORAL_ADDRESS=127.0.0.1:$port
+export OUTPACE_UI_URL=http://127.0.0.1:$ui_port
+echo "Starting the worker (OutX API: the sandbox)..."
+OUTX_BASE_URL=http://127.0.0.1:$sandbox_port OUTX_API_KEY=sandbox-key \
+  "$bin/worker" --poll-interval 1s >"$state/worker.log" 2>&1 &
+pids+=($!)
+wait_for "the worker" grep -q "Started Worker" "$state/worker.log"
+
+run_id=$(date +%H%M%S)
+section() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+show() { # show COMMAND...: print the command, run it, print its exit status
+  local args=("${1##*/}") a
+  for a in "${@:2}"; do args+=("$(printf '%q' "$a")"); done
+  printf '$ %s\n' "${args[*]}"
+  set +e; "$@"; local code=$?; set -e
+  echo "(exit status $code)"
+}
+
+section "1. A message to a 1st-degree connection: delivered"
+show "$bin/starter" send --to "urn:li:person:ACoAADemo$run_id" \
+  --message "Hi Ada, thanks for connecting! Would you be up for a chat next week?" --wait
+
+section "2. A message to someone who is not a connection: the OutX task fails"
+show "$bin/starter" send --to "urn:li:person:notconnected-$run_id" --message "Hi Bob, great to meet you." --wait
+
+section "3. The answer to the send is lost: unknown, and never sent again"
+show "$bin/starter" send --to "urn:li:person:lostanswer-$run_id" --message "Hi Cleo, quick question." --wait
+
+section "4. Bad input: refused before anything starts"
+show "$bin/starter" send --to "https://www.linkedin.com/in/dana" --message "   " --wait
+
+section "5. Bad input given straight to the workflow by the official temporal CLI: invalid, no request made"
+show "$temporal" workflow execute --type SendMessage --task-queue outpace --workflow-id "invalid-demo-$run_id" \
+  --input '{"recipient_urn":"urn:li:person:ACoAAEve","message":" \n "}'
+
+section "6. The same command again: not sent twice"
+show "$bin/starter" send --to "urn:li:person:ACoAADemo$run_id" \
+  --message "Hi Ada, thanks for connecting! Would you be up for a chat next week?" --wait
+
+section "What OutX (the sandbox) received"
+curl -s "http://127.0.0.1:$sandbox_port/_sandbox/tasks" |
+  jq -r '(.[] | "  \(.recipient_urn)  \(.status)  \(.output // "" | tostring)"), "  \(length) task(s): one per message sent, none for bad input, no duplicate"'
+
+section "See every run in the Temporal UI"
+echo "  http://127.0.0.1:$ui_port/namespaces/default/workflows"
+echo "  Failed and unknown messages show as Failed (red), with the reason."
+
+if [ "$keep" = 1 ]; then
+  echo
+  echo "Everything is still running so you can explore the UI. Press Ctrl-C to stop it all."
+  wait "${pids[0]}"
+fi
