@@ -163,9 +163,9 @@ func (s *stack) env(extra ...string) []string {
 	), extra...)
 }
 
-func (s *stack) startWorker(taskQueue string) (*process, error) {
-	p := &process{cmd: exec.Command(filepath.Join(s.bin, "worker"),
-		"--task-queue", taskQueue, "--poll-interval", "200ms", "--poll-burst", "10s")}
+func (s *stack) startWorker(taskQueue string, extra ...string) (*process, error) {
+	args := append([]string{"--task-queue", taskQueue, "--poll-interval", "200ms", "--poll-burst", "10s"}, extra...)
+	p := &process{cmd: exec.Command(filepath.Join(s.bin, "worker"), args...)}
 	p.cmd.Env = s.env()
 	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
 	if err := p.cmd.Start(); err != nil {
@@ -226,6 +226,12 @@ func (r result) String() string {
 // run runs a binary to completion.
 func (s *stack) run(t *testing.T, name string, args ...string) result {
 	t.Helper()
+	return s.runWithEnv(t, name, nil, args...)
+}
+
+// runWithEnv runs a binary to completion with extra environment variables.
+func (s *stack) runWithEnv(t *testing.T, name string, extraEnv []string, args ...string) result {
+	t.Helper()
 	path := name
 	if !filepath.IsAbs(name) {
 		path = filepath.Join(s.bin, name)
@@ -233,7 +239,7 @@ func (s *stack) run(t *testing.T, name string, args ...string) result {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, args...)
-	cmd.Env = s.env()
+	cmd.Env = append(s.env(), extraEnv...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

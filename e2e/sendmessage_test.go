@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -292,9 +293,16 @@ func TestHelpAtEveryLevel(t *testing.T) {
 func TestWorkerStopsGracefullyOnSIGTERM(t *testing.T) {
 	s := up(t)
 	t.Parallel()
-	w, err := s.startWorker("e2e-shutdown")
+	w, err := s.startWorker("e2e-shutdown", "--log-format", "json")
 	if err != nil {
 		t.Fatal(err)
+	}
+	// JSON logs: one object a line, the SDK's own lines included.
+	for _, line := range strings.Split(strings.TrimSpace(w.out.String()), "\n") {
+		var fields map[string]any
+		if err := json.Unmarshal([]byte(line), &fields); err != nil || fields["msg"] == nil {
+			t.Fatalf("not a JSON log line: %q", line)
+		}
 	}
 	if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -332,4 +340,40 @@ func TestWorkerRefusesToStartWithoutKey(t *testing.T) {
 
 func listRequest() *workflowservice.ListWorkflowExecutionsRequest {
 	return &workflowservice.ListWorkflowExecutionsRequest{Namespace: "default", PageSize: 1000}
+}
+
+func TestMessageFromFileAndStdin(t *testing.T) {
+	s := up(t)
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "message.txt")
+	text := "Hi Gus,\n\nGreat talk yesterday. Coffee next week? 😀"
+	if err := os.WriteFile(file, []byte(text+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := s.run(t, "starter", "send", "--to", "urn:li:person:e2eFile", "--message-file", file, "--wait")
+	if r.code != 0 || !strings.Contains(r.stdout, "Outcome: delivered") {
+		t.Fatalf("--message-file: %s", r)
+	}
+	if tasks := s.sandbox.TasksTo("urn:li:person:e2eFile"); len(tasks) != 1 || tasks[0].Message != text {
+		t.Fatalf("sent %+v, want the file's text without the editor's final newline", tasks)
+	}
+
+	cmd := exec.Command(filepath.Join(s.bin, "starter"), "send", "--to", "urn:li:person:e2eStdin", "--message-file", "-", "--wait")
+	cmd.Env = s.env()
+	cmd.Stdin = strings.NewReader("Hello from a pipe\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("--message-file -: %v\n%s", err, out)
+	}
+	if tasks := s.sandbox.TasksTo("urn:li:person:e2eStdin"); len(tasks) != 1 || tasks[0].Message != "Hello from a pipe" {
+		t.Fatalf("sent %+v", tasks)
+	}
+
+	r = s.run(t, "starter", "send", "--to", "urn:li:person:e2eFile", "--message", "x", "--message-file", file)
+	if r.code != 2 || !strings.Contains(r.stderr, "not both") {
+		t.Fatalf("both --message and --message-file: %s", r)
+	}
+	r = s.run(t, "starter", "send", "--to", "urn:li:person:e2eFile", "--message-file", filepath.Join(t.TempDir(), "nope.txt"))
+	if r.code != 2 || !strings.Contains(r.stderr, "--message-file") {
+		t.Fatalf("a missing --message-file: %s", r)
+	}
 }

@@ -77,7 +77,7 @@ show() { # show COMMAND...: print the command, run it, print its exit status
   local args=("${1##*/}") a
   for a in "${@:2}"; do args+=("$(printf '%q' "$a")"); done
   printf '$ %s\n' "${args[*]}"
-  set +e; "$@"; local code=$?; set -e
+  set +e; "$@" 2>&1; local code=$?; set -e
   echo "(exit status $code)"
 }
 

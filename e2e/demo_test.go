@@ -1,0 +1,58 @@
+package e2e
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDemo runs scripts/demo.sh (what `make demo` runs) on free ports, as a
+// newcomer would, and checks that it shows every outcome and stops
+// everything it started.
+func TestDemo(t *testing.T) {
+	s := up(t)
+	t.Parallel()
+	ports := []int{freePort(t), freePort(t), freePort(t)}
+	r := s.runWithEnv(t, filepath.Join(s.root, "scripts", "demo.sh"), []string{
+		"DEMO_BIN=" + s.bin,
+		"DEMO_STATE=" + t.TempDir(),
+		"DEMO_KEEP=0",
+		fmt.Sprintf("DEMO_TEMPORAL_PORT=%d", ports[0]),
+		fmt.Sprintf("DEMO_UI_PORT=%d", ports[1]),
+		fmt.Sprintf("DEMO_SANDBOX_PORT=%d", ports[2]),
+		"OUTPACE_TEMPORAL_CLI=" + s.temporalCLI,
+	})
+	if r.code != 0 {
+		t.Fatalf("demo: %s", r)
+	}
+	for _, want := range []string{
+		"Outcome: delivered",
+		"Outcome: failed",
+		"Recipient is not a 1st-degree connection",
+		"Outcome: unknown",
+		"invalid input, nothing was sent",
+		"invalid: message: must not be only whitespace",
+		"already started; not sending it again",
+		"3 task(s)",
+		fmt.Sprintf("http://127.0.0.1:%d/namespaces/default/workflows", ports[1]),
+		"Stopped.",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("the demo's output lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("demo output:\n%s", r)
+	}
+	// Everything the demo started is gone.
+	time.Sleep(500 * time.Millisecond)
+	for _, p := range ports {
+		if conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p), time.Second); err == nil {
+			conn.Close()
+			t.Errorf("port %d still answers after the demo stopped", p)
+		}
+	}
+}

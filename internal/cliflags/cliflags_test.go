@@ -1,0 +1,59 @@
+package cliflags_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/outpacehq/outpace/internal/cliflags"
+)
+
+func flags() (*pflag.FlagSet, *string, *time.Duration) {
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	url := fs.String("base-url", "https://default", "base URL")
+	every := fs.Duration("every", time.Second, "interval")
+	cliflags.Env(fs, "base-url", "T_BASE_URL")
+	cliflags.Env(fs, "every", "T_EVERY")
+	return fs, url, every
+}
+
+func TestEnvironmentFillsFlagsNotGiven(t *testing.T) {
+	t.Setenv("T_BASE_URL", "https://from-env")
+	t.Setenv("T_EVERY", "3s")
+	fs, url, every := flags()
+	if err := cliflags.Parse(fs, []string{"--every", "5s"}); err != nil {
+		t.Fatal(err)
+	}
+	if *url != "https://from-env" {
+		t.Errorf("base-url = %q, want the environment's value", *url)
+	}
+	if *every != 5*time.Second {
+		t.Errorf("every = %s, want the command line's 5s over the environment's 3s", *every)
+	}
+}
+
+func TestDefaultsWhenNeitherIsGiven(t *testing.T) {
+	t.Setenv("T_BASE_URL", "")
+	fs, url, _ := flags()
+	if err := cliflags.Parse(fs, nil); err != nil || *url != "https://default" {
+		t.Fatalf("base-url = %q, %v; an empty variable must leave the default", *url, err)
+	}
+}
+
+func TestBadEnvironmentValueNamesTheVariable(t *testing.T) {
+	t.Setenv("T_EVERY", "soon")
+	fs, _, _ := flags()
+	err := cliflags.Parse(fs, nil)
+	if err == nil || !strings.Contains(err.Error(), `T_EVERY="soon"`) {
+		t.Fatalf("err = %v, want it to name T_EVERY and its value", err)
+	}
+}
+
+func TestHelpNamesTheVariable(t *testing.T) {
+	fs, _, _ := flags()
+	if !strings.Contains(fs.FlagUsages(), "(env T_BASE_URL)") {
+		t.Fatalf("usage lacks the variable:\n%s", fs.FlagUsages())
+	}
+}
