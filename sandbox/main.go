@@ -66,12 +66,8 @@ func run(args []string) int {
 	cliflags.Env(fs, "task-delay", "SANDBOX_TASK_DELAY")
 	cliflags.Env(fs, "slow-delay", "SANDBOX_SLOW_DELAY")
 	cliflags.Env(fs, "log-format", "OUTPACE_LOG_FORMAT")
-	if err := cliflags.Parse(fs, args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintln(os.Stderr, "sandbox:", err)
-		return 2
+	if code, ok := cliflags.ParseCommand(fs, args, os.Stderr); !ok {
+		return code
 	}
 	logger, err := logging.New(os.Stderr, *logFormat, "info")
 	if err != nil {

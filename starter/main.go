@@ -3,7 +3,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -77,16 +76,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		exec := c.flags(fs, o)
 		o.register(fs)
 		fs.Usage = func() { fmt.Fprint(stdout, c.usage+"\nFlags:\n"+fs.FlagUsages()) }
-		if err := cliflags.Parse(fs, args[1:]); err != nil {
-			if errors.Is(err, pflag.ErrHelp) {
-				return exitOK
-			}
-			fmt.Fprintf(stderr, "starter %s: %v (see --help)\n", c.name, err)
-			return exitUsage
-		}
-		if fs.NArg() > 0 {
-			fmt.Fprintf(stderr, "starter %s: unexpected arguments %q (see --help)\n", c.name, fs.Args())
-			return exitUsage
+		if code, ok := cliflags.ParseCommand(fs, args[1:], stderr); !ok {
+			return code
 		}
 		return exec(ctx)
 	}

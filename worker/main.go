@@ -74,16 +74,8 @@ func run(args []string) int {
 	cliflags.Env(fs, "poll-burst", "OUTPACE_POLL_BURST")
 	cliflags.Env(fs, "log-format", "OUTPACE_LOG_FORMAT")
 	cliflags.Env(fs, "log-level", "OUTPACE_LOG_LEVEL")
-	if err := cliflags.Parse(fs, args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintln(os.Stderr, "worker:", err)
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "worker: unexpected arguments %q (see --help)\n", fs.Args())
-		return 2
+	if code, ok := cliflags.ParseCommand(fs, args, os.Stderr); !ok {
+		return code
 	}
 
 	logger, err := logging.New(os.Stderr, cfg.logFormat, cfg.logLevel)

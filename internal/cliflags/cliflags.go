@@ -4,7 +4,9 @@
 package cliflags
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/pflag"
@@ -42,4 +44,23 @@ func Parse(fs *pflag.FlagSet, args []string) error {
 		}
 	})
 	return err
+}
+
+// ParseCommand parses the arguments of a command that takes flags only. When
+// the command should stop there, it returns ok false and the exit status: 0
+// after --help, 2 after a usage error, which it reports on stderr with the
+// command's name.
+func ParseCommand(fs *pflag.FlagSet, args []string, stderr io.Writer) (code int, ok bool) {
+	err := Parse(fs, args)
+	switch {
+	case errors.Is(err, pflag.ErrHelp):
+		return 0, false
+	case err != nil:
+		fmt.Fprintf(stderr, "%s: %v (see --help)\n", fs.Name(), err)
+		return 2, false
+	case fs.NArg() > 0:
+		fmt.Fprintf(stderr, "%s: unexpected arguments %q (see --help)\n", fs.Name(), fs.Args())
+		return 2, false
+	}
+	return 0, true
 }

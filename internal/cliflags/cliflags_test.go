@@ -57,3 +57,25 @@ func TestHelpNamesTheVariable(t *testing.T) {
 		t.Fatalf("usage lacks the variable:\n%s", fs.FlagUsages())
 	}
 }
+
+func TestParseCommand(t *testing.T) {
+	for _, tc := range []struct {
+		args   []string
+		code   int
+		ok     bool
+		stderr string
+	}{
+		{[]string{"--every", "2s"}, 0, true, ""},
+		{[]string{"--help"}, 0, false, ""},
+		{[]string{"--every"}, 2, false, "t: flag needs an argument"},
+		{[]string{"extra"}, 2, false, `t: unexpected arguments ["extra"]`},
+	} {
+		fs, _, _ := flags()
+		fs.Usage = func() {}
+		var stderr strings.Builder
+		code, ok := cliflags.ParseCommand(fs, tc.args, &stderr)
+		if code != tc.code || ok != tc.ok || !strings.Contains(stderr.String(), tc.stderr) {
+			t.Errorf("%v: got %d %v %q, want %d %v %q", tc.args, code, ok, stderr.String(), tc.code, tc.ok, tc.stderr)
+		}
+	}
+}
