@@ -377,3 +377,37 @@ func TestMessageFromFileAndStdin(t *testing.T) {
 		t.Fatalf("a missing --message-file: %s", r)
 	}
 }
+
+func TestCtrlCStopsWaitingNotTheWorkflow(t *testing.T) {
+	s := up(t)
+	t.Parallel()
+	cmd := exec.Command(filepath.Join(s.bin, "starter"), "send", "--to", outxtest.Stuck+"-e2e", "--message", "Hi", "--wait", "--id", "e2e-ctrl-c")
+	cmd.Env = s.env()
+	p := &process{cmd: cmd, done: make(chan struct{})}
+	out := &p.out
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.err = cmd.Wait(); close(p.done) }()
+	if err := p.waitFor("Waiting for the outcome", 30*time.Second); err != nil {
+		t.Fatalf("starter: %v\n%s", err, out.String())
+	}
+	_ = cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("starter did not stop waiting on SIGINT")
+	}
+	if cmd.ProcessState.ExitCode() != 1 || !strings.Contains(out.String(), "stopped waiting; the workflow goes on") {
+		t.Fatalf("exit %d:\n%s", cmd.ProcessState.ExitCode(), out.String())
+	}
+	desc, err := s.client.DescribeWorkflowExecution(context.Background(), "e2e-ctrl-c", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := desc.WorkflowExecutionInfo.Status; st != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		t.Fatalf("workflow status %s after Ctrl-C in the starter, want RUNNING", st)
+	}
+	_ = s.client.CancelWorkflow(context.Background(), "e2e-ctrl-c", "")
+}

@@ -119,11 +119,18 @@ func (s *sendFlags) run(ctx context.Context) int {
 		return s.print(out, exitOK)
 	}
 
+	if !s.json {
+		fmt.Fprintln(s.stdout, "Waiting for the outcome (Ctrl-C stops waiting, not the workflow)...")
+	}
 	var res workflows.SendMessageResult
 	err = run.Get(ctx, &res)
 	if err != nil {
 		var ok bool
 		if res, ok = workflows.ResultFromError(err); !ok {
+			if ctx.Err() != nil {
+				s.errorf("stopped waiting; the workflow goes on: %s", out.URL)
+				return exitError
+			}
 			s.errorf("waiting for %s: %v", id, err)
 			return exitError
 		}
