@@ -16,7 +16,9 @@ bin=${DEMO_BIN:-$root/bin}
 port=${DEMO_TEMPORAL_PORT:-7233}
 ui_port=${DEMO_UI_PORT:-8233}
 sandbox_port=${DEMO_SANDBOX_PORT:-8787}
-keep=${DEMO_KEEP:-$([ -t 0 ] && [ -t 1 ] && echo 1 || echo 0)}
+interactive=0
+if [ -t 0 ] && [ -t 1 ]; then interactive=1; fi
+keep=${DEMO_KEEP:-$interactive}
 state=${DEMO_STATE:-$root/.demo}
 mkdir -p "$state"
 
