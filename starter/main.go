@@ -35,8 +35,7 @@ Usage:
   starter <command> [flags]
 
 Commands:
-  send      send one LinkedIn message (SendMessage workflow)
-
+%s
 Run "starter <command> --help" for a command's flags.
 
 Exit status: 0 done (with --wait: delivered), 1 error, 2 bad input (nothing
@@ -61,7 +60,7 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" && len(args) == 1 {
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, mainUsage())
 		if len(args) == 0 {
 			return exitUsage
 		}
@@ -87,8 +86,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return exec(ctx)
 	}
-	fmt.Fprintf(stderr, "starter: unknown command %q\n\n%s", name, usage)
+	fmt.Fprintf(stderr, "starter: unknown command %q\n\n%s", name, mainUsage())
 	return exitUsage
+}
+
+// mainUsage lists the commands with their summaries.
+func mainUsage() string {
+	var list strings.Builder
+	for _, c := range commands {
+		fmt.Fprintf(&list, "  %-9s %s\n", c.name, c.summary)
+	}
+	return fmt.Sprintf(usage, list.String())
 }
 
 // common holds the settings every command shares.

@@ -24,7 +24,7 @@ import (
 
 var sendCommand = command{
 	name:    "send",
-	summary: "send one LinkedIn message",
+	summary: "send one LinkedIn message (SendMessage workflow)",
 	usage: `starter send starts a SendMessage workflow: validate, send through OutX, and
 confirm delivery by polling.
 

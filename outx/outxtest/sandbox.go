@@ -231,8 +231,8 @@ func (s *Sandbox) SetExtensionOffline(offline bool) {
 	s.offline = offline
 }
 
-// Finish ends an unfinished task now, as sent or with the given failure
-// output. It reports whether the task existed and was unfinished.
+// Finish ends an unfinished task now: completed and sent, or failed. It
+// reports whether the task existed and was unfinished.
 func (s *Sandbox) Finish(taskID string, sent bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
