@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	_ "time/tzdata" // sending windows name time zones; a slim image may have no zoneinfo
 
 	"github.com/spf13/pflag"
 	"go.temporal.io/sdk/worker"
@@ -108,6 +109,7 @@ func serve(cfg config, logger *zap.Logger) error {
 
 	w := worker.New(tc, cfg.taskQueue, worker.Options{WorkerStopTimeout: cfg.stopTimeout})
 	w.RegisterWorkflow(workflows.SendMessage)
+	w.RegisterWorkflow(workflows.Campaign)
 	w.RegisterActivity(&activities.Activities{OutX: oc, PollInterval: cfg.pollInterval, PollBurst: cfg.pollBurst})
 
 	logger.Info("worker starting",

@@ -65,6 +65,17 @@ type SendMessageInput struct {
 	// is awaited: long enough for an extension that is offline for hours.
 	// Default 24h.
 	PollDeadline Duration `json:"poll_deadline,omitzero"`
+
+	// The fields below are set by a Campaign for its child runs.
+
+	// CampaignID names the campaign this message belongs to. A campaign's
+	// child reports a wait for OutX (403, 429) to its parent, so the campaign
+	// shows why it is held up, and records its outcome in its memo, where the
+	// campaign's report reads it.
+	CampaignID string `json:"campaign_id,omitempty"`
+	// Problems found before the run (a template variable missing, a bad URN
+	// in a CSV row): the message is invalid and nothing is sent.
+	Problems []string `json:"problems,omitempty"`
 }
 
 // SendMessageResult is the result of a SendMessage run. When the outcome is
@@ -75,6 +86,10 @@ type SendMessageResult struct {
 	RecipientURN string  `json:"recipient_urn"`
 	TaskID       string  `json:"task_id,omitempty"`
 	Reason       string  `json:"reason,omitempty"`
+	// NotSentCode says why OutX refused every send request when it created
+	// no task: one of the activities' error types (e.g. "Unauthorized",
+	// "ExtensionOffline"). A campaign acts on it: a 401 stops it.
+	NotSentCode string `json:"not_sent_code,omitempty"`
 	// SendAttempts counts Send Message requests: more than one only when the
 	// earlier ones certainly created no task.
 	SendAttempts int `json:"send_attempts"`
@@ -136,6 +151,15 @@ func SendMessage(ctx workflow.Context, in SendMessageInput) (SendMessageResult, 
 			}
 		}
 		logger.Info("Message finished", "Outcome", o, "TaskID", res.TaskID, "Reason", reason)
+		if in.CampaignID != "" {
+			// The campaign's report lists outcomes from visibility, not from
+			// the campaign's own state, so it scales to any number of runs.
+			if err := workflow.UpsertMemo(ctx, map[string]any{
+				MemoOutcome: string(o), MemoReason: reason, MemoTaskID: res.TaskID,
+			}); err != nil {
+				return res, err
+			}
+		}
 		if o == Delivered {
 			return res, nil
 		}
@@ -144,6 +168,9 @@ func SendMessage(ctx workflow.Context, in SendMessageInput) (SendMessageResult, 
 	}
 
 	// 1. Validate: nothing is sent for a bad input.
+	if len(in.Problems) > 0 {
+		return end(Invalid, strings.Join(in.Problems, "; "))
+	}
 	var verdict activities.ValidateResult
 	vctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second})
 	if err := workflow.ExecuteLocalActivity(vctx, a.Validate, activities.ValidateInput{
@@ -163,6 +190,7 @@ func SendMessage(ctx workflow.Context, in SendMessageInput) (SendMessageResult, 
 	})
 	sendBy := res.StartedAt.Add(in.SendDeadline.Or(DefaultSendDeadline))
 	backoff := sendBackoffMin
+	waiting := "" // the reason the campaign was last told about
 	for {
 		res.SendAttempts++
 		var sent activities.SendResult
@@ -171,6 +199,9 @@ func SendMessage(ctx workflow.Context, in SendMessageInput) (SendMessageResult, 
 		}).Get(ctx, &sent)
 		if err == nil {
 			res.TaskID, res.QueuedAt = sent.TaskID, workflow.Now(ctx)
+			if waiting != "" {
+				tellCampaign(ctx, in, RecipientWait{RecipientURN: in.RecipientURN})
+			}
 			break
 		}
 		var app *temporal.ApplicationError
@@ -182,13 +213,20 @@ func SendMessage(ctx workflow.Context, in SendMessageInput) (SendMessageResult, 
 		case activities.ErrInvalidInput:
 			return end(Invalid, "OutX refused the request: "+app.Message())
 		case activities.ErrUnauthorized, activities.ErrNoAdmin:
+			res.NotSentCode = app.Type()
 			return end(Failed, app.Message())
 		case activities.ErrExtensionOffline, activities.ErrRateLimited, activities.ErrNotSent:
 			if !workflow.Now(ctx).Add(backoff).Before(sendBy) {
+				res.NotSentCode = app.Type()
 				return end(Failed, fmt.Sprintf("not sent after %d attempts within %s: %s",
 					res.SendAttempts, in.SendDeadline.Or(DefaultSendDeadline), app.Message()))
 			}
 			logger.Warn("Send not accepted; no task was created, retrying", "Error", app.Message(), "Backoff", backoff)
+			if app.Message() != waiting {
+				waiting = app.Message()
+				tellCampaign(ctx, in, RecipientWait{RecipientURN: in.RecipientURN, Code: app.Type(),
+					Reason: waiting, Since: workflow.Now(ctx), RetryAt: workflow.Now(ctx).Add(backoff)})
+			}
 			if err := workflow.Sleep(ctx, backoff); err != nil {
 				return res, err
 			}
@@ -233,6 +271,38 @@ func SendMessage(ctx workflow.Context, in SendMessageInput) (SendMessageResult, 
 		return end(Delivered, "")
 	}
 	return end(Failed, status.Reason)
+}
+
+// Memo keys a campaign's child run sets when it ends.
+const (
+	MemoOutcome = "outcome"
+	MemoReason  = "reason"
+	MemoTaskID  = "task_id"
+	MemoLine    = "line"
+)
+
+// RecipientWait is what a campaign's child run tells its campaign when OutX
+// refuses its send without creating a task (extension offline, rate limit),
+// and again, with an empty Code, when its task is finally created. The child
+// retries by itself; the campaign shows the reason and holds its next send.
+type RecipientWait struct {
+	RecipientURN string    `json:"recipient_urn"`
+	Code         string    `json:"code,omitempty"`
+	Reason       string    `json:"reason,omitempty"`
+	Since        time.Time `json:"since,omitzero"`
+	RetryAt      time.Time `json:"retry_at,omitzero"`
+}
+
+// tellCampaign signals the parent campaign, when there is one. Failing to
+// tell it only leaves its progress less precise, so errors are logged.
+func tellCampaign(ctx workflow.Context, in SendMessageInput, w RecipientWait) {
+	parent := workflow.GetInfo(ctx).ParentWorkflowExecution
+	if in.CampaignID == "" || parent == nil {
+		return
+	}
+	if err := workflow.SignalExternalWorkflow(ctx, parent.ID, "", SignalRecipientWait, w).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("Could not tell the campaign about the wait", "Error", err)
+	}
 }
 
 // pollsFromError recovers the poll count from a failed PollStatus: the

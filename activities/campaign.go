@@ -1,0 +1,223 @@
+package activities
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/outpacehq/outpace/outx"
+	"github.com/outpacehq/outpace/recipients"
+)
+
+// Error types of the campaign's activities.
+const (
+	// ErrCampaignInput: the template or the recipient list cannot be used
+	// (a CSV that does not parse, a template with a syntax error).
+	ErrCampaignInput = "CampaignInput"
+	// ErrRecipientsChanged: the CSV file is not the one the campaign was
+	// started with. Reading on could skip or repeat rows.
+	ErrRecipientsChanged = "RecipientsChanged"
+	// ErrProfileNotFound: OutX could not resolve a profile to a URN.
+	ErrProfileNotFound = "ProfileNotFound"
+)
+
+// RecipientsFile is a CSV file of recipients, readable by the worker. SHA256
+// is the digest the starter computed when it checked the file; the worker
+// refuses a file whose contents changed since.
+type RecipientsFile struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256,omitempty"`
+}
+
+// InspectInput is a campaign's recipient source, checked once at its start.
+type InspectInput struct {
+	File     *RecipientsFile `json:"file,omitempty"`
+	Template string          `json:"template"`
+}
+
+// InspectResult counts the recipients a campaign will go through.
+type InspectResult struct {
+	Rows    int `json:"rows"`
+	Invalid int `json:"invalid"`
+}
+
+// InspectRecipients reads the whole CSV once: it checks the file's digest,
+// its structure and the template, and counts the rows, so the campaign's
+// progress has a total. Row-level problems are not errors: those recipients
+// become invalid when their page is read.
+func (a *Activities) InspectRecipients(ctx context.Context, in InspectInput) (InspectResult, error) {
+	t, err := recipients.ParseTemplate(in.Template)
+	if err != nil {
+		return InspectResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrCampaignInput, nil)
+	}
+	if in.File == nil {
+		return InspectResult{}, nil
+	}
+	f, err := os.Open(in.File.Path)
+	if err != nil {
+		// Retryable: a shared volume may be mounted late.
+		return InspectResult{}, fmt.Errorf("recipients file: %w", err)
+	}
+	defer f.Close()
+	sum, err := recipients.Scan(f, t, 0)
+	if err != nil {
+		return InspectResult{}, temporal.NewNonRetryableApplicationError(in.File.Path+": "+err.Error(), ErrCampaignInput, nil)
+	}
+	if in.File.SHA256 != "" && sum.SHA256 != in.File.SHA256 {
+		return InspectResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("%s changed since the campaign was checked (sha256 %s, expected %s)", in.File.Path, sum.SHA256, in.File.SHA256),
+			ErrRecipientsChanged, nil)
+	}
+	return InspectResult{Rows: sum.Rows, Invalid: sum.Invalid}, nil
+}
+
+// LoadInput asks for the next page of a campaign's recipients: from the CSV
+// file at Cursor, or, for an inline list, the slice Inline whose first entry
+// is recipient number First+1.
+type LoadInput struct {
+	File     *RecipientsFile        `json:"file,omitempty"`
+	Inline   []recipients.Recipient `json:"inline,omitempty"`
+	First    int                    `json:"first,omitempty"`
+	Template string                 `json:"template"`
+	Cursor   recipients.Cursor      `json:"cursor"`
+	Limit    int                    `json:"limit"`
+}
+
+// MaxPageBytes bounds the message text of one page, well under Temporal's
+// 2 MB payload limit.
+const MaxPageBytes = 512 << 10
+
+// LoadRecipients reads one page of recipients and renders their messages.
+func (a *Activities) LoadRecipients(ctx context.Context, in LoadInput) (recipients.Page, error) {
+	t, err := recipients.ParseTemplate(in.Template)
+	if err != nil {
+		return recipients.Page{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrCampaignInput, nil)
+	}
+	if in.File == nil {
+		prepared, _, _ := recipients.Inline(in.Inline, t, 0, len(in.Inline))
+		for i := range prepared {
+			prepared[i].Line += in.First
+		}
+		return recipients.Page{Recipients: prepared, Done: true}, nil
+	}
+	f, err := os.Open(in.File.Path)
+	if err != nil {
+		return recipients.Page{}, fmt.Errorf("recipients file: %w", err)
+	}
+	defer f.Close()
+	// The full digest was checked when the campaign started; a file cut
+	// short since is caught here, per page, at no cost.
+	if st, err := f.Stat(); err == nil && st.Size() < in.Cursor.Offset {
+		return recipients.Page{}, temporal.NewNonRetryableApplicationError(
+			in.File.Path+" is shorter than the campaign's position in it: it was replaced", ErrRecipientsChanged, nil)
+	}
+	page, err := recipients.ReadPage(f, in.Cursor, in.Limit, MaxPageBytes, t)
+	if err != nil {
+		return recipients.Page{}, temporal.NewNonRetryableApplicationError(in.File.Path+": "+err.Error(), ErrCampaignInput, nil)
+	}
+	return page, nil
+}
+
+// FileDigest is the hex SHA-256 of a file, as RecipientsFile.SHA256 wants it.
+func FileDigest(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// LookupInput names a LinkedIn profile by its public slug.
+type LookupInput struct {
+	ProfileSlug string `json:"profile_slug"`
+}
+
+// LookupResult is the person URN OutX found for a profile.
+type LookupResult struct {
+	RecipientURN string `json:"recipient_urn"`
+	TaskID       string `json:"task_id"`
+	Polls        int    `json:"polls"`
+}
+
+// lookupProgress survives a retried lookup attempt, so a retry polls the task
+// already created instead of creating another.
+type lookupProgress struct {
+	TaskID string `json:"task_id"`
+	Polls  int    `json:"polls"`
+}
+
+// LookupProfile resolves a profile slug to a person URN with OutX's Fetch
+// Profile: it creates the task, then polls it until final, heartbeating.
+// Creation errors carry the same types as Send's; a repeated fetch is
+// harmless (it messages nobody), so an ambiguous creation is retryable.
+func (a *Activities) LookupProfile(ctx context.Context, in LookupInput) (LookupResult, error) {
+	var p lookupProgress
+	if activity.HasHeartbeatDetails(ctx) {
+		_ = activity.GetHeartbeatDetails(ctx, &p)
+	}
+	if p.TaskID == "" {
+		created, err := a.OutX.FetchProfile(ctx, outx.FetchProfileRequest{ProfileSlug: in.ProfileSlug})
+		if err != nil {
+			var app *temporal.ApplicationError
+			if errors.As(sendError(err), &app) && app.Type() == ErrAmbiguous {
+				return LookupResult{}, temporal.NewApplicationError(err.Error(), ErrAmbiguous)
+			}
+			return LookupResult{}, sendError(err)
+		}
+		p.TaskID = created.TaskID
+		activity.RecordHeartbeat(ctx, p)
+	}
+	// Like PollStatus: the first attempt polls for PollBurst, later ones
+	// read once, and the retry policy spaces them.
+	interval := orDefault(a.PollInterval, 5*time.Second)
+	stopAt := time.Now()
+	if activity.GetInfo(ctx).Attempt == 1 {
+		stopAt = stopAt.Add(orDefault(a.PollBurst, 2*time.Minute))
+	}
+	for {
+		task, err := a.OutX.GetTaskStatus(ctx, p.TaskID)
+		p.Polls++
+		switch {
+		case err == nil && task.Finished():
+			urn, ok := task.ProfileURN()
+			if !ok {
+				return LookupResult{}, temporal.NewNonRetryableApplicationError(
+					fmt.Sprintf("profile_slug %q: OutX found no profile (%s)", in.ProfileSlug, task.FailureReason()), ErrProfileNotFound, nil)
+			}
+			if err := outx.ValidateRecipientURN(urn); err != nil {
+				return LookupResult{}, temporal.NewNonRetryableApplicationError(
+					fmt.Sprintf("profile_slug %q: OutX returned %s", in.ProfileSlug, err), ErrProfileNotFound, nil)
+			}
+			return LookupResult{RecipientURN: urn, TaskID: p.TaskID, Polls: p.Polls}, nil
+		case errors.Is(err, outx.ErrUnauthorized):
+			return LookupResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrUnauthorized, nil)
+		case errors.Is(err, outx.ErrTaskNotFound):
+			return LookupResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTaskNotFound, nil)
+		}
+		activity.RecordHeartbeat(ctx, p)
+		if !time.Now().Add(interval).Before(stopAt) {
+			return LookupResult{}, temporal.NewApplicationError(
+				fmt.Sprintf("profile look-up task %s not finished after %d polls", p.TaskID, p.Polls), ErrTaskPending, p)
+		}
+		select {
+		case <-ctx.Done():
+			return LookupResult{}, ctx.Err()
+		case <-activity.GetWorkerStopChannel(ctx):
+			return LookupResult{}, temporal.NewApplicationError("worker stopping", ErrTaskPending, p)
+		case <-time.After(interval):
+		}
+	}
+}

@@ -1,0 +1,569 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/outpacehq/outpace/activities"
+	"github.com/outpacehq/outpace/pacing"
+	"github.com/outpacehq/outpace/recipients"
+)
+
+// Error types a campaign fails with.
+const (
+	// ErrInvalidCampaign: the input breaks a rule; nothing was sent.
+	ErrInvalidCampaign = "InvalidCampaign"
+	// ErrCampaignStopped: OutX refused the account (401, no admin); every
+	// further send would fail the same way, so the campaign stops.
+	ErrCampaignStopped = "CampaignStopped"
+)
+
+// Campaign sends a personalized message to each recipient, one at a time:
+//
+//   - each recipient gets one child SendMessage run whose workflow id is the
+//     campaign id and the recipient's URN, started with REJECT_DUPLICATE, so
+//     nobody is messaged twice by a campaign: not when listed twice, not when
+//     the campaign is restarted or started again under the same id;
+//   - the next send waits for the previous OutX task to end, then for a gap
+//     drawn between the minimum and maximum, inside the hourly and daily caps
+//     and the sending window, on durable timers;
+//   - pause, resume (signals), cancel (Temporal cancellation) and the progress
+//     query work at any time, across continue-as-new;
+//   - it continues as new between pages of recipients, carrying only its
+//     cursor, counters and pacing state, so its history stays bounded.
+func Campaign(ctx workflow.Context, in CampaignInput) (CampaignProgress, error) {
+	c, err := startCampaign(ctx, in)
+	if err != nil {
+		return CampaignProgress{}, err
+	}
+	return c.run(ctx)
+}
+
+// campaign is one run of a Campaign workflow.
+type campaign struct {
+	in     CampaignInput
+	id     string
+	policy pacing.Policy
+	st     CampaignState
+	now    CampaignProgress // the transient part of the progress
+	logger interface {
+		Info(string, ...any)
+		Warn(string, ...any)
+	}
+	pause, resume, wait workflow.ReceiveChannel
+	cancelled           bool
+}
+
+func startCampaign(ctx workflow.Context, in CampaignInput) (*campaign, error) {
+	info := workflow.GetInfo(ctx)
+	c := &campaign{in: in, id: in.CampaignID, logger: workflow.GetLogger(ctx)}
+	if c.id == "" {
+		c.id = info.WorkflowExecution.ID
+	}
+	if in.State == nil {
+		if err := in.Validate(); err != nil {
+			return nil, temporal.NewNonRetryableApplicationError("campaign "+c.id+": "+err.Error(), ErrInvalidCampaign, nil)
+		}
+		c.st = CampaignState{Run: 1, StartedAt: workflow.Now(ctx)}
+	} else {
+		c.st = *in.State
+		c.st.Run++
+	}
+	var err error
+	if c.policy, err = in.Policy(); err != nil {
+		return nil, temporal.NewNonRetryableApplicationError("campaign "+c.id+": "+err.Error(), ErrInvalidCampaign, nil)
+	}
+	c.now.Status = StatusStarting
+	c.pause = workflow.GetSignalChannel(ctx, SignalPause)
+	c.resume = workflow.GetSignalChannel(ctx, SignalResume)
+	c.wait = workflow.GetSignalChannel(ctx, SignalRecipientWait)
+	if err := workflow.SetQueryHandler(ctx, QueryProgress, func() (CampaignProgress, error) {
+		return c.progress(ctx), nil
+	}); err != nil {
+		return nil, err
+	}
+	// Started by the CLI or the UI without the search attribute: set it, so
+	// the campaign is found beside its messages.
+	if v, _ := workflow.GetTypedSearchAttributes(ctx).GetKeyword(CampaignIDAttribute); v != c.id {
+		if err := workflow.UpsertTypedSearchAttributes(ctx, CampaignIDAttribute.ValueSet(c.id)); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func (c *campaign) run(ctx workflow.Context) (CampaignProgress, error) {
+	if c.st.Run == 1 {
+		if err := c.inspect(ctx); err != nil {
+			return c.progress(ctx), err
+		}
+	}
+	for {
+		page, err := c.load(ctx)
+		if err != nil {
+			return c.progress(ctx), err
+		}
+		for _, r := range page.Recipients {
+			if err := c.handle(ctx, r); err != nil {
+				return c.finish(ctx, err)
+			}
+		}
+		c.st.Cursor = page.Next
+		if page.Done {
+			return c.finish(ctx, nil)
+		}
+		info := workflow.GetInfo(ctx)
+		if info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() >= c.maxRunEvents() {
+			return c.continueAsNew(ctx)
+		}
+	}
+}
+
+func (c *campaign) maxRunEvents() int {
+	if c.in.MaxRunEvents > 0 {
+		return c.in.MaxRunEvents
+	}
+	return DefaultRunEvents
+}
+
+// inspect counts the recipients, and for a file checks that it is the one
+// the campaign was started with and that it parses.
+func (c *campaign) inspect(ctx workflow.Context) error {
+	if c.in.RecipientsFile == nil {
+		c.st.Total = len(c.in.Recipients)
+		return nil
+	}
+	var a *activities.Activities
+	var res activities.InspectResult
+	err := workflow.ExecuteActivity(c.fileCtx(ctx, "check the recipients file"), a.InspectRecipients, activities.InspectInput{
+		File: c.in.RecipientsFile, Template: c.in.Template,
+	}).Get(ctx, &res)
+	if err != nil {
+		c.now.Status, c.now.Reason = StatusStopped, rootMessage(err)
+		return temporal.NewNonRetryableApplicationError("campaign "+c.id+": "+rootMessage(err), ErrInvalidCampaign, nil)
+	}
+	c.st.Total = res.Rows
+	return nil
+}
+
+func (c *campaign) fileCtx(ctx workflow.Context, summary string) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Minute,
+		Summary:             summary,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 5, MaximumInterval: time.Minute},
+	})
+}
+
+// load reads the next page of recipients with their rendered messages.
+func (c *campaign) load(ctx workflow.Context) (recipients.Page, error) {
+	limit := c.in.PageSize
+	if limit == 0 {
+		limit = DefaultPageSize
+	}
+	in := activities.LoadInput{File: c.in.RecipientsFile, Template: c.in.Template, Cursor: c.st.Cursor, Limit: limit}
+	if in.File == nil {
+		from := int(c.st.Cursor.Offset)
+		to := min(from+limit, len(c.in.Recipients))
+		in.Inline, in.First = c.in.Recipients[from:to], from
+		in.Cursor = recipients.Cursor{}
+	}
+	var a *activities.Activities
+	var page recipients.Page
+	summary := fmt.Sprintf("read recipients from line %d", max(c.st.Cursor.Line, 2))
+	if in.File == nil {
+		summary = fmt.Sprintf("render recipients %d to %d", in.First+1, in.First+len(in.Inline))
+	}
+	if err := workflow.ExecuteActivity(c.fileCtx(ctx, summary), a.LoadRecipients, in).Get(ctx, &page); err != nil {
+		c.now.Status, c.now.Reason = StatusStopped, rootMessage(err)
+		return page, temporal.NewNonRetryableApplicationError("campaign "+c.id+": "+rootMessage(err), ErrInvalidCampaign, nil)
+	}
+	if in.File == nil {
+		next := in.First + len(in.Inline)
+		page.Next, page.Done = recipients.Cursor{Offset: int64(next), Line: next + 1}, next >= len(c.in.Recipients)
+	}
+	return page, nil
+}
+
+// handle takes one recipient to a final outcome.
+func (c *campaign) handle(ctx workflow.Context, r recipients.Prepared) error {
+	if len(r.Problems) > 0 {
+		return c.message(ctx, r, c.recipientKey(r), false)
+	}
+	if r.RecipientURN == "" {
+		urn, problem, err := c.lookup(ctx, r)
+		if err != nil {
+			return err
+		}
+		if problem != "" {
+			r.Problems = []string{problem}
+			return c.message(ctx, r, c.recipientKey(r), false)
+		}
+		r.RecipientURN = urn
+	}
+	return c.message(ctx, r, r.RecipientURN, true)
+}
+
+// recipientKey names a recipient in its child workflow id: its URN when it
+// has a valid one, else its profile, else its line.
+func (c *campaign) recipientKey(r recipients.Prepared) string {
+	switch {
+	case r.RecipientURN != "" && !strings.ContainsAny(r.RecipientURN, " \t\r\n/"):
+		return r.RecipientURN
+	case r.ProfileSlug != "":
+		return "profile:" + r.ProfileSlug
+	default:
+		return fmt.Sprintf("line-%d", r.Line)
+	}
+}
+
+// message runs the recipient's child SendMessage. paced is false for an
+// invalid recipient: it makes no OutX task, so it waits for nothing.
+func (c *campaign) message(ctx workflow.Context, r recipients.Prepared, key string, paced bool) error {
+	c.now.Current = key
+	if paced {
+		if err := c.waitForSlot(ctx); err != nil {
+			return err
+		}
+	}
+	id := c.id + "/" + key
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID: id,
+		// A child id is used once, whatever became of it: this is what
+		// makes a restarted or repeated campaign skip who it already
+		// messaged.
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		// A message whose task is queued must still be confirmed if the
+		// campaign is cancelled or terminated.
+		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+		TypedSearchAttributes: childAttributes(c.id, r.RecipientURN),
+		Memo:                  map[string]any{MemoLine: r.Line},
+		StaticSummary:         fmt.Sprintf("campaign %s, line %d", c.id, r.Line),
+	})
+	// Cancelling the campaign must not cancel a message in flight.
+	dctx, _ := workflow.NewDisconnectedContext(cctx)
+	fut := workflow.ExecuteChildWorkflow(dctx, SendMessage, SendMessageInput{
+		RecipientURN: r.RecipientURN, Message: r.Message, Problems: r.Problems, CampaignID: c.id,
+		SendDeadline: Duration(c.in.SendDeadline.Or(DefaultCampaignSendDeadline)), PollDeadline: c.in.PollDeadline,
+	})
+	if err := fut.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+		if temporal.IsWorkflowExecutionAlreadyStartedError(err) {
+			c.logger.Info("Recipient skipped: this campaign already messaged them", "WorkflowID", id)
+			c.st.Counts.add(Skipped)
+			return nil
+		}
+		return err
+	}
+	start := workflow.Now(ctx)
+	if paced {
+		c.setStatus(StatusSending, "", time.Time{})
+	}
+
+	var res SendMessageResult
+	done := false
+	sel := workflow.NewSelector(ctx)
+	sel.AddFuture(fut, func(f workflow.Future) {
+		done = true
+		if err := f.Get(ctx, &res); err != nil {
+			var ok bool
+			if res, ok = ResultFromError(err); !ok {
+				res = SendMessageResult{Outcome: Unknown, Reason: "the message's run ended without a result: " + rootMessage(err)}
+			}
+		}
+	})
+	c.addSignals(ctx, sel)
+	for !done && !c.cancelled {
+		sel.Select(ctx)
+	}
+	if c.cancelled {
+		// The child goes on by itself; its outcome is in the report.
+		return temporal.NewCanceledError()
+	}
+
+	c.st.Counts.add(res.Outcome)
+	if res.Outcome != Invalid && res.NotSentCode == "" {
+		// A task was (or may have been) created: it counts, and the next
+		// gap counts from now, the end of that task.
+		c.st.Actions++
+		c.st.Pacing.Record(c.policy, start, workflow.Now(ctx))
+	}
+	switch res.NotSentCode {
+	case activities.ErrUnauthorized, activities.ErrNoAdmin:
+		return c.stop(fmt.Sprintf("OutX refused the account while messaging %s: %s", key, res.Reason))
+	case activities.ErrExtensionOffline, activities.ErrRateLimited, activities.ErrNotSent:
+		// The child retried for its whole send deadline: hold the campaign
+		// until a person looks, instead of burning through recipients.
+		c.st.Paused = "OutX kept refusing sends for " + c.in.SendDeadline.Or(DefaultCampaignSendDeadline).String() + ": " + res.Reason
+	}
+	return nil
+}
+
+func childAttributes(campaignID, urn string) temporal.SearchAttributes {
+	if urn == "" {
+		return temporal.NewSearchAttributes(CampaignIDAttribute.ValueSet(campaignID))
+	}
+	return temporal.NewSearchAttributes(CampaignIDAttribute.ValueSet(campaignID), RecipientURNAttribute.ValueSet(urn))
+}
+
+// lookup resolves a profile to a URN with OutX's Fetch Profile: a LinkedIn
+// action like a message, so it is paced and counted. problem is set when the
+// profile cannot be resolved (the recipient is then invalid).
+func (c *campaign) lookup(ctx workflow.Context, r recipients.Prepared) (urn, problem string, err error) {
+	var a *activities.Activities
+	backoff := lookupBackoffMin
+	for {
+		if err := c.waitForSlot(ctx); err != nil {
+			return "", "", err
+		}
+		c.setStatus(StatusLookingUp, "profile "+r.ProfileSlug, time.Time{})
+		start := workflow.Now(ctx)
+		pollFor := c.in.PollDeadline.Or(DefaultPollDeadline)
+		lctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			ScheduleToCloseTimeout: pollFor,
+			StartToCloseTimeout:    3 * time.Minute,
+			HeartbeatTimeout:       time.Minute,
+			Summary:                "look up profile " + r.ProfileSlug,
+			// As for a message's status: each attempt after the first reads
+			// the task once, carrying its id in the heartbeat.
+			RetryPolicy: &temporal.RetryPolicy{
+				InitialInterval: pollRetryMin, BackoffCoefficient: 1.5, MaximumInterval: pollRetryMax,
+				MaximumAttempts: int32(pollFor/pollRetryMax) + 20,
+				NonRetryableErrorTypes: []string{activities.ErrUnauthorized, activities.ErrNoAdmin, activities.ErrExtensionOffline,
+					activities.ErrRateLimited, activities.ErrInvalidInput, activities.ErrProfileNotFound, activities.ErrTaskNotFound},
+			},
+		})
+		var res activities.LookupResult
+		err := workflow.ExecuteActivity(lctx, a.LookupProfile, activities.LookupInput{ProfileSlug: r.ProfileSlug}).Get(ctx, &res)
+		if err == nil {
+			c.st.Actions++
+			c.st.Pacing.Record(c.policy, start, workflow.Now(ctx))
+			return res.RecipientURN, "", nil
+		}
+		var app *temporal.ApplicationError
+		typ := ""
+		if errors.As(err, &app) {
+			typ = app.Type()
+		}
+		switch typ {
+		case activities.ErrUnauthorized, activities.ErrNoAdmin:
+			return "", "", c.stop("OutX refused the account while looking up " + r.ProfileSlug + ": " + rootMessage(err))
+		case activities.ErrExtensionOffline, activities.ErrRateLimited, activities.ErrNotSent:
+			// No task was created: wait and try the same profile again.
+			retry := workflow.Now(ctx).Add(backoff)
+			c.setStatus(StatusPaused, "OutX: "+rootMessage(err)+"; retrying on its own", retry)
+			if err := c.sleepUntil(ctx, retry, "OutX refused the look-up; retrying"); err != nil {
+				return "", "", err
+			}
+			backoff = min(2*backoff, lookupBackoffMax)
+		case activities.ErrInvalidInput:
+			return "", "profile_slug " + r.ProfileSlug + ": OutX refused it: " + rootMessage(err), nil
+		default:
+			// Not found, or the look-up failed for good: the task ended.
+			c.st.Actions++
+			c.st.Pacing.Record(c.policy, start, workflow.Now(ctx))
+			return "", "could not look up profile " + r.ProfileSlug + ": " + rootMessage(err), nil
+		}
+	}
+}
+
+const (
+	lookupBackoffMin = time.Minute
+	lookupBackoffMax = 30 * time.Minute
+)
+
+// waitForSlot returns when the next OutX task may start: not paused, the gap
+// after the previous task's end waited out, under the caps, inside the
+// window. A pause or a resume re-evaluates the wait.
+func (c *campaign) waitForSlot(ctx workflow.Context) error {
+	for {
+		if err := c.waitWhilePaused(ctx); err != nil {
+			return err
+		}
+		now := workflow.Now(ctx)
+		gap := c.policy.Gap(c.id, c.st.Actions)
+		at, why := c.policy.Next(c.st.Pacing, now, gap)
+		if !at.After(now) {
+			return nil
+		}
+		status, summary := c.waitText(why, at, gap)
+		c.setStatus(status, summary, at)
+		if err := c.sleepUntil(ctx, at, summary); err != nil {
+			return err
+		}
+		if !workflow.Now(ctx).Before(at) && c.st.Paused == "" {
+			return nil
+		}
+	}
+}
+
+func (c *campaign) waitText(why pacing.Reason, at time.Time, gap time.Duration) (CampaignStatus, string) {
+	local := at.In(c.policy.Window.Location).Format("Mon 15:04 MST")
+	switch why {
+	case pacing.HourlyCap:
+		return StatusHourlyCap, fmt.Sprintf("hourly cap of %d reached; next send %s", c.policy.HourlyCap, local)
+	case pacing.DailyCap:
+		return StatusDailyCap, fmt.Sprintf("daily cap of %d reached; next send %s", c.policy.DailyCap, local)
+	case pacing.OutsideWindow:
+		return StatusOutsideWindow, fmt.Sprintf("outside sending hours (%s) until %s", c.policy.Window, local)
+	default:
+		return StatusSpacing, fmt.Sprintf("spacing %s before the next send", gap.Round(time.Second))
+	}
+}
+
+// waitWhilePaused blocks while the operator's pause holds.
+func (c *campaign) waitWhilePaused(ctx workflow.Context) error {
+	if c.st.Paused == "" {
+		return nil
+	}
+	sel := workflow.NewSelector(ctx)
+	c.addSignals(ctx, sel)
+	for c.st.Paused != "" && !c.cancelled {
+		c.setStatus(StatusPaused, c.st.Paused, time.Time{})
+		sel.Select(ctx)
+	}
+	if c.cancelled {
+		return temporal.NewCanceledError()
+	}
+	return nil
+}
+
+// sleepUntil waits on a durable timer until at, or until a pause or resume
+// arrives (the caller then re-evaluates), or the campaign is cancelled.
+func (c *campaign) sleepUntil(ctx workflow.Context, at time.Time, summary string) error {
+	tctx, cancelTimer := workflow.WithCancel(ctx)
+	defer cancelTimer()
+	timer := workflow.NewTimerWithOptions(tctx, at.Sub(workflow.Now(ctx)), workflow.TimerOptions{Summary: summary})
+	fired := false
+	paused := c.st.Paused
+	sel := workflow.NewSelector(ctx)
+	sel.AddFuture(timer, func(workflow.Future) { fired = true })
+	c.addSignals(ctx, sel)
+	for !fired && !c.cancelled && c.st.Paused == paused {
+		sel.Select(ctx)
+	}
+	if c.cancelled {
+		return temporal.NewCanceledError()
+	}
+	return nil
+}
+
+// addSignals makes sel apply the campaign's signals and notice cancellation.
+func (c *campaign) addSignals(ctx workflow.Context, sel workflow.Selector) {
+	sel.AddReceive(c.pause, func(ch workflow.ReceiveChannel, _ bool) {
+		var p PauseRequest
+		ch.Receive(ctx, &p)
+		c.applyPause(p)
+	})
+	sel.AddReceive(c.resume, func(ch workflow.ReceiveChannel, _ bool) {
+		ch.Receive(ctx, nil)
+		c.applyResume()
+	})
+	sel.AddReceive(c.wait, func(ch workflow.ReceiveChannel, _ bool) {
+		var w RecipientWait
+		ch.Receive(ctx, &w)
+		c.applyWait(ctx, w)
+	})
+	sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) { c.cancelled = true })
+}
+
+func (c *campaign) applyPause(p PauseRequest) {
+	reason := "paused by operator"
+	if p.Reason != "" {
+		reason += ": " + p.Reason
+	}
+	c.st.Paused = reason
+	c.logger.Info("Campaign paused", "Reason", reason)
+}
+
+func (c *campaign) applyResume() {
+	if c.st.Paused != "" {
+		c.logger.Info("Campaign resumed")
+	}
+	c.st.Paused = ""
+}
+
+func (c *campaign) applyWait(ctx workflow.Context, w RecipientWait) {
+	if w.Code == "" {
+		c.setStatus(StatusSending, "", time.Time{})
+		return
+	}
+	c.setStatus(StatusPaused, fmt.Sprintf("OutX refused the send to %s without creating a task (%s); retrying on its own",
+		w.RecipientURN, w.Reason), w.RetryAt)
+}
+
+func (c *campaign) setStatus(s CampaignStatus, reason string, next time.Time) {
+	c.now.Status, c.now.Reason, c.now.NextSendAt = s, reason, next
+}
+
+func (c *campaign) progress(ctx workflow.Context) CampaignProgress {
+	p := c.now
+	p.CampaignID, p.Name, p.Run, p.StartedAt = c.id, c.in.Name, c.st.Run, c.st.StartedAt
+	p.Counts, p.Total = c.st.Counts, c.st.Total
+	p.Pending = max(0, p.Total-p.Counts.Done())
+	p.UpdatedAt = workflow.Now(ctx)
+	p.Window = c.policy.Window.String()
+	p.Spacing = fmt.Sprintf("%s–%s after each task", c.policy.MinGap, c.policy.MaxGap)
+	if c.policy.HourlyCap > 0 {
+		p.Spacing += fmt.Sprintf(", at most %d an hour", c.policy.HourlyCap)
+	}
+	if c.policy.DailyCap > 0 {
+		p.Spacing += fmt.Sprintf(", %d a day", c.policy.DailyCap)
+	}
+	if c.st.Paused != "" && p.Status != StatusPaused && p.Status != StatusSending {
+		p.Status, p.Reason = StatusPaused, c.st.Paused
+	}
+	return p
+}
+
+func (c *campaign) stop(reason string) error {
+	c.setStatus(StatusStopped, reason, time.Time{})
+	return temporal.NewNonRetryableApplicationError("campaign "+c.id+" stopped: "+reason+
+		"; fix it, then start the campaign again with the same id: recipients already handled are skipped",
+		ErrCampaignStopped, nil)
+}
+
+// finish ends the run: completed, cancelled or stopped.
+func (c *campaign) finish(ctx workflow.Context, err error) (CampaignProgress, error) {
+	c.now.Current, c.now.NextSendAt = "", time.Time{}
+	switch {
+	case err == nil:
+		c.setStatus(StatusFinished, "", time.Time{})
+		c.logger.Info("Campaign finished", "Counts", c.st.Counts)
+		return c.progress(ctx), nil
+	case temporal.IsCanceledError(err):
+		c.setStatus(StatusCancelled, "cancelled; the message in flight, if any, is still confirmed", time.Time{})
+		p := c.progress(ctx)
+		return p, temporal.NewCanceledError(p)
+	default:
+		if c.now.Status != StatusStopped {
+			c.setStatus(StatusStopped, rootMessage(err), time.Time{})
+		}
+		return c.progress(ctx), err
+	}
+}
+
+// continueAsNew starts the next run with the cursor, counters, pacing state
+// and any signal not yet applied.
+func (c *campaign) continueAsNew(ctx workflow.Context) (CampaignProgress, error) {
+	for {
+		var p PauseRequest
+		switch {
+		case c.pause.ReceiveAsync(&p):
+			c.applyPause(p)
+		case c.resume.ReceiveAsync(nil):
+			c.applyResume()
+		case c.wait.ReceiveAsync(nil):
+		default:
+			next := c.in
+			st := c.st
+			next.State = &st
+			c.logger.Info("Campaign continues as new", "Run", c.st.Run, "Cursor", c.st.Cursor)
+			return CampaignProgress{}, workflow.NewContinueAsNewError(ctx, Campaign, next)
+		}
+	}
+}

@@ -1,0 +1,574 @@
+package workflows_test
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/outpacehq/outpace/activities"
+	"github.com/outpacehq/outpace/outx"
+	"github.com/outpacehq/outpace/outx/outxtest"
+	"github.com/outpacehq/outpace/recipients"
+	"github.com/outpacehq/outpace/workflows"
+)
+
+// campaignHarness runs Campaign and its SendMessage children in Temporal's
+// test environment (virtual time), with the real activities calling the OutX
+// sandbox over HTTP. The sandbox's clock is the environment's virtual clock,
+// so an OutX task takes virtual time, as it does in real life.
+type campaignHarness struct {
+	env *testsuite.TestWorkflowEnvironment
+	sb  *outxtest.Server
+
+	mu     sync.Mutex
+	starts []childEvent // child runs started, in order
+	ends   []childEvent // child runs completed, in order
+}
+
+type childEvent struct {
+	id string
+	at time.Time
+}
+
+// thu is Thursday 22 October 2026, 16:00 in Berlin: Germany leaves summer
+// time on Sunday 25 October, so a campaign started here crosses a weekend
+// and a daylight saving change.
+var berlin, _ = time.LoadLocation("Europe/Berlin")
+var thu = time.Date(2026, 10, 22, 16, 0, 0, 0, berlin)
+
+func newCampaignHarness(t *testing.T, start time.Time, opts outxtest.Options, apiKey string) *campaignHarness {
+	t.Helper()
+	h := &campaignHarness{}
+	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))))
+	h.env = suite.NewTestWorkflowEnvironment()
+	h.env.SetStartTime(start)
+	h.env.SetTestTimeout(time.Minute)
+	if opts.TaskDelay == 0 {
+		opts.TaskDelay = 30 * time.Second
+	}
+	opts.Now = h.env.Now
+	h.sb = outxtest.NewServer(opts)
+	t.Cleanup(h.sb.Close)
+	if apiKey == "" {
+		apiKey = outxtest.DefaultAPIKey
+	}
+	client, err := outx.New(h.sb.URL, apiKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.env.RegisterWorkflow(workflows.Campaign)
+	h.env.RegisterWorkflow(workflows.SendMessage)
+	h.env.RegisterActivity(&activities.Activities{OutX: client, PollInterval: 2 * time.Millisecond, PollBurst: 20 * time.Millisecond})
+	h.env.SetOnChildWorkflowStartedListener(func(info *workflow.Info, ctx workflow.Context, _ converter.EncodedValues) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.starts = append(h.starts, childEvent{info.WorkflowExecution.ID, workflow.Now(ctx)})
+	})
+	h.env.SetOnChildWorkflowCompletedListener(func(info *workflow.Info, _ converter.EncodedValue, _ error) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.ends = append(h.ends, childEvent{info.WorkflowExecution.ID, h.env.Now()})
+	})
+	return h
+}
+
+// run executes a campaign to its end and returns its final progress.
+func (h *campaignHarness) run(t *testing.T, in workflows.CampaignInput) (workflows.CampaignProgress, error) {
+	t.Helper()
+	h.env.ExecuteWorkflow(workflows.Campaign, in)
+	if !h.env.IsWorkflowCompleted() {
+		t.Fatal("campaign did not complete")
+	}
+	var p workflows.CampaignProgress
+	if err := h.env.GetWorkflowError(); err != nil {
+		var canceled *temporal.CanceledError
+		if errors.As(err, &canceled) && canceled.HasDetails() {
+			_ = canceled.Details(&p)
+		}
+		return p, err
+	}
+	if err := h.env.GetWorkflowResult(&p); err != nil {
+		t.Fatal(err)
+	}
+	return p, nil
+}
+
+func (h *campaignHarness) progress(t *testing.T) workflows.CampaignProgress {
+	t.Helper()
+	v, err := h.env.QueryWorkflow(workflows.QueryProgress)
+	if err != nil {
+		t.Fatalf("progress query: %v", err)
+	}
+	var p workflows.CampaignProgress
+	if err := v.Get(&p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// tasksPerRecipient counts the OutX send tasks the sandbox created, by URN.
+func (h *campaignHarness) tasksPerRecipient() map[string]int {
+	n := map[string]int{}
+	for _, task := range h.sb.Tasks() {
+		if task.Type == "agent_send_message" {
+			n[task.RecipientURN]++
+		}
+	}
+	return n
+}
+
+func dur(d time.Duration) *workflows.Duration { v := workflows.Duration(d); return &v }
+func num(n int) *int                          { return &n }
+
+func urn(i int) string { return fmt.Sprintf("urn:li:person:ACoAAPerson%04d", i) }
+
+func people(n int) []recipients.Recipient {
+	rs := make([]recipients.Recipient, n)
+	for i := range rs {
+		rs[i] = recipients.Recipient{RecipientURN: urn(i), Vars: map[string]string{"first_name": fmt.Sprintf("P%d", i)}}
+	}
+	return rs
+}
+
+// anytime: no window, no caps, a fixed gap.
+func anytime(in workflows.CampaignInput, gap time.Duration) workflows.CampaignInput {
+	in.Window = workflows.SendingWindow{Days: "mon-sun", Hours: "00:00-24:00"}
+	in.Pacing = workflows.Pacing{MinGap: dur(gap), MaxGap: dur(gap), HourlyCap: num(0), DailyCap: num(0)}
+	return in
+}
+
+func TestCampaignOutcomesAndDuplicates(t *testing.T) {
+	h := newCampaignHarness(t, thu, outxtest.Options{}, "")
+	rs := []recipients.Recipient{
+		{RecipientURN: urn(1), Vars: map[string]string{"first_name": "Ada"}},
+		{RecipientURN: urn(2), Vars: map[string]string{"first_name": "Grace"}},
+		{RecipientURN: urn(1), Vars: map[string]string{"first_name": "Ada"}},                           // listed twice
+		{RecipientURN: outxtest.NotConnected + "Bob", Vars: map[string]string{"first_name": "Bob"}},  // task fails
+		{RecipientURN: urn(3), Vars: map[string]string{"first_name": "  "}},                          // variable empty
+		{RecipientURN: "urn:li:company:123", Vars: map[string]string{"first_name": "Acme"}},          // not a person
+	}
+	p, err := h.run(t, anytime(workflows.CampaignInput{CampaignID: "spring", Template: "Hi {{first_name}}!", Recipients: rs}, time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := workflows.Counts{Delivered: 2, Failed: 1, Invalid: 2, Skipped: 1}
+	if p.Counts != want || p.Total != 6 || p.Pending != 0 || p.Status != workflows.StatusFinished {
+		t.Fatalf("progress = %+v, want counts %+v of 6, finished", p, want)
+	}
+	tasks := h.tasksPerRecipient()
+	if tasks[urn(1)] != 1 || tasks[urn(2)] != 1 || tasks[urn(3)] != 0 || len(tasks) != 3 {
+		t.Fatalf("tasks per recipient = %v, want one each for the 3 valid recipients", tasks)
+	}
+	for _, task := range h.sb.Tasks() {
+		if strings.Contains(task.Message, "{{") || task.Message == "Hi !" {
+			t.Fatalf("half-rendered message sent: %q", task.Message)
+		}
+	}
+	ids := map[string]bool{}
+	for _, s := range h.starts {
+		ids[s.id] = true
+	}
+	for _, id := range []string{"spring/" + urn(1), "spring/" + urn(2), "spring/" + urn(3), "spring/line-6"} {
+		if !ids[id] {
+			t.Errorf("no child run %q; started: %v", id, ids)
+		}
+	}
+}
+
+func TestCampaignSpacingCountsFromPreviousTaskEnd(t *testing.T) {
+	// Each OutX task takes 3 virtual minutes; the gap is drawn in [2m, 5m].
+	h := newCampaignHarness(t, thu, outxtest.Options{TaskDelay: 3 * time.Minute}, "")
+	in := anytime(workflows.CampaignInput{CampaignID: "gaps", Template: "Hi {{first_name}}", Recipients: people(12)}, 0)
+	in.Pacing.MinGap, in.Pacing.MaxGap = dur(2*time.Minute), dur(5*time.Minute)
+	if _, err := h.run(t, in); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.starts) != 12 || len(h.ends) != 12 {
+		t.Fatalf("%d starts, %d ends, want 12", len(h.starts), len(h.ends))
+	}
+	distinct := map[time.Duration]bool{}
+	for i := 1; i < 12; i++ {
+		prevEnd, next := h.ends[i-1].at, h.starts[i].at
+		if h.ends[i-1].at.Before(h.starts[i-1].at.Add(3 * time.Minute)) {
+			t.Fatalf("task %d ended %s after its start; the sandbox task takes 3m", i-1, h.ends[i-1].at.Sub(h.starts[i-1].at))
+		}
+		gap := next.Sub(prevEnd)
+		if gap < 2*time.Minute || gap > 5*time.Minute {
+			t.Errorf("gap %d = %s after the previous task's end, want within [2m, 5m]", i, gap)
+		}
+		distinct[gap.Round(time.Second)] = true
+	}
+	if len(distinct) < 5 {
+		t.Errorf("gaps are not randomized: %v", distinct)
+	}
+}
+
+func TestCampaignCapsAndWindowAcrossWeekendAndDST(t *testing.T) {
+	h := newCampaignHarness(t, thu, outxtest.Options{TaskDelay: 10 * time.Second}, "")
+	in := workflows.CampaignInput{
+		CampaignID: "caps", Template: "Hi {{first_name}}", Recipients: people(20),
+		Window: workflows.SendingWindow{TimeZone: "Europe/Berlin", Days: "mon-fri", Hours: "09:00-18:00"},
+		Pacing: workflows.Pacing{MinGap: dur(time.Minute), MaxGap: dur(3 * time.Minute), HourlyCap: num(3), DailyCap: num(5)},
+	}
+	if _, err := h.run(t, in); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.starts) != 20 {
+		t.Fatalf("%d sends, want 20", len(h.starts))
+	}
+	perDay := map[string]int{}
+	for i, s := range h.starts {
+		local := s.at.In(berlin)
+		if wd := local.Weekday(); wd == time.Saturday || wd == time.Sunday {
+			t.Errorf("send %d on a %s (%s)", i, wd, local)
+		}
+		if m := local.Hour()*60 + local.Minute(); m < 9*60 || m >= 18*60 {
+			t.Errorf("send %d outside 09:00-18:00: %s", i, local)
+		}
+		perDay[local.Format("2006-01-02")]++
+		inHour := 0
+		for _, o := range h.starts[:i+1] {
+			if s.at.Sub(o.at) < time.Hour {
+				inHour++
+			}
+		}
+		if inHour > 3 {
+			t.Errorf("send %d at %s: %d sends in the hour up to it, cap 3", i, local, inHour)
+		}
+	}
+	want := map[string]int{"2026-10-22": 5, "2026-10-23": 5, "2026-10-26": 5, "2026-10-27": 5}
+	if fmt.Sprint(perDay) != fmt.Sprint(want) {
+		t.Errorf("sends per day = %v, want %v", perDay, want)
+	}
+	// Friday's cap reached: the next send is Monday at 09:00 Berlin, which
+	// is 08:00 UTC after the change to winter time (it was 07:00 on Friday).
+	monday := h.starts[10].at
+	if got := monday.In(berlin).Format("Mon 15:04"); got != "Mon 09:00" || monday.UTC().Hour() != 8 {
+		t.Errorf("first send after the weekend at %s (%s UTC), want Mon 09:00 Berlin = 08:00 UTC", monday.In(berlin), monday.UTC())
+	}
+}
+
+func TestCampaignWaitsOutsideWindowAndShowsIt(t *testing.T) {
+	sat := time.Date(2026, 10, 24, 11, 0, 0, 0, berlin)
+	h := newCampaignHarness(t, sat, outxtest.Options{}, "")
+	in := workflows.CampaignInput{CampaignID: "weekend", Template: "Hi {{first_name}}", Recipients: people(2),
+		Window: workflows.SendingWindow{TimeZone: "Europe/Berlin"}}
+	h.env.RegisterDelayedCallback(func() {
+		p := h.progress(t)
+		if p.Status != workflows.StatusOutsideWindow || !p.NextSendAt.Equal(time.Date(2026, 10, 26, 9, 0, 0, 0, berlin)) {
+			t.Errorf("on Saturday: %s next %s (%s), want outside_window until Mon 09:00", p.Status, p.NextSendAt.In(berlin), p.Reason)
+		}
+		if !strings.Contains(p.Reason, "Mon 09:00") {
+			t.Errorf("reason %q does not say when the window opens", p.Reason)
+		}
+	}, time.Hour)
+	if _, err := h.run(t, in); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.starts[0].at.In(berlin); !got.Equal(time.Date(2026, 10, 26, 9, 0, 0, 0, berlin)) {
+		t.Errorf("first send at %s, want Monday 09:00", got)
+	}
+}
+
+func TestCampaignPauseResume(t *testing.T) {
+	h := newCampaignHarness(t, thu, outxtest.Options{}, "")
+	in := anytime(workflows.CampaignInput{CampaignID: "pr", Template: "Hi {{first_name}}", Recipients: people(10)}, 10*time.Minute)
+	pausedAt, resumedAt := thu.Add(25*time.Minute), thu.Add(5*time.Hour)
+	h.env.RegisterDelayedCallback(func() {
+		h.env.SignalWorkflow(workflows.SignalPause, workflows.PauseRequest{Reason: "checking replies"})
+	}, 25*time.Minute)
+	h.env.RegisterDelayedCallback(func() {
+		p := h.progress(t)
+		if p.Status != workflows.StatusPaused || !strings.Contains(p.Reason, "checking replies") {
+			t.Errorf("while paused: status %s, reason %q", p.Status, p.Reason)
+		}
+	}, 3*time.Hour)
+	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(workflows.SignalResume, nil) }, 5*time.Hour)
+	p, err := h.run(t, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Counts.Delivered != 10 {
+		t.Fatalf("delivered %d, want 10", p.Counts.Delivered)
+	}
+	before := 0
+	for _, s := range h.starts {
+		if s.at.After(pausedAt) && s.at.Before(resumedAt) {
+			t.Errorf("child %s started at %s, while paused", s.id, s.at.Sub(thu))
+		}
+		if !s.at.After(pausedAt) {
+			before++
+		}
+	}
+	if before == 0 || before == 10 {
+		t.Errorf("%d sends before the pause: the pause did not fall mid-campaign", before)
+	}
+}
+
+func TestCampaignCancel(t *testing.T) {
+	h := newCampaignHarness(t, thu, outxtest.Options{}, "")
+	in := anytime(workflows.CampaignInput{CampaignID: "cx", Template: "Hi {{first_name}}", Recipients: people(10)}, 10*time.Minute)
+	h.env.RegisterDelayedCallback(h.env.CancelWorkflow, 35*time.Minute)
+	p, err := h.run(t, in)
+	if !temporal.IsCanceledError(err) {
+		t.Fatalf("err = %v, want cancelled", err)
+	}
+	if p.Status != workflows.StatusCancelled || p.Counts.Delivered == 0 || p.Counts.Delivered >= 10 || p.Pending != 10-p.Counts.Done() {
+		t.Fatalf("progress = %+v, want cancelled part way", p)
+	}
+	for _, s := range h.starts {
+		if s.at.After(thu.Add(35 * time.Minute)) {
+			t.Errorf("child %s started after the cancel", s.id)
+		}
+	}
+}
+
+func TestCampaignPausesWhileExtensionOffline(t *testing.T) {
+	h := newCampaignHarness(t, thu, outxtest.Options{}, "")
+	h.sb.SetExtensionOffline(true)
+	in := anytime(workflows.CampaignInput{CampaignID: "offline", Template: "Hi {{first_name}}", Recipients: people(5)}, time.Minute)
+	h.env.RegisterDelayedCallback(func() {
+		p := h.progress(t)
+		if p.Status != workflows.StatusPaused || !strings.Contains(p.Reason, "Plugin installation required") || p.NextSendAt.IsZero() {
+			t.Errorf("while offline: status %s, reason %q, next %s", p.Status, p.Reason, p.NextSendAt)
+		}
+		if p.Counts.Done() != 0 {
+			t.Errorf("recipients burned while offline: %+v", p.Counts)
+		}
+	}, 2*time.Hour)
+	h.env.RegisterDelayedCallback(func() { h.sb.SetExtensionOffline(false) }, 3*time.Hour)
+	p, err := h.run(t, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Counts.Delivered != 5 {
+		t.Fatalf("counts = %+v, want all 5 delivered once the extension came back", p.Counts)
+	}
+	for u, n := range h.tasksPerRecipient() {
+		if n != 1 {
+			t.Errorf("%s: %d tasks", u, n)
+		}
+	}
+	if h.starts[1].at.Before(thu.Add(3 * time.Hour)) {
+		t.Errorf("second recipient started at +%s, before the extension came back", h.starts[1].at.Sub(thu))
+	}
+}
+
+func TestCampaignRateLimitBacksOff(t *testing.T) {
+	h := newCampaignHarness(t, thu, outxtest.Options{}, "")
+	h.sb.Inject(outxtest.Fault{Path: outx.PathSendMessage, Status: 429, Times: 4})
+	in := anytime(workflows.CampaignInput{CampaignID: "rl", Template: "Hi {{first_name}}", Recipients: people(3)}, time.Minute)
+	p, err := h.run(t, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Counts.Delivered != 3 {
+		t.Fatalf("counts = %+v, want 3 delivered", p.Counts)
+	}
+	if len(h.starts) != 3 {
+		t.Fatalf("%d child runs, want 3", len(h.starts))
+	}
+	// 4 refusals backed off 15s, 30s, 1m, 2m before the first send went in.
+	if first := h.ends[0].at.Sub(h.starts[0].at); first < 3*time.Minute+45*time.Second {
+		t.Errorf("first message done after %s: it did not back off", first)
+	}
+}
+
+func TestCampaignStopsOnUnauthorized(t *testing.T) {
+	h := newCampaignHarness(t, thu, outxtest.Options{}, "not-the-key")
+	in := anytime(workflows.CampaignInput{CampaignID: "badkey", Template: "Hi {{first_name}}", Recipients: people(50)}, time.Minute)
+	p, err := h.run(t, in)
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || app.Type() != workflows.ErrCampaignStopped || !strings.Contains(app.Error(), "Invalid API Key") {
+		t.Fatalf("err = %v, want CampaignStopped naming the 401", err)
+	}
+	if len(h.starts) != 1 || len(h.sb.Tasks()) != 0 {
+		t.Fatalf("%d children, %d tasks: the campaign went on after the 401", len(h.starts), len(h.sb.Tasks()))
+	}
+	_ = p
+}
+
+func TestCampaignFromCSVWithProfileLookups(t *testing.T) {
+	h := newCampaignHarness(t, thu, outxtest.Options{}, "")
+	csv := "recipient_urn,profile_url,first_name,company\n" +
+		urn(1) + ",,Ada,Analytical\n" +
+		",https://www.linkedin.com/in/ACoAAGrace/,Grace,Navy\n" +
+		urn(2) + ",,Linus,\n" + // {{company}} empty
+		",https://www.linkedin.com/in/ACoAAGrace/,Grace,Navy\n" // the same person again
+	path := filepath.Join(t.TempDir(), "people.csv")
+	if err := os.WriteFile(path, []byte(csv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := activities.FileDigest(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := anytime(workflows.CampaignInput{CampaignID: "csv", Template: "Hi {{first_name}} at {{company}}",
+		RecipientsFile: &activities.RecipientsFile{Path: path, SHA256: sum}}, time.Minute)
+	p, err := h.run(t, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := workflows.Counts{Delivered: 2, Invalid: 1, Skipped: 1}
+	if p.Counts != want || p.Total != 4 {
+		t.Fatalf("progress = %+v, want %+v of 4", p, want)
+	}
+	lookups := 0
+	for _, task := range h.sb.Tasks() {
+		if task.Type == "agent_fetch_profile" {
+			lookups++
+		}
+	}
+	if lookups != 2 {
+		t.Errorf("%d profile look-ups, want 2 (one per row naming a profile)", lookups)
+	}
+	if n := h.tasksPerRecipient()["urn:li:person:ACoAAGrace"]; n != 1 {
+		t.Errorf("Grace got %d messages, want 1", n)
+	}
+}
+
+func TestCampaignRefusesChangedFile(t *testing.T) {
+	h := newCampaignHarness(t, thu, outxtest.Options{}, "")
+	path := filepath.Join(t.TempDir(), "people.csv")
+	if err := os.WriteFile(path, []byte("recipient_urn\n"+urn(1)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in := anytime(workflows.CampaignInput{CampaignID: "changed", Template: "Hi",
+		RecipientsFile: &activities.RecipientsFile{Path: path, SHA256: strings.Repeat("0", 64)}}, time.Minute)
+	_, err := h.run(t, in)
+	if err == nil || !strings.Contains(err.Error(), "changed since the campaign was checked") {
+		t.Fatalf("err = %v, want the file refused", err)
+	}
+	if len(h.sb.Requests()) != 0 {
+		t.Fatal("OutX was called")
+	}
+}
+
+func TestCampaignRejectsBadInputBeforeSending(t *testing.T) {
+	h := newCampaignHarness(t, thu, outxtest.Options{}, "")
+	_, err := h.run(t, workflows.CampaignInput{Template: "Hi {{first_name", Recipients: people(1),
+		Window: workflows.SendingWindow{TimeZone: "Mars/Olympus", Hours: "18:00-09:00"}})
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || app.Type() != workflows.ErrInvalidCampaign {
+		t.Fatalf("err = %v, want InvalidCampaign", err)
+	}
+	for _, field := range []string{"template", "window.time_zone"} {
+		if !strings.Contains(app.Error(), field) {
+			t.Errorf("error %q does not name %s", app.Error(), field)
+		}
+	}
+	if len(h.starts) != 0 || len(h.sb.Requests()) != 0 {
+		t.Fatal("something was sent")
+	}
+}
+
+// continueAsNewInput returns the next run's input when the run continued as new.
+func continueAsNewInput(t *testing.T, err error) (workflows.CampaignInput, bool) {
+	t.Helper()
+	var can *workflow.ContinueAsNewError
+	if !errors.As(err, &can) {
+		return workflows.CampaignInput{}, false
+	}
+	var next workflows.CampaignInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	return next, true
+}
+
+func TestCampaignContinuesAsNewWhenSuggested(t *testing.T) {
+	// Each task takes 30 virtual minutes, so the third recipient's message is
+	// in flight from at most 72m to at least 92m: the pause arrives then, and
+	// must be carried into the next run.
+	h := newCampaignHarness(t, thu, outxtest.Options{TaskDelay: 30 * time.Minute}, "")
+	in := anytime(workflows.CampaignInput{CampaignID: "can", Template: "Hi {{first_name}}", Recipients: people(7), PageSize: 3}, time.Minute)
+	h.env.SetContinueAsNewSuggested(true)
+	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(workflows.SignalPause, workflows.PauseRequest{Reason: "lunch"}) }, 85*time.Minute)
+	_, err := h.run(t, in)
+	next, ok := continueAsNewInput(t, err)
+	if !ok {
+		t.Fatalf("err = %v, want continue-as-new", err)
+	}
+	st := next.State
+	if st == nil || st.Run != 1 || st.Cursor.Offset != 3 || st.Counts.Delivered != 3 || st.Total != 7 || st.Actions != 3 || st.Pacing.LastEnd.IsZero() {
+		t.Fatalf("carried state = %+v, want the first page's cursor, counts, actions and pacing", st)
+	}
+	if !strings.Contains(st.Paused, "lunch") {
+		t.Errorf("the pause signalled mid-run was not carried: %q", st.Paused)
+	}
+}
+
+func TestCampaignSpanningSeveralRunsKeepsProgress(t *testing.T) {
+	sb := outxtest.NewServer(outxtest.Options{TaskDelay: time.Millisecond})
+	t.Cleanup(sb.Close)
+	in := anytime(workflows.CampaignInput{CampaignID: "long", Template: "Hi {{first_name}}", Recipients: people(60), PageSize: 10}, time.Second)
+	in.Recipients[33] = in.Recipients[31] // a duplicate, skipped by the child id
+	client, _ := outx.New(sb.URL, outxtest.DefaultAPIKey)
+	runs := 0
+	seen := map[string]bool{}
+	var final workflows.CampaignProgress
+	for {
+		runs++
+		var suite testsuite.WorkflowTestSuite
+		env := suite.NewTestWorkflowEnvironment()
+		// As a real server does when a history grows: every run is told to
+		// continue as new, which it does at the end of its page.
+		env.SetContinueAsNewSuggested(true)
+		env.RegisterWorkflow(workflows.Campaign)
+		env.RegisterWorkflow(workflows.SendMessage)
+		env.RegisterActivity(&activities.Activities{OutX: client, PollInterval: time.Millisecond, PollBurst: 50 * time.Millisecond})
+		env.SetOnChildWorkflowStartedListener(func(info *workflow.Info, _ workflow.Context, _ converter.EncodedValues) {
+			if seen[info.WorkflowExecution.ID] {
+				t.Errorf("run %d started %s again", runs, info.WorkflowExecution.ID)
+			}
+			seen[info.WorkflowExecution.ID] = true
+		})
+		env.ExecuteWorkflow(workflows.Campaign, in)
+		err := env.GetWorkflowError()
+		if next, ok := continueAsNewInput(t, err); ok {
+			in = next
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := env.GetWorkflowResult(&final); err != nil {
+			t.Fatal(err)
+		}
+		break
+	}
+	if runs < 3 {
+		t.Fatalf("%d runs: the campaign did not continue as new", runs)
+	}
+	if final.Run != runs || final.Total != 60 || final.Counts.Done() != 60 || final.Pending != 0 {
+		t.Fatalf("final progress = %+v after %d runs", final, runs)
+	}
+	if final.Counts.Skipped != 1 || final.Counts.Delivered != 59 {
+		t.Errorf("counts = %+v, want 59 delivered and the duplicate skipped", final.Counts)
+	}
+	per := map[string]int{}
+	for _, task := range sb.Tasks() {
+		per[task.RecipientURN]++
+	}
+	for u, n := range per {
+		if n != 1 {
+			t.Errorf("%s messaged %d times", u, n)
+		}
+	}
+	if len(per) != 59 {
+		t.Errorf("%d distinct recipients messaged, want 59", len(per))
+	}
+}

@@ -1,0 +1,267 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/outpacehq/outpace/activities"
+	"github.com/outpacehq/outpace/pacing"
+	"github.com/outpacehq/outpace/recipients"
+)
+
+// CampaignWorkflow is the Campaign workflow's type name.
+const CampaignWorkflow = "Campaign"
+
+// Names of the campaign's signals and query. Signals, not updates, so that
+// `temporal workflow signal --name pause` controls a campaign too.
+const (
+	// SignalPause holds the campaign before its next send (a PauseRequest).
+	SignalPause = "pause"
+	// SignalResume lets a paused campaign go on.
+	SignalResume = "resume"
+	// SignalRecipientWait is sent by a campaign's child run (a RecipientWait).
+	SignalRecipientWait = "recipient-wait"
+	// QueryProgress returns a CampaignProgress.
+	QueryProgress = "progress"
+)
+
+// Pacing defaults, inside OutX's guidance (30 to 60 seconds at least between
+// messages, at most about 50 actions an hour) and what careful outreach tools
+// ship: 20 to 50 messages a day in working hours, weekends off.
+const (
+	DefaultMinGap      = 60 * time.Second
+	DefaultMaxGap      = 180 * time.Second
+	DefaultHourlyCap   = 20
+	DefaultDailyCap    = 40
+	DefaultTimeZone    = "UTC"
+	DefaultDays        = "mon-fri"
+	DefaultHours       = "09:00-18:00"
+	DefaultPageSize    = 100
+	MaxPageSize        = 1000
+	DefaultRunEvents   = 2500
+	MaxInlineRecipient = 1000
+	// DefaultCampaignSendDeadline is how long a campaign's message keeps
+	// retrying sends that OutX refused without creating a task (extension
+	// offline, rate limit): the campaign waits with it, so it is long.
+	DefaultCampaignSendDeadline = 72 * time.Hour
+)
+
+// CampaignInput is the input of the Campaign workflow. Either Recipients
+// (at most MaxInlineRecipient) or RecipientsFile names the recipients.
+type CampaignInput struct {
+	// CampaignID names the campaign in child workflow ids and the CampaignId
+	// search attribute. Default: the workflow id.
+	CampaignID string `json:"campaign_id,omitempty"`
+	Name       string `json:"name,omitempty"`
+	// Template is the message, with {{variable}} placeholders filled from
+	// each recipient's columns.
+	Template       string                     `json:"template"`
+	Recipients     []recipients.Recipient     `json:"recipients,omitempty"`
+	RecipientsFile *activities.RecipientsFile `json:"recipients_file,omitempty"`
+	Pacing         Pacing                     `json:"pacing,omitzero"`
+	Window         SendingWindow              `json:"window,omitzero"`
+	// SendDeadline and PollDeadline apply to each message (see
+	// SendMessageInput). SendDeadline defaults to 72h in a campaign.
+	SendDeadline Duration `json:"send_deadline,omitzero"`
+	PollDeadline Duration `json:"poll_deadline,omitzero"`
+	// PageSize is how many recipients are read at a time (default 100).
+	PageSize int `json:"page_size,omitempty"`
+	// MaxRunEvents is the history length after which the campaign continues
+	// as new, at the next page (default 2500, under the 4096 at which
+	// Temporal suggests it).
+	MaxRunEvents int `json:"max_run_events,omitempty"`
+
+	// State is set by the campaign itself when it continues as new.
+	State *CampaignState `json:"state,omitempty"`
+}
+
+// Pacing spaces a campaign's OutX tasks. Absent fields take the defaults; a
+// cap of 0 means no cap.
+type Pacing struct {
+	MinGap    *Duration `json:"min_gap,omitempty"`
+	MaxGap    *Duration `json:"max_gap,omitempty"`
+	HourlyCap *int      `json:"hourly_cap,omitempty"`
+	DailyCap  *int      `json:"daily_cap,omitempty"`
+}
+
+// SendingWindow is when a campaign may send: days of the week and hours in a
+// time zone, e.g. {"time_zone": "Europe/Berlin", "days": "mon-fri", "hours":
+// "09:00-18:00"} (the default, in UTC).
+type SendingWindow struct {
+	TimeZone string `json:"time_zone,omitempty"`
+	Days     string `json:"days,omitempty"`
+	Hours    string `json:"hours,omitempty"`
+}
+
+// CampaignState is what a campaign carries through continue-as-new: its
+// position, its counters and its pacing memory, never its recipients.
+type CampaignState struct {
+	Run       int               `json:"run"`
+	StartedAt time.Time         `json:"started_at"`
+	Total     int               `json:"total"`
+	Cursor    recipients.Cursor `json:"cursor"`
+	Counts    Counts            `json:"counts"`
+	// Actions counts the OutX tasks created so far; the gap before the next
+	// one is drawn from (campaign id, Actions).
+	Actions int64        `json:"actions"`
+	Pacing  pacing.State `json:"pacing"`
+	// Paused is the operator's pause, with its reason; empty when running.
+	Paused string `json:"paused,omitempty"`
+}
+
+// Counts are a campaign's recipients by outcome.
+type Counts struct {
+	Delivered int `json:"delivered"`
+	Failed    int `json:"failed"`
+	Unknown   int `json:"unknown"`
+	Invalid   int `json:"invalid"`
+	// Skipped: listed twice, or already handled by an earlier run of the
+	// same campaign.
+	Skipped int `json:"skipped"`
+}
+
+// Done is the number of recipients with a final outcome.
+func (c Counts) Done() int { return c.Delivered + c.Failed + c.Unknown + c.Invalid + c.Skipped }
+
+// Skipped is the outcome of a recipient the campaign did not message because
+// this campaign already did (or is doing) it.
+const Skipped Outcome = "skipped"
+
+func (c *Counts) add(o Outcome) {
+	switch o {
+	case Delivered:
+		c.Delivered++
+	case Failed:
+		c.Failed++
+	case Invalid:
+		c.Invalid++
+	case Skipped:
+		c.Skipped++
+	default:
+		c.Unknown++
+	}
+}
+
+// CampaignStatus names what a campaign is doing now.
+type CampaignStatus string
+
+const (
+	StatusStarting      CampaignStatus = "starting"
+	StatusSending       CampaignStatus = "sending"
+	StatusLookingUp     CampaignStatus = "looking_up"
+	StatusSpacing       CampaignStatus = "spacing"
+	StatusHourlyCap     CampaignStatus = "hourly_cap"
+	StatusDailyCap      CampaignStatus = "daily_cap"
+	StatusOutsideWindow CampaignStatus = "outside_window"
+	StatusPaused        CampaignStatus = "paused"
+	StatusFinished      CampaignStatus = "finished"
+	StatusCancelled     CampaignStatus = "cancelled"
+	StatusStopped       CampaignStatus = "stopped"
+)
+
+// CampaignProgress is the answer to QueryProgress and the campaign's result.
+type CampaignProgress struct {
+	CampaignID string         `json:"campaign_id"`
+	Name       string         `json:"name,omitempty"`
+	Status     CampaignStatus `json:"status"`
+	// Reason explains Status when it is a wait or a stop.
+	Reason     string    `json:"reason,omitempty"`
+	Counts     Counts    `json:"counts"`
+	Total      int       `json:"total"`
+	Pending    int       `json:"pending"`
+	Current    string    `json:"current,omitempty"` // the recipient being handled
+	NextSendAt time.Time `json:"next_send_at,omitzero"`
+	Run        int       `json:"run"`
+	StartedAt  time.Time `json:"started_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	Window     string    `json:"window,omitempty"`
+	Spacing    string    `json:"spacing,omitempty"`
+}
+
+// PauseRequest is SignalPause's payload.
+type PauseRequest struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// Policy is the campaign's pacing with defaults applied. Errors name the
+// input field and the rule.
+func (in CampaignInput) Policy() (pacing.Policy, error) {
+	tz, days, hours := in.Window.TimeZone, in.Window.Days, in.Window.Hours
+	if tz == "" {
+		tz = DefaultTimeZone
+	}
+	if days == "" {
+		days = DefaultDays
+	}
+	if hours == "" {
+		hours = DefaultHours
+	}
+	w, err := pacing.ParseWindow(tz, days, hours)
+	if err != nil {
+		return pacing.Policy{}, fmt.Errorf("window.%w", err)
+	}
+	p := pacing.Policy{
+		MinGap: durOr(in.Pacing.MinGap, DefaultMinGap), MaxGap: durOr(in.Pacing.MaxGap, DefaultMaxGap),
+		HourlyCap: intOr(in.Pacing.HourlyCap, DefaultHourlyCap), DailyCap: intOr(in.Pacing.DailyCap, DefaultDailyCap),
+		Window: w,
+	}
+	if in.Pacing.MinGap != nil && in.Pacing.MaxGap == nil && p.MaxGap < p.MinGap {
+		p.MaxGap = p.MinGap // "at least 2m" alone must not fail on the default maximum
+	}
+	if err := p.Validate(); err != nil {
+		return pacing.Policy{}, fmt.Errorf("pacing.%w", err)
+	}
+	return p, nil
+}
+
+// Validate checks a campaign's input as a whole before anything is sent.
+// Every problem names the field and the rule.
+func (in CampaignInput) Validate() error {
+	var errs []error
+	if _, err := recipients.ParseTemplate(in.Template); err != nil {
+		errs = append(errs, fmt.Errorf("template: %w", err))
+	}
+	switch {
+	case len(in.Recipients) == 0 && in.RecipientsFile == nil:
+		errs = append(errs, errors.New("recipients: give recipients or recipients_file"))
+	case len(in.Recipients) > 0 && in.RecipientsFile != nil:
+		errs = append(errs, errors.New("recipients: give recipients or recipients_file, not both"))
+	case len(in.Recipients) > MaxInlineRecipient:
+		errs = append(errs, fmt.Errorf("recipients: at most %d inline (there are %d); put larger lists in recipients_file", MaxInlineRecipient, len(in.Recipients)))
+	case in.RecipientsFile != nil && in.RecipientsFile.Path == "":
+		errs = append(errs, errors.New("recipients_file.path: must not be empty"))
+	}
+	if _, err := in.Policy(); err != nil {
+		errs = append(errs, err)
+	}
+	if in.PageSize < 0 || in.PageSize > MaxPageSize {
+		errs = append(errs, fmt.Errorf("page_size: must be between 1 and %d", MaxPageSize))
+	}
+	if in.MaxRunEvents < 0 || (in.MaxRunEvents > 0 && in.MaxRunEvents < 100) || in.MaxRunEvents > 40000 {
+		errs = append(errs, errors.New("max_run_events: must be between 100 and 40000"))
+	}
+	for _, d := range []struct {
+		name string
+		v    Duration
+	}{{"send_deadline", in.SendDeadline}, {"poll_deadline", in.PollDeadline}} {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("%s: must not be negative", d.name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func durOr(d *Duration, def time.Duration) time.Duration {
+	if d == nil {
+		return def
+	}
+	return time.Duration(*d)
+}
+
+func intOr(v *int, def int) int {
+	if v == nil {
+		return def
+	}
+	return *v
+}
