@@ -6,13 +6,16 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/outpacehq/outpace/outx/outxtest"
+	"github.com/outpacehq/outpace/recipients"
 	"github.com/outpacehq/outpace/workflows"
 )
 
@@ -24,14 +27,37 @@ import (
 func TestRecordedHistories(t *testing.T) {
 	s := up(t)
 	t.Parallel()
-	cases := map[string]workflows.SendMessageInput{
-		"sendmessage-delivered":         {RecipientURN: "urn:li:person:histDelivered", Message: "Hi Ada"},
-		"sendmessage-failed":            {RecipientURN: outxtest.NotConnected + "-hist", Message: "Hi Bob"},
-		"sendmessage-unknown":           {RecipientURN: outxtest.LostAnswerOnce + "-hist", Message: "Hi Cleo"},
-		"sendmessage-invalid":           {RecipientURN: "urn:li:person:histInvalid", Message: " "},
-		"sendmessage-ratelimited-retry": {RecipientURN: outxtest.RateLimitedOnce + "-hist", Message: "Hi Dana"},
-		"sendmessage-unavailable-retry": {RecipientURN: outxtest.UnavailableOnce + "-hist", Message: "Hi Eve"},
-		"sendmessage-pending-then-sent": {RecipientURN: outxtest.Slow + "-hist", Message: "Hi Finn"},
+	type start struct {
+		workflow string
+		input    any
+	}
+	send := func(in workflows.SendMessageInput) start { return start{workflows.SendMessageWorkflow, in} }
+	gap := workflows.Duration(time.Second)
+	noCap := 0
+	cases := map[string]start{
+		"sendmessage-delivered":         send(workflows.SendMessageInput{RecipientURN: "urn:li:person:histDelivered", Message: "Hi Ada"}),
+		"sendmessage-failed":            send(workflows.SendMessageInput{RecipientURN: outxtest.NotConnected + "-hist", Message: "Hi Bob"}),
+		"sendmessage-unknown":           send(workflows.SendMessageInput{RecipientURN: outxtest.LostAnswerOnce + "-hist", Message: "Hi Cleo"}),
+		"sendmessage-invalid":           send(workflows.SendMessageInput{RecipientURN: "urn:li:person:histInvalid", Message: " "}),
+		"sendmessage-ratelimited-retry": send(workflows.SendMessageInput{RecipientURN: outxtest.RateLimitedOnce + "-hist", Message: "Hi Dana"}),
+		"sendmessage-unavailable-retry": send(workflows.SendMessageInput{RecipientURN: outxtest.UnavailableOnce + "-hist", Message: "Hi Eve"}),
+		"sendmessage-pending-then-sent": send(workflows.SendMessageInput{RecipientURN: outxtest.Slow + "-hist", Message: "Hi Finn"}),
+		// A campaign through every outcome, with a duplicate, paced by
+		// timers, and continued as new once (two recipients per page, a
+		// history limit that the first page exceeds).
+		"campaign-mixed": {workflows.CampaignWorkflow, workflows.CampaignInput{
+			CampaignID: "e2e-hist-campaign", Template: "Hi {{first_name}}",
+			Recipients: []recipients.Recipient{
+				{RecipientURN: "urn:li:person:histCampA", Vars: map[string]string{"first_name": "Ada"}},
+				{RecipientURN: outxtest.NotConnected + "-histcamp", Vars: map[string]string{"first_name": "Bob"}},
+				{RecipientURN: "urn:li:person:histCampA", Vars: map[string]string{"first_name": "Ada"}},
+				{RecipientURN: "urn:li:person:histCampC", Vars: map[string]string{"first_name": ""}},
+				{RecipientURN: "urn:li:person:histCampD", Vars: map[string]string{"first_name": "Dan"}},
+			},
+			Window:   workflows.SendingWindow{Days: "mon-sun", Hours: "00:00-24:00"},
+			Pacing:   workflows.Pacing{MinGap: &gap, MaxGap: &gap, HourlyCap: &noCap, DailyCap: &noCap},
+			PageSize: 2, MaxRunEvents: 100,
+		}},
 	}
 	var wg sync.WaitGroup
 	histories := make(map[string]*historypb.History, len(cases))
@@ -42,22 +68,33 @@ func TestRecordedHistories(t *testing.T) {
 			defer wg.Done()
 			ctx := context.Background()
 			run, err := s.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "e2e-" + name, TaskQueue: workflows.TaskQueue},
-				workflows.SendMessageWorkflow, in)
+				in.workflow, in.input)
 			if err != nil {
 				t.Error(err)
 				return
 			}
 			_ = run.Get(ctx, nil) // failed outcomes are failed runs; the history is what matters
+			// A campaign's first run: the one that went through the most.
 			h := &historypb.History{Events: s.history(t, run.GetID(), run.GetRunID())}
 			mu.Lock()
 			histories[name] = h
 			mu.Unlock()
+			if in.workflow == workflows.CampaignWorkflow {
+				last := &historypb.History{Events: s.history(t, run.GetID(), "")}
+				if len(h.Events) == 0 || h.Events[len(h.Events)-1].GetEventType() != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW {
+					t.Errorf("%s: the first run did not continue as new", name)
+				}
+				mu.Lock()
+				histories[name+"-last-run"] = last
+				mu.Unlock()
+			}
 		}()
 	}
 	wg.Wait()
 
 	replayer := worker.NewWorkflowReplayer()
 	replayer.RegisterWorkflow(workflows.SendMessage)
+	replayer.RegisterWorkflow(workflows.Campaign)
 	for name, h := range histories {
 		if err := replayer.ReplayWorkflowHistory(nil, h); err != nil {
 			t.Errorf("%s does not replay: %v", name, err)

@@ -155,10 +155,10 @@ func TestCampaignOutcomesAndDuplicates(t *testing.T) {
 	rs := []recipients.Recipient{
 		{RecipientURN: urn(1), Vars: map[string]string{"first_name": "Ada"}},
 		{RecipientURN: urn(2), Vars: map[string]string{"first_name": "Grace"}},
-		{RecipientURN: urn(1), Vars: map[string]string{"first_name": "Ada"}},                           // listed twice
-		{RecipientURN: outxtest.NotConnected + "Bob", Vars: map[string]string{"first_name": "Bob"}},  // task fails
-		{RecipientURN: urn(3), Vars: map[string]string{"first_name": "  "}},                          // variable empty
-		{RecipientURN: "urn:li:company:123", Vars: map[string]string{"first_name": "Acme"}},          // not a person
+		{RecipientURN: urn(1), Vars: map[string]string{"first_name": "Ada"}},                        // listed twice
+		{RecipientURN: outxtest.NotConnected + "Bob", Vars: map[string]string{"first_name": "Bob"}}, // task fails
+		{RecipientURN: urn(3), Vars: map[string]string{"first_name": "  "}},                         // variable empty
+		{RecipientURN: "urn:li:company:123", Vars: map[string]string{"first_name": "Acme"}},         // not a person
 	}
 	p, err := h.run(t, anytime(workflows.CampaignInput{CampaignID: "spring", Template: "Hi {{first_name}}!", Recipients: rs}, time.Minute))
 	if err != nil {
@@ -570,5 +570,39 @@ func TestCampaignSpanningSeveralRunsKeepsProgress(t *testing.T) {
 	}
 	if len(per) != 59 {
 		t.Errorf("%d distinct recipients messaged, want 59", len(per))
+	}
+}
+
+// TestCampaignGapIsTheSameOnReplay runs one campaign twice: the gaps, drawn
+// from the campaign id and the action number, are the same both times (a
+// replay re-draws them the same way) and are the policy's draws.
+func TestCampaignGapIsTheSameOnReplay(t *testing.T) {
+	in := anytime(workflows.CampaignInput{CampaignID: "replay-gaps", Template: "Hi {{first_name}}", Recipients: people(6)}, 0)
+	in.Pacing.MinGap, in.Pacing.MaxGap = dur(30*time.Second), dur(90*time.Second)
+	policy, err := in.Policy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	timers := func() []time.Duration {
+		h := newCampaignHarness(t, thu, outxtest.Options{TaskDelay: time.Millisecond}, "")
+		var got []time.Duration
+		h.env.SetOnTimerScheduledListener(func(_ string, d time.Duration) {
+			if d >= 30*time.Second { // the campaign's gaps, not the children's poll retries
+				got = append(got, d)
+			}
+		})
+		if _, err := h.run(t, in); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	first, second := timers(), timers()
+	if len(first) != 5 || fmt.Sprint(first) != fmt.Sprint(second) {
+		t.Fatalf("gaps differ between runs: %v and %v", first, second)
+	}
+	for i, d := range first {
+		if want := policy.Gap("replay-gaps", int64(i+1)); d != want {
+			t.Errorf("gap %d = %s, want the draw %s", i+1, d, want)
+		}
 	}
 }

@@ -23,6 +23,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 	}
 	replayer := worker.NewWorkflowReplayer()
 	replayer.RegisterWorkflow(workflows.SendMessage)
+	replayer.RegisterWorkflow(workflows.Campaign)
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
