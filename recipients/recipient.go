@@ -1,0 +1,118 @@
+package recipients
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/outpacehq/outpace/outx"
+)
+
+// Recipient is one row, inline (JSON, from a campaign input) or from a CSV. It
+// names the person by URN, or by profile URL or slug when the user only has
+// those (the workflow then looks the URN up), and carries the values of the
+// template's variables.
+type Recipient struct {
+	RecipientURN string            `json:"recipient_urn,omitempty"`
+	ProfileURL   string            `json:"profile_url,omitempty"`
+	ProfileSlug  string            `json:"profile_slug,omitempty"`
+	Vars         map[string]string `json:"vars,omitempty"`
+}
+
+// Prepared is a recipient ready for the workflow: identified, with the message
+// rendered and checked, so the workflow itself never parses or renders.
+type Prepared struct {
+	Line         int      `json:"line"`                    // CSV line number (1 = header), or 1-based index for inline recipients
+	RecipientURN string   `json:"recipient_urn,omitempty"` // set when the recipient names a valid URN
+	ProfileSlug  string   `json:"profile_slug,omitempty"`  // set when the recipient names a profile instead of a URN: the URN must be looked up
+	Message      string   `json:"message,omitempty"`       // empty when Problems is non-empty (nothing half-rendered)
+	Problems     []string `json:"problems,omitempty"`      // why this recipient is invalid, each naming the field or variable and the rule
+}
+
+// maxSlugLength is LinkedIn's limit on a public profile URL's slug.
+const maxSlugLength = 100
+
+// Prepare identifies the recipient and renders its message with t, recording
+// every problem rather than the first, so that a user fixes a row once.
+//
+// The identity is RecipientURN if set, else ProfileSlug, else the slug of
+// ProfileURL; all three are trimmed, as CSV cells often carry stray spaces. A
+// valid identity is kept even when the message has problems, to name the
+// person in a report.
+func Prepare(line int, r Recipient, t *Template) Prepared {
+	p := Prepared{Line: line}
+	urn, slug, url := strings.TrimSpace(r.RecipientURN), strings.TrimSpace(r.ProfileSlug), strings.TrimSpace(r.ProfileURL)
+	var err error
+	switch {
+	case urn != "":
+		if err = outx.ValidateRecipientURN(urn); err == nil {
+			p.RecipientURN = urn
+		}
+	case slug != "":
+		if err = checkSlug("profile_slug", slug); err == nil {
+			p.ProfileSlug = slug
+		}
+	case url != "":
+		if slug, err = outx.ProfileSlugFromURL(url); err == nil {
+			if err = checkSlug("profile_url", slug); err == nil {
+				p.ProfileSlug = slug
+			}
+		}
+	default:
+		err = &outx.FieldError{Field: "recipient_urn", Rule: "one of recipient_urn, profile_url or profile_slug is required"}
+	}
+	if err != nil {
+		p.Problems = append(p.Problems, err.Error())
+	}
+	msg, err := t.Render(r.Vars)
+	if err == nil {
+		err = outx.ValidateMessage(msg)
+	}
+	if err != nil {
+		p.Problems = append(p.Problems, err.Error())
+	}
+	if p.Problems == nil {
+		p.Message = msg
+	}
+	return p
+}
+
+// checkSlug refuses what cannot be a public profile slug (at most 100
+// characters, no spaces, no URL syntax), so a bad cell is reported before the
+// campaign starts rather than by OutX midway.
+func checkSlug(field, slug string) error {
+	bad := func(r rune) bool { return isSpace(r) || unicode.IsControl(r) || strings.ContainsRune("/?#", r) }
+	if !utf8.ValidString(slug) || utf8.RuneCountInString(slug) > maxSlugLength || strings.ContainsFunc(slug, bad) {
+		return &outx.FieldError{Field: field, Rule: fmt.Sprintf("must be a public profile slug such as jane-doe-123, of at most %d characters without spaces, '/', '?' or '#' (got %s)", maxSlugLength, quote(slug))}
+	}
+	return nil
+}
+
+// Inline prepares the inline recipients rs[from:from+limit], numbering them
+// from 1 as a user counts them. It returns where the next call starts and
+// whether none are left, so a workflow walks a long list in pages as it walks
+// a CSV. A limit below 1 counts as 1.
+func Inline(rs []Recipient, t *Template, from, limit int) (prepared []Prepared, next int, done bool) {
+	from = min(max(from, 0), len(rs))
+	end := from + min(max(limit, 1), len(rs)-from)
+	prepared = make([]Prepared, 0, end-from)
+	for i := from; i < end; i++ {
+		prepared = append(prepared, Prepare(i+1, rs[i], t))
+	}
+	return prepared, end, end == len(rs)
+}
+
+// quote shows a value in a problem, shortened so that a huge cell cannot
+// flood a report or a workflow's history.
+func quote(s string) string {
+	const max = 80
+	if len(s) <= max {
+		return fmt.Sprintf("%q", s)
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%q…", s[:cut])
+}
