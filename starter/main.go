@@ -46,9 +46,12 @@ was sent), 3 not delivered, 4 outcome unknown.
 type command struct {
 	name, summary, usage string
 	flags                func(fs *pflag.FlagSet, o *common) func(ctx context.Context) int
+	// subcommands make the command a group ("starter campaign start"): the
+	// next argument names one of them, and flags is not used.
+	subcommands []command
 }
 
-var commands = []command{sendCommand}
+var commands = []command{sendCommand, campaignCommand}
 
 func main() {
 	// Ctrl-C stops the starter's waiting, never the workflow it started.
@@ -71,23 +74,63 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		name, args = args[1], []string{args[1], "--help"}
 	}
 	for _, c := range commands {
-		if c.name != name {
-			continue
+		if c.name == name {
+			return runCommand(ctx, "starter "+c.name, c, args[1:], stdout, stderr)
 		}
-		fs := pflag.NewFlagSet("starter "+c.name, pflag.ContinueOnError)
-		fs.SetOutput(stderr)
-		fs.SortFlags = false
-		o := &common{stdout: stdout, stderr: stderr}
-		exec := c.flags(fs, o)
-		o.register(fs)
-		fs.Usage = func() { fmt.Fprint(stdout, c.usage+"\nFlags:\n"+fs.FlagUsages()) }
-		if code, ok := cliflags.ParseCommand(fs, args[1:], stderr); !ok {
-			return code
-		}
-		return exec(ctx)
 	}
 	fmt.Fprintf(stderr, "starter: unknown command %q\n\n%s", name, mainUsage())
 	return exitUsage
+}
+
+// runCommand parses a command's flags and runs it; path is how the user
+// typed it, e.g. "starter campaign start".
+func runCommand(ctx context.Context, path string, c command, args []string, stdout, stderr io.Writer) int {
+	if c.subcommands != nil {
+		return runGroup(ctx, path, c, args, stdout, stderr)
+	}
+	fs := pflag.NewFlagSet(path, pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.SortFlags = false
+	o := &common{stdout: stdout, stderr: stderr}
+	exec := c.flags(fs, o)
+	o.register(fs)
+	fs.Usage = func() { fmt.Fprint(stdout, c.usage+"\nFlags:\n"+fs.FlagUsages()) }
+	if code, ok := cliflags.ParseCommand(fs, args, stderr); !ok {
+		return code
+	}
+	return exec(ctx)
+}
+
+// runGroup dispatches on a group's first argument, as run does on the
+// starter's.
+func runGroup(ctx context.Context, path string, g command, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" && len(args) == 1 {
+		fmt.Fprint(stdout, groupUsage(path, g))
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	name := args[0]
+	if name == "help" {
+		name, args = args[1], []string{args[1], "--help"}
+	}
+	for _, c := range g.subcommands {
+		if c.name == name {
+			return runCommand(ctx, path+" "+c.name, c, args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "%s: unknown subcommand %q\n\n%s", path, name, groupUsage(path, g))
+	return exitUsage
+}
+
+// groupUsage is a group's usage text followed by its subcommands.
+func groupUsage(path string, g command) string {
+	var list strings.Builder
+	for _, c := range g.subcommands {
+		fmt.Fprintf(&list, "  %-9s %s\n", c.name, c.summary)
+	}
+	return fmt.Sprintf("%s\nSubcommands:\n%s\nRun \"%s <subcommand> --help\" for a subcommand's flags.\n", g.usage, list.String(), path)
 }
 
 // mainUsage lists the commands with their summaries.

@@ -220,7 +220,7 @@ func (in CampaignInput) Policy() (pacing.Policy, error) {
 func (in CampaignInput) Validate() error {
 	var errs []error
 	if _, err := recipients.ParseTemplate(in.Template); err != nil {
-		errs = append(errs, fmt.Errorf("template: %w", err))
+		errs = append(errs, err) // it names the template
 	}
 	switch {
 	case len(in.Recipients) == 0 && in.RecipientsFile == nil:

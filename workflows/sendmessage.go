@@ -328,6 +328,9 @@ func rootMessage(err error) string {
 	for {
 		next := errors.Unwrap(err)
 		if next == nil {
+			if app, ok := err.(*temporal.ApplicationError); ok {
+				return app.Message() // without "(type: ..., retryable: ...)"
+			}
 			return err.Error()
 		}
 		err = next

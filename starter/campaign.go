@@ -1,0 +1,643 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/outpacehq/outpace/activities"
+	"github.com/outpacehq/outpace/pacing"
+	"github.com/outpacehq/outpace/recipients"
+	"github.com/outpacehq/outpace/workflows"
+)
+
+var campaignCommand = command{
+	name:    "campaign",
+	summary: "run a paced campaign to many recipients (Campaign workflow)",
+	usage: `starter campaign starts, previews, watches and controls Campaign workflows: one
+personalized message to each recipient of a CSV file or an inline list, spaced
+by random gaps, under hourly and daily caps, inside a sending window.
+
+Usage:
+  starter campaign <subcommand> [flags]
+`,
+	subcommands: []command{
+		campaignStartCommand, campaignPreviewCommand, campaignStatusCommand, campaignWatchCommand,
+		campaignPauseCommand, campaignResumeCommand, campaignCancelCommand, campaignReportCommand,
+	},
+}
+
+// recipientsUsage is the part of start's and preview's help about the
+// recipients and the template, which they share.
+const recipientsUsage = `Recipients: --csv PATH (a CSV file with a recipient_urn, profile_url or
+profile_slug column; every other column is a template variable), or --to URN
+(repeatable), or --recipients-json PATH (a JSON array of {"recipient_urn",
+"profile_url", "profile_slug", "vars": {...}}, at most 1000).
+
+The message is --template TEXT or --template-file PATH (- for standard input),
+with {{variable}} placeholders filled from each recipient's columns.
+`
+
+var campaignStartCommand = command{
+	name:    "start",
+	summary: "check the recipients and start a campaign",
+	usage: `starter campaign start checks every recipient and starts a Campaign workflow.
+
+Usage:
+  starter campaign start --id ID (--csv PATH | --to URN... | --recipients-json PATH)
+      (--template TEXT | --template-file PATH) [pacing and window flags] [--watch]
+
+` + recipientsUsage + `
+Every row is rendered and checked before anything starts. Any invalid row
+refuses the start (exit 2), listing the problems with their line numbers,
+unless --allow-invalid is given: those recipients then end "invalid".
+
+The campaign id is the workflow id and names each recipient's own run
+("<id>/<recipient URN>"), so nobody is messaged twice by one campaign. A
+campaign that has ended may be started again under the same id: recipients it
+already handled are skipped.
+
+The CSV file is read by the worker, from the same absolute path: it must see
+the same file, unchanged (its SHA-256 is checked).
+
+Exit status: 0 started (with --watch: finished), 1 error or already running
+(with --watch: cancelled, stopped or failed), 2 bad input, nothing started.
+`,
+	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) int {
+		s := &campaignStart{common: o}
+		fs.StringVar(&s.id, "id", "", "campaign id, also its workflow id (required)")
+		fs.StringVar(&s.name, "name", "", "a name for people, shown in status and the UI's memo")
+		s.src.register(fs)
+		fs.BoolVar(&s.allowInvalid, "allow-invalid", false, "start even if some recipients are invalid: they end invalid")
+		fs.BoolVar(&s.watch, "watch", false, "after starting, follow its progress as campaign watch does")
+		fs.DurationVar(&s.interval, "interval", 2*time.Second, "with --watch: how often to ask for progress")
+		return s.run
+	},
+}
+
+var campaignPreviewCommand = command{
+	name:    "preview",
+	summary: "render and check every recipient, send nothing",
+	usage: `starter campaign preview renders and checks every recipient as start would, and
+shows the first messages. It sends nothing and needs no Temporal server.
+
+Usage:
+  starter campaign preview (--csv PATH | --to URN... | --recipients-json PATH)
+      (--template TEXT | --template-file PATH) [pacing and window flags] [--show N]
+
+` + recipientsUsage + `
+Exit status: 0 every recipient is valid, 2 some are not (or bad input).
+`,
+	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) int {
+		p := &campaignPreview{common: o}
+		p.src.register(fs)
+		fs.IntVar(&p.show, "show", 3, "how many rendered messages to show")
+		return p.run
+	},
+}
+
+// campaignSource holds the flags that start and preview share, so that a
+// preview checks exactly what a start with the same flags would send.
+type campaignSource struct {
+	fs                         *pflag.FlagSet
+	csv, recipientsJSON        string
+	to                         []string
+	template, templateFile     string
+	minGap, maxGap             time.Duration
+	hourlyCap, dailyCap        int
+	timeZone, days, hours      string
+	anytime                    bool
+	sendDeadline, pollDeadline time.Duration
+	pageSize                   int
+}
+
+func (f *campaignSource) register(fs *pflag.FlagSet) {
+	f.fs = fs
+	fs.StringVar(&f.csv, "csv", "", "CSV file of recipients, one per row after a header")
+	fs.StringArrayVar(&f.to, "to", nil, "a recipient's URN, urn:li:person:<id> (repeatable; the template then has no variables)")
+	fs.StringVar(&f.recipientsJSON, "recipients-json", "", "JSON file of inline recipients (- for standard input)")
+	fs.StringVar(&f.template, "template", "", "message template, with {{variable}} placeholders")
+	fs.StringVar(&f.templateFile, "template-file", "", "read the template from this file (- for standard input)")
+	// Defaults are shown for help, but only flags given on the command line
+	// go into the input: the workflow's defaults stay the one truth.
+	fs.DurationVar(&f.minGap, "min-gap", workflows.DefaultMinGap, "shortest gap between the end of one OutX task and the next send")
+	fs.DurationVar(&f.maxGap, "max-gap", workflows.DefaultMaxGap, "longest such gap (each gap is drawn at random in between)")
+	fs.IntVar(&f.hourlyCap, "hourly-cap", workflows.DefaultHourlyCap, "at most this many sends in any 60 minutes (0: no cap)")
+	fs.IntVar(&f.dailyCap, "daily-cap", workflows.DefaultDailyCap, "at most this many sends a day in --time-zone (0: no cap)")
+	fs.StringVar(&f.timeZone, "time-zone", workflows.DefaultTimeZone, "IANA time zone of the sending window, e.g. Europe/Berlin")
+	fs.StringVar(&f.days, "days", workflows.DefaultDays, "sending days, e.g. mon-fri, mon,wed,fri, daily")
+	fs.StringVar(&f.hours, "hours", workflows.DefaultHours, "sending hours, HH:MM-HH:MM (end up to 24:00)")
+	fs.BoolVar(&f.anytime, "anytime", false, "send on any day at any hour (--days mon-sun --hours 00:00-24:00)")
+	fs.DurationVar(&f.sendDeadline, "send-deadline", workflows.DefaultCampaignSendDeadline, "per message: how long to retry sends OutX certainly did not queue (403, 429, 503)")
+	fs.DurationVar(&f.pollDeadline, "poll-deadline", workflows.DefaultPollDeadline, "per message: how long to wait for OutX to perform a queued message")
+	fs.IntVar(&f.pageSize, "page-size", workflows.DefaultPageSize, "recipients read per page")
+	_ = fs.MarkHidden("page-size")
+}
+
+// input builds the workflow input from the flags. It reports every problem
+// of the flags at once, so that one run shows everything to fix; rules of
+// the input itself are CampaignInput.Validate's.
+func (f *campaignSource) input(id, name string) (workflows.CampaignInput, error) {
+	in := workflows.CampaignInput{CampaignID: id, Name: name}
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	stdinUsed := false
+	switch {
+	case f.template != "" && f.templateFile != "":
+		bad("--template, --template-file: give one, not both")
+	case f.templateFile != "":
+		text, err := readInputFile("--template-file", f.templateFile)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		stdinUsed = f.templateFile == "-"
+		// Editors end files with a newline the author did not mean to send.
+		in.Template = strings.TrimRight(text, "\r\n")
+	case f.fs.Changed("template"):
+		in.Template = f.template
+	default:
+		bad("--template or --template-file: one is required")
+	}
+
+	given := 0
+	for _, g := range []bool{f.csv != "", len(f.to) > 0, f.recipientsJSON != ""} {
+		if g {
+			given++
+		}
+	}
+	switch {
+	case given == 0:
+		bad("--csv, --to or --recipients-json: one is required")
+	case given > 1:
+		bad("--csv, --to, --recipients-json: give one of them")
+	case f.csv != "":
+		// The worker opens the file itself, maybe from another directory.
+		abs, err := filepath.Abs(f.csv)
+		if err != nil {
+			bad("--csv %s: %v", f.csv, err)
+		}
+		in.RecipientsFile = &activities.RecipientsFile{Path: abs}
+	case len(f.to) > 0:
+		for _, urn := range f.to {
+			in.Recipients = append(in.Recipients, recipients.Recipient{RecipientURN: urn})
+		}
+	case f.recipientsJSON == "-" && stdinUsed:
+		bad("--recipients-json -, --template-file -: only one can read standard input")
+	default:
+		rs, err := readRecipientsJSON(f.recipientsJSON)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		in.Recipients = rs
+	}
+
+	if f.fs.Changed("min-gap") {
+		in.Pacing.MinGap = ptr(workflows.Duration(f.minGap))
+	}
+	if f.fs.Changed("max-gap") {
+		in.Pacing.MaxGap = ptr(workflows.Duration(f.maxGap))
+	}
+	if f.fs.Changed("hourly-cap") {
+		in.Pacing.HourlyCap = ptr(f.hourlyCap)
+	}
+	if f.fs.Changed("daily-cap") {
+		in.Pacing.DailyCap = ptr(f.dailyCap)
+	}
+	if f.fs.Changed("time-zone") {
+		in.Window.TimeZone = f.timeZone
+	}
+	if f.anytime {
+		if f.fs.Changed("days") || f.fs.Changed("hours") {
+			bad("--anytime: give it or --days/--hours, not both")
+		}
+		in.Window.Days, in.Window.Hours = "mon-sun", "00:00-24:00"
+	} else {
+		if f.fs.Changed("days") {
+			in.Window.Days = f.days
+		}
+		if f.fs.Changed("hours") {
+			in.Window.Hours = f.hours
+		}
+	}
+	if f.fs.Changed("send-deadline") {
+		if f.sendDeadline <= 0 {
+			bad("--send-deadline: must be positive")
+		}
+		in.SendDeadline = workflows.Duration(f.sendDeadline)
+	}
+	if f.fs.Changed("poll-deadline") {
+		if f.pollDeadline <= 0 {
+			bad("--poll-deadline: must be positive")
+		}
+		in.PollDeadline = workflows.Duration(f.pollDeadline)
+	}
+	if f.fs.Changed("page-size") {
+		in.PageSize = f.pageSize
+	}
+	return in, errors.Join(errs...)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// campaignStdin is standard input, replaceable by tests.
+var campaignStdin io.Reader = os.Stdin
+
+// maxInputFile bounds what is read from a template or recipients file: far
+// more than any message (10,000 characters) or 1,000 inline recipients need.
+const maxInputFile = 8 << 20
+
+func readInputFile(flag, path string) (string, error) {
+	var r io.Reader = campaignStdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", flag, err)
+		}
+		defer f.Close()
+		r = f
+	}
+	b, err := io.ReadAll(io.LimitReader(r, maxInputFile+1))
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("%s %s: %w", flag, path, err)
+	case len(b) > maxInputFile:
+		return "", fmt.Errorf("%s %s: larger than %d MB", flag, path, maxInputFile>>20)
+	}
+	return string(b), nil
+}
+
+func readRecipientsJSON(path string) ([]recipients.Recipient, error) {
+	text, err := readInputFile("--recipients-json", path)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(strings.NewReader(text))
+	// A misplaced variable ({"first_name": …} beside the URN instead of in
+	// "vars") would otherwise vanish and surface as a missing variable.
+	dec.DisallowUnknownFields()
+	var rs []recipients.Recipient
+	if err := dec.Decode(&rs); err != nil {
+		return nil, fmt.Errorf("--recipients-json %s: want a JSON array of {\"recipient_urn\", \"profile_url\", \"profile_slug\", \"vars\": {...}}: %w", path, err)
+	}
+	return rs, nil
+}
+
+// maxProblems is how many row problems are listed, as recipients.Scan does.
+const maxProblems = 20
+
+// check reads every recipient as the worker will and summarizes them, with
+// the first preview rows prepared. For a file it also records the file's
+// digest in the input, so the worker refuses a file changed since. Errors
+// are the user's: a file that cannot be read or does not parse.
+func checkRecipients(in *workflows.CampaignInput, preview int) (recipients.Summary, error) {
+	t, err := recipients.ParseTemplate(in.Template)
+	if err != nil {
+		return recipients.Summary{}, err
+	}
+	if in.RecipientsFile == nil {
+		return inlineSummary(in.Recipients, t, preview), nil
+	}
+	f, err := os.Open(in.RecipientsFile.Path)
+	if err != nil {
+		return recipients.Summary{}, fmt.Errorf("--csv: %w", err)
+	}
+	defer f.Close()
+	sum, err := recipients.Scan(f, t, preview)
+	if err != nil {
+		return recipients.Summary{}, fmt.Errorf("%s: %w", in.RecipientsFile.Path, err)
+	}
+	in.RecipientsFile.SHA256 = sum.SHA256
+	return sum, nil
+}
+
+// inlineSummary is Scan's summary for inline recipients, numbered from 1.
+func inlineSummary(rs []recipients.Recipient, t *recipients.Template, preview int) recipients.Summary {
+	prepared, _, _ := recipients.Inline(rs, t, 0, len(rs))
+	s := recipients.Summary{Rows: len(prepared)}
+	for _, p := range prepared {
+		if len(p.Problems) > 0 {
+			s.Invalid++
+		}
+		for _, pr := range p.Problems {
+			if len(s.Problems) < maxProblems {
+				s.Problems = append(s.Problems, fmt.Sprintf("recipient %d: %s", p.Line, pr))
+			}
+		}
+		if len(s.Preview) < preview {
+			s.Preview = append(s.Preview, p)
+		}
+	}
+	return s
+}
+
+// checkedCampaign is an input that passed every check a start makes.
+type checkedCampaign struct {
+	in      workflows.CampaignInput
+	summary recipients.Summary
+	window  string
+	spacing string
+}
+
+// check builds and checks a campaign from the flags. On failure it has
+// reported why and returns the exit status.
+func (f *campaignSource) check(o *common, id, name string, preview int, consequence string) (checkedCampaign, int, bool) {
+	in, err := f.input(id, name)
+	if err == nil {
+		err = in.Validate()
+	}
+	if err != nil {
+		o.errorf("invalid campaign%s:\n%s", consequence, indent(err))
+		return checkedCampaign{}, exitUsage, false
+	}
+	policy, err := in.Policy()
+	if err != nil { // Validate has checked it; this is only for the compiler's sake
+		o.errorf("invalid campaign%s:\n%s", consequence, indent(err))
+		return checkedCampaign{}, exitUsage, false
+	}
+	sum, err := checkRecipients(&in, preview)
+	if err != nil {
+		o.errorf("invalid recipients%s:\n%s", consequence, indent(err))
+		return checkedCampaign{}, exitUsage, false
+	}
+	return checkedCampaign{in: in, summary: sum, window: policy.Window.String(), spacing: spacingText(policy)}, exitOK, true
+}
+
+// spacingText describes the pacing as the campaign's progress does.
+func spacingText(p pacing.Policy) string {
+	s := fmt.Sprintf("%s–%s after each task", p.MinGap, p.MaxGap)
+	if p.HourlyCap > 0 {
+		s += fmt.Sprintf(", at most %d an hour", p.HourlyCap)
+	}
+	if p.DailyCap > 0 {
+		s += fmt.Sprintf(", %d a day", p.DailyCap)
+	}
+	return s
+}
+
+func (c checkedCampaign) source() string {
+	if c.in.RecipientsFile != nil {
+		return c.in.RecipientsFile.Path
+	}
+	return "inline"
+}
+
+// --- preview ---
+
+type campaignPreview struct {
+	*common
+	src  campaignSource
+	show int
+}
+
+// previewOutput is what preview --json prints.
+type previewOutput struct {
+	Source string `json:"source"` // the CSV file's absolute path, or "inline"
+	recipients.Summary
+	Valid   int    `json:"valid"`
+	Window  string `json:"window"`
+	Spacing string `json:"spacing"`
+}
+
+func (p *campaignPreview) run(context.Context) int {
+	if p.show < 0 {
+		p.errorf("--show: must not be negative")
+		return exitUsage
+	}
+	c, code, ok := p.src.check(p.common, "", "", p.show, "")
+	if !ok {
+		return code
+	}
+	s := c.summary
+	code = exitOK
+	if s.Invalid > 0 || s.Rows == 0 {
+		code = exitUsage
+	}
+	if p.json {
+		printJSON(p.stdout, previewOutput{Source: c.source(), Summary: s, Valid: s.Rows - s.Invalid, Window: c.window, Spacing: c.spacing})
+		return code
+	}
+	w := p.stdout
+	fmt.Fprintf(w, "Preview: nothing is sent\n")
+	fmt.Fprintf(w, "recipients: %s\n", c.source())
+	if len(s.Columns) > 0 {
+		fmt.Fprintf(w, "columns: %s\n", strings.Join(s.Columns, ", "))
+	}
+	fmt.Fprintf(w, "rows %d  valid %d  invalid %d\n", s.Rows, s.Rows-s.Invalid, s.Invalid)
+	fmt.Fprintf(w, "window: %s\n", c.window)
+	fmt.Fprintf(w, "spacing: %s\n", c.spacing)
+	if s.Rows == 0 {
+		fmt.Fprintf(w, "No recipients: the file has a header and no rows.\n")
+	}
+	printProblems(w, s)
+	if len(s.Preview) > 0 {
+		fmt.Fprintf(w, "Messages (first %d):\n", len(s.Preview))
+		for _, r := range s.Preview {
+			fmt.Fprintf(w, "  %s  %s\n", rowLabel(c.in, r.Line), recipientName(r))
+			if len(r.Problems) > 0 {
+				fmt.Fprintf(w, "    (invalid: %s)\n", strings.Join(r.Problems, "; "))
+				continue
+			}
+			fmt.Fprintf(w, "    %s\n", strings.ReplaceAll(r.Message, "\n", "\n    "))
+		}
+	}
+	return code
+}
+
+// printProblems lists the first row problems under a header line.
+func printProblems(w io.Writer, s recipients.Summary) {
+	if len(s.Problems) == 0 {
+		return
+	}
+	more := ""
+	if len(s.Problems) >= maxProblems {
+		more = fmt.Sprintf(", the first %d", maxProblems)
+	}
+	fmt.Fprintf(w, "Problems (%d invalid of %d%s):\n", s.Invalid, s.Rows, more)
+	for _, pr := range s.Problems {
+		fmt.Fprintf(w, "  %s\n", pr)
+	}
+}
+
+func rowLabel(in workflows.CampaignInput, line int) string {
+	if in.RecipientsFile == nil {
+		return fmt.Sprintf("recipient %d", line)
+	}
+	return fmt.Sprintf("line %d", line)
+}
+
+func recipientName(r recipients.Prepared) string {
+	switch {
+	case r.RecipientURN != "":
+		return r.RecipientURN
+	case r.ProfileSlug != "":
+		return "profile " + r.ProfileSlug + " (URN looked up when sending)"
+	}
+	return "(no recipient)"
+}
+
+// --- start ---
+
+type campaignStart struct {
+	*common
+	src          campaignSource
+	id, name     string
+	allowInvalid bool
+	watch        bool
+	interval     time.Duration
+}
+
+// campaignStartOutput is what start --json prints (one line).
+type campaignStartOutput struct {
+	CampaignID     string `json:"campaign_id"`
+	RunID          string `json:"run_id,omitempty"`
+	URL            string `json:"url,omitempty"`
+	RunsURL        string `json:"runs_url"`
+	Recipients     int    `json:"recipients"`
+	Invalid        int    `json:"invalid"`
+	Source         string `json:"source"`
+	Window         string `json:"window"`
+	Spacing        string `json:"spacing"`
+	StartedAgain   bool   `json:"started_again,omitempty"`   // earlier runs exist: whom they handled is skipped
+	AlreadyRunning bool   `json:"already_running,omitempty"` // nothing was started
+}
+
+func (s *campaignStart) run(ctx context.Context) int {
+	if s.id == "" {
+		s.errorf("invalid campaign, nothing was started:\n  --id: is required (it names the campaign and its workflow)")
+		return exitUsage
+	}
+	if s.watch && s.interval <= 0 {
+		s.errorf("--interval: must be positive")
+		return exitUsage
+	}
+	c, code, ok := s.src.check(s.common, s.id, s.name, 0, ", nothing was started")
+	if !ok {
+		return code
+	}
+	sum := c.summary
+	if sum.Rows == 0 {
+		s.errorf("invalid recipients, nothing was started:\n  %s: no recipients (a header and no rows)", c.source())
+		return exitUsage
+	}
+	if sum.Invalid > 0 && !s.allowInvalid {
+		s.errorf("%d of %d recipients are invalid, nothing was started; fix them, or pass --allow-invalid to start anyway (they end invalid):", sum.Invalid, sum.Rows)
+		for _, pr := range sum.Problems {
+			fmt.Fprintf(s.stderr, "  %s\n", pr)
+		}
+		if n := len(sum.Problems); n >= maxProblems {
+			fmt.Fprintf(s.stderr, "  (the first %d problems; `starter campaign preview` with the same flags shows them too)\n", n)
+		}
+		return exitUsage
+	}
+
+	tc, err := s.dial()
+	if err != nil {
+		s.errorf("%v", err)
+		return exitError
+	}
+	defer tc.Close()
+
+	out := campaignStartOutput{
+		CampaignID: s.id, RunsURL: s.campaignRunsURL(s.id), Recipients: sum.Rows, Invalid: sum.Invalid,
+		Source: c.source(), Window: c.window, Spacing: c.spacing,
+	}
+	// An earlier, closed campaign under this id is no obstacle (the default
+	// reuse policy allows it); the user should know that whom it handled is
+	// skipped.
+	if d, err := tc.DescribeWorkflowExecution(ctx, s.id, ""); err == nil {
+		out.StartedAgain = d.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+	}
+	opts := client.StartWorkflowOptions{
+		ID:                                       s.id,
+		TaskQueue:                                s.taskQueue,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		TypedSearchAttributes:                    temporal.NewSearchAttributes(workflows.CampaignIDAttribute.ValueSet(s.id)),
+	}
+	if s.name != "" {
+		opts.Memo = map[string]any{"name": s.name}
+	}
+	run, err := tc.ExecuteWorkflow(ctx, opts, workflows.CampaignWorkflow, c.in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	switch {
+	case errors.As(err, &started):
+		out.AlreadyRunning, out.RunID, out.URL, out.StartedAgain = true, started.RunId, s.runURL(s.id, started.RunId), false
+		if s.json {
+			printJSON(s.stdout, out)
+		} else {
+			fmt.Fprintf(s.stdout, "Campaign %s is already running; nothing was started.\n", s.id)
+			fmt.Fprintf(s.stdout, "  view:        %s\n  status:      starter campaign status --id %s\n", out.URL, s.id)
+		}
+		return exitError
+	case err != nil:
+		s.errorf("starting campaign %s: %v%s", s.id, err, searchAttributeHint(err))
+		return exitError
+	}
+	out.RunID = run.GetRunID()
+	out.URL = s.runURL(s.id, out.RunID)
+	if s.json {
+		printJSON(s.stdout, out)
+	} else {
+		w := s.stdout
+		fmt.Fprintf(w, "Started campaign %s\n", s.id)
+		if out.StartedAgain {
+			fmt.Fprintf(w, "  Campaign %s ran before: recipients already handled will be skipped.\n", s.id)
+		}
+		if s.name != "" {
+			fmt.Fprintf(w, "  name:        %s\n", s.name)
+		}
+		fmt.Fprintf(w, "  recipients:  %d from %s\n", sum.Rows, out.Source)
+		if sum.Invalid > 0 {
+			fmt.Fprintf(w, "  invalid:     %d (they end invalid, nothing is sent to them)\n", sum.Invalid)
+		}
+		fmt.Fprintf(w, "  window:      %s\n", c.window)
+		fmt.Fprintf(w, "  spacing:     %s\n", c.spacing)
+		fmt.Fprintf(w, "  run id:      %s\n", out.RunID)
+		fmt.Fprintf(w, "  view:        %s\n", out.URL)
+		fmt.Fprintf(w, "  all runs:    %s\n", out.RunsURL)
+		if c.in.RecipientsFile != nil {
+			fmt.Fprintf(w, "  The worker reads %s: it must see the same file, unchanged.\n", c.in.RecipientsFile.Path)
+		}
+	}
+	if !s.watch {
+		return exitOK
+	}
+	return s.watchCampaign(ctx, tc, s.id, s.interval)
+}
+
+// campaignRunsURL lists a campaign and all its messages in the Temporal UI.
+func (o *common) campaignRunsURL(id string) string {
+	return fmt.Sprintf("%s/namespaces/%s/workflows?query=%s", strings.TrimRight(o.uiURL, "/"),
+		url.PathEscape(o.namespace), url.QueryEscape("CampaignId="+visibilityString(id)))
+}
+
+// visibilityString quotes s for a Temporal visibility query.
+func visibilityString(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
+// printJSON prints v on one line, so that a stream of them is JSON lines.
+func printJSON(w io.Writer, v any) {
+	_ = newJSONEncoder(w).Encode(v)
+}
+
+// newJSONEncoder writes JSON as scripts read it: "<id>" rather than
+// "\u003cid\u003e" (the default escapes HTML).
+func newJSONEncoder(w io.Writer) *json.Encoder {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc
+}

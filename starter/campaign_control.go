@@ -1,0 +1,580 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/outpacehq/outpace/workflows"
+)
+
+var campaignStatusCommand = command{
+	name:    "status",
+	summary: "show a campaign's progress",
+	usage: `starter campaign status shows a campaign's progress: what it is doing, its
+counts by outcome, its next send, its window and spacing. It works on a
+campaign that has ended too.
+
+Usage:
+  starter campaign status --id ID
+`,
+	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) int {
+		s := &campaignControl{common: o}
+		s.registerID(fs)
+		return s.status
+	},
+}
+
+var campaignWatchCommand = command{
+	name:    "watch",
+	summary: "follow a campaign's progress until it ends",
+	usage: `starter campaign watch shows a campaign's progress as it goes, until it ends.
+On a terminal it redraws one line; otherwise it prints a line when something
+changes. With --json it prints one progress object per line.
+
+Usage:
+  starter campaign watch --id ID [--interval 2s]
+
+Exit status: 0 the campaign finished, 1 it was cancelled, stopped or failed
+(or watching failed).
+`,
+	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) int {
+		s := &campaignControl{common: o}
+		s.registerID(fs)
+		fs.DurationVar(&s.interval, "interval", 2*time.Second, "how often to ask for progress")
+		return s.watch
+	},
+}
+
+var campaignPauseCommand = command{
+	name:    "pause",
+	summary: "hold a campaign before its next send",
+	usage: `starter campaign pause holds a campaign before its next send, until resumed. A
+message already sent is still confirmed.
+
+Usage:
+  starter campaign pause --id ID [--reason TEXT]
+`,
+	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) int {
+		s := &campaignControl{common: o}
+		s.registerID(fs)
+		fs.StringVar(&s.reason, "reason", "", "why, shown in the campaign's status")
+		return s.pause
+	},
+}
+
+var campaignResumeCommand = command{
+	name:    "resume",
+	summary: "let a paused campaign go on",
+	usage: `starter campaign resume lets a paused campaign go on, within its pacing and window.
+
+Usage:
+  starter campaign resume --id ID
+`,
+	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) int {
+		s := &campaignControl{common: o}
+		s.registerID(fs)
+		return s.resume
+	},
+}
+
+var campaignCancelCommand = command{
+	name:    "cancel",
+	summary: "stop a campaign for good",
+	usage: `starter campaign cancel stops a campaign: it starts no further send. The message
+in flight, if any, is still confirmed, and its outcome is in the report.
+Starting the campaign again under the same id skips whom it already handled.
+
+Usage:
+  starter campaign cancel --id ID
+`,
+	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) int {
+		s := &campaignControl{common: o}
+		s.registerID(fs)
+		return s.cancel
+	},
+}
+
+// campaignControl holds the flags of the commands that act on a running or
+// ended campaign.
+type campaignControl struct {
+	*common
+	id       string
+	reason   string
+	interval time.Duration
+}
+
+func (s *campaignControl) registerID(fs *pflag.FlagSet) {
+	fs.StringVar(&s.id, "id", "", "campaign id (required)")
+}
+
+// connect checks --id and dials; when it fails it has said why, and returns
+// the exit status.
+func (s *campaignControl) connect() (client.Client, int, bool) {
+	if s.id == "" {
+		s.errorf("--id: is required (the campaign id given to `campaign start`)")
+		return nil, exitUsage, false
+	}
+	c, err := s.dial()
+	if err != nil {
+		s.errorf("%v", err)
+		return nil, exitError, false
+	}
+	return c, exitOK, true
+}
+
+// errNoCampaign marks an id that names no campaign.
+var errNoCampaign = errors.New("no such campaign")
+
+// queryTimeout bounds a progress query: a query waits for a worker, and a
+// stopped worker would otherwise hang the command.
+const queryTimeout = 15 * time.Second
+
+// campaignView is a campaign's progress, and where its latest run stands in
+// Temporal, which the progress alone cannot say once the run has ended.
+type campaignView struct {
+	workflows.CampaignProgress
+	WorkflowStatus string `json:"workflow_status"` // Temporal's: Running, Completed, Failed, Canceled, Terminated, TimedOut
+	RunID          string `json:"run_id"`
+	// Failure is how a run that failed, was terminated or timed out ended.
+	Failure string `json:"failure,omitempty"`
+	URL     string `json:"url"`
+	RunsURL string `json:"runs_url"`
+
+	status enumspb.WorkflowExecutionStatus
+}
+
+func (v campaignView) closed() bool { return v.status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING }
+
+// describeCampaign finds the campaign's latest run.
+func (o *common) describeCampaign(ctx context.Context, c client.Client, id string) (campaignView, error) {
+	v := campaignView{RunsURL: o.campaignRunsURL(id)}
+	v.CampaignID = id
+	d, err := c.DescribeWorkflowExecution(ctx, id, "")
+	var nf *serviceerror.NotFound
+	switch {
+	case errors.As(err, &nf):
+		return v, fmt.Errorf("campaign %s: not found in namespace %s: %w", id, o.namespace, errNoCampaign)
+	case err != nil:
+		return v, fmt.Errorf("campaign %s: %w", id, err)
+	}
+	info := d.GetWorkflowExecutionInfo()
+	if t := info.GetType().GetName(); t != workflows.CampaignWorkflow {
+		return v, fmt.Errorf("%s is a %s workflow, not a campaign: %w", id, t, errNoCampaign)
+	}
+	v.status = info.GetStatus()
+	v.WorkflowStatus = v.status.String()
+	v.RunID = info.GetExecution().GetRunId()
+	v.URL = o.runURL(id, v.RunID)
+	return v, nil
+}
+
+// fetchCampaign reads a campaign's progress. A running campaign answers the
+// progress query; an ended one is read from its result (or the progress its
+// cancellation carries), which needs no worker, and only a failed one is
+// asked, since its failure holds no counts.
+func (o *common) fetchCampaign(ctx context.Context, c client.Client, id string) (campaignView, error) {
+	v, err := o.describeCampaign(ctx, c, id)
+	if err != nil {
+		return v, err
+	}
+	if !v.closed() {
+		p, err := queryProgress(ctx, c, id, "", queryTimeout)
+		if err != nil {
+			return v, fmt.Errorf("asking campaign %s for its progress: %w (is the worker running?)", id, err)
+		}
+		v.CampaignProgress = p
+		return v, nil
+	}
+	err = c.GetWorkflow(ctx, id, v.RunID).Get(ctx, &v.CampaignProgress)
+	var cancelled *temporal.CanceledError
+	switch {
+	case err == nil:
+		return v, nil
+	case ctx.Err() != nil:
+		return v, ctx.Err()
+	case errors.As(err, &cancelled) && cancelled.HasDetails() && cancelled.Details(&v.CampaignProgress) == nil:
+		return v, nil
+	}
+	v.Failure = rootMessage(err)
+	if p, qerr := queryProgress(ctx, c, id, v.RunID, 5*time.Second); qerr == nil {
+		v.CampaignProgress = p
+	}
+	v.CampaignID = id
+	switch {
+	case v.status == enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED:
+		v.Status = workflows.StatusCancelled
+	case v.Status != workflows.StatusStopped && v.Status != workflows.StatusCancelled && v.Status != workflows.StatusFinished:
+		// Terminated or timed out: the replayed progress shows what it was
+		// doing when it was killed, which it no longer does.
+		v.Status, v.Reason, v.Current, v.NextSendAt = workflows.StatusStopped, v.Failure, "", time.Time{}
+	}
+	if v.Reason == "" {
+		v.Reason = v.Failure
+	}
+	return v, nil
+}
+
+func queryProgress(ctx context.Context, c client.Client, id, runID string, timeout time.Duration) (workflows.CampaignProgress, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var p workflows.CampaignProgress
+	val, err := c.QueryWorkflow(ctx, id, runID, workflows.QueryProgress)
+	if err != nil {
+		return p, err
+	}
+	return p, val.Get(&p)
+}
+
+// rootMessage is the part of a workflow's failure a person wants to read.
+func rootMessage(err error) string {
+	var app *temporal.ApplicationError
+	var timeout *temporal.TimeoutError
+	var terminated *temporal.TerminatedError
+	switch {
+	case errors.As(err, &app):
+		return app.Message()
+	case errors.As(err, &timeout):
+		return "timed out: " + timeout.Message()
+	case errors.As(err, &terminated):
+		return "terminated"
+	}
+	return err.Error()
+}
+
+// --- status ---
+
+func (s *campaignControl) status(ctx context.Context) int {
+	c, code, ok := s.connect()
+	if !ok {
+		return code
+	}
+	defer c.Close()
+	v, err := s.fetchCampaign(ctx, c, s.id)
+	if err != nil {
+		s.errorf("%v", err)
+		return exitError
+	}
+	if s.json {
+		printJSON(s.stdout, v)
+	} else {
+		printCampaign(s.stdout, v, time.Now())
+	}
+	return exitOK
+}
+
+// printCampaign prints a campaign's status, a field per line, each starting
+// with its name so that scripts can grep it.
+func printCampaign(w io.Writer, v campaignView, now time.Time) {
+	name := ""
+	if v.Name != "" {
+		name = " (" + v.Name + ")"
+	}
+	fmt.Fprintf(w, "campaign: %s%s\n", v.CampaignID, name)
+	fmt.Fprintf(w, "status: %s\n", v.Status)
+	if v.Reason != "" {
+		fmt.Fprintf(w, "reason: %s\n", v.Reason)
+	}
+	if v.Failure != "" && !strings.Contains(v.Failure, strings.TrimSuffix(v.Reason, ")")) {
+		fmt.Fprintf(w, "failure: %s\n", v.Failure)
+	}
+	fmt.Fprintln(w, countsLine(v.Counts, v.Pending))
+	fmt.Fprintf(w, "total: %d\n", v.Total)
+	if v.Current != "" && !v.closed() {
+		fmt.Fprintf(w, "current: %s\n", v.Current)
+	}
+	if !v.NextSendAt.IsZero() && !v.closed() {
+		fmt.Fprintf(w, "next send: %s (%s)\n", v.NextSendAt.Local().Format("2006-01-02 15:04:05 MST"), relative(v.NextSendAt, now))
+	}
+	fmt.Fprintf(w, "run: %d\n", v.Run)
+	fmt.Fprintf(w, "workflow: %s\n", v.WorkflowStatus)
+	if !v.StartedAt.IsZero() {
+		fmt.Fprintf(w, "started: %s\n", v.StartedAt.Local().Format("2006-01-02 15:04:05 MST"))
+	}
+	if v.Window != "" {
+		fmt.Fprintf(w, "window: %s\n", v.Window)
+	}
+	if v.Spacing != "" {
+		fmt.Fprintf(w, "spacing: %s\n", v.Spacing)
+	}
+	fmt.Fprintf(w, "view: %s\n", v.URL)
+	fmt.Fprintf(w, "all runs: %s\n", v.RunsURL)
+}
+
+func countsLine(c workflows.Counts, pending int) string {
+	return fmt.Sprintf("delivered %d  failed %d  unknown %d  invalid %d  skipped %d  pending %d",
+		c.Delivered, c.Failed, c.Unknown, c.Invalid, c.Skipped, pending)
+}
+
+// relative says when t is from now, e.g. "in 1m12s" or "3s ago".
+func relative(t, now time.Time) string {
+	d := t.Sub(now).Round(time.Second)
+	switch {
+	case d > 0:
+		return "in " + d.String()
+	case d < 0:
+		return (-d).String() + " ago"
+	}
+	return "now"
+}
+
+// --- watch ---
+
+func (s *campaignControl) watch(ctx context.Context) int {
+	if s.interval <= 0 {
+		s.errorf("--interval: must be positive")
+		return exitUsage
+	}
+	c, code, ok := s.connect()
+	if !ok {
+		return code
+	}
+	defer c.Close()
+	return s.watchCampaign(ctx, c, s.id, s.interval)
+}
+
+// watchCampaign polls the campaign's progress until it ends. Errors that may
+// pass (a worker restarting, a network blip) are reported once and polling
+// goes on; only a missing campaign or Ctrl-C stops it.
+func (o *common) watchCampaign(ctx context.Context, c client.Client, id string, interval time.Duration) int {
+	tty := !o.json && isTerminal(o.stdout)
+	var lastKey, lastErr string
+	var lastJSON []byte
+	drawn := false // a progress line is on the terminal without its newline
+	endLine := func() {
+		if drawn {
+			fmt.Fprintln(o.stdout)
+			drawn = false
+		}
+	}
+	stopped := func() int {
+		endLine()
+		o.errorf("stopped watching; the campaign goes on: starter campaign status --id %s", id)
+		return exitError
+	}
+	for {
+		v, err := o.fetchCampaign(ctx, c, id)
+		switch {
+		case ctx.Err() != nil:
+			return stopped()
+		case errors.Is(err, errNoCampaign):
+			endLine()
+			o.errorf("%v", err)
+			return exitError
+		case err != nil:
+			if err.Error() != lastErr {
+				endLine()
+				o.errorf("%v; still trying", err)
+				lastErr = err.Error()
+			}
+		default:
+			lastErr = ""
+			if o.json {
+				var b bytes.Buffer
+				_ = newJSONEncoder(&b).Encode(v)
+				if !bytes.Equal(b.Bytes(), lastJSON) {
+					_, _ = o.stdout.Write(b.Bytes())
+					lastJSON = b.Bytes()
+				}
+			} else {
+				line, key := progressLine(v, time.Now())
+				switch {
+				case tty:
+					fmt.Fprintf(o.stdout, "\r%s\x1b[K", fitTerminal(line))
+					drawn = true
+				case key != lastKey:
+					fmt.Fprintln(o.stdout, line)
+				}
+				lastKey = key
+			}
+			if v.closed() {
+				endLine()
+				if !o.json {
+					printCampaign(o.stdout, v, time.Now())
+				}
+				if v.status == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+					return exitOK
+				}
+				return exitError
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return stopped()
+		case <-time.After(interval):
+		}
+	}
+}
+
+// progressLine draws the campaign as one line. key is the line without its
+// countdown, which changes at every poll: a log gets a line only when key
+// changes.
+func progressLine(v campaignView, now time.Time) (line, key string) {
+	const width = 20
+	done, total := v.Counts.Done(), v.Total
+	filled := 0
+	if total > 0 {
+		filled = min(width, done*width/total)
+	}
+	c := v.Counts
+	key = fmt.Sprintf("[%s%s] %d/%d  delivered %d failed %d invalid %d skipped %d unknown %d | %s",
+		strings.Repeat("#", filled), strings.Repeat(".", width-filled), done, total,
+		c.Delivered, c.Failed, c.Invalid, c.Skipped, c.Unknown, doing(v))
+	line = key
+	if !v.closed() && v.NextSendAt.After(now) {
+		line += " (next send " + relative(v.NextSendAt, now) + ")"
+	}
+	return line, key
+}
+
+// doing says in a few words what the campaign is doing.
+func doing(v campaignView) string {
+	switch {
+	case v.Status == workflows.StatusSending && v.Current != "":
+		return "sending to " + v.Current
+	case v.Status == workflows.StatusLookingUp && v.Reason != "":
+		return "looking up " + v.Reason
+	case v.Reason != "":
+		return v.Reason
+	}
+	return strings.ReplaceAll(string(v.Status), "_", " ")
+}
+
+// fitTerminal cuts a line to the terminal's width when the shell tells it
+// ($COLUMNS): a line that wraps cannot be redrawn in place with "\r".
+func fitTerminal(line string) string {
+	cols, err := strconv.Atoi(os.Getenv("COLUMNS"))
+	if err != nil || cols < 20 {
+		return line
+	}
+	if r := []rune(line); len(r) >= cols {
+		return string(r[:cols-2]) + "…"
+	}
+	return line
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// --- pause, resume, cancel ---
+
+func (s *campaignControl) pause(ctx context.Context) int {
+	return s.signal(ctx, workflows.SignalPause, workflows.PauseRequest{Reason: s.reason}, "Paused",
+		func(v campaignView) bool { return v.Status == workflows.StatusPaused })
+}
+
+func (s *campaignControl) resume(ctx context.Context) int {
+	return s.signal(ctx, workflows.SignalResume, nil, "Resumed", func(v campaignView) bool {
+		// Still paused only if by a pause that resume lifts; OutX's own
+		// refusals keep it waiting, and are retried by the campaign itself.
+		return v.Status != workflows.StatusPaused ||
+			!strings.HasPrefix(v.Reason, "paused by operator") && !strings.HasPrefix(v.Reason, "OutX kept refusing")
+	})
+}
+
+// signal sends a control signal to the campaign's latest run and shows the
+// status that results. A signal is applied by the worker, so the status is
+// read again for a few seconds until it shows the signal's effect (settled).
+func (s *campaignControl) signal(ctx context.Context, name string, arg any, done string, settled func(campaignView) bool) int {
+	c, code, ok := s.connect()
+	if !ok {
+		return code
+	}
+	defer c.Close()
+	if code, ok := s.mustBeRunning(ctx, c, name); !ok {
+		return code
+	}
+	if err := c.SignalWorkflow(ctx, s.id, "", name, arg); err != nil {
+		s.errorf("%s campaign %s: %v", name, s.id, err)
+		return exitError
+	}
+	var v campaignView
+	var err error
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		v, err = s.fetchCampaign(ctx, c, s.id)
+		if err == nil && (settled(v) || v.closed()) || time.Now().After(deadline) || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if err != nil {
+		s.errorf("%s campaign %s, but could not read its status: %v", strings.ToLower(done), s.id, err)
+		return exitError
+	}
+	if s.json {
+		printJSON(s.stdout, v)
+		return exitOK
+	}
+	fmt.Fprintf(s.stdout, "%s campaign %s\n", done, s.id)
+	printCampaign(s.stdout, v, time.Now())
+	return exitOK
+}
+
+// mustBeRunning refuses to act on a campaign that has ended, with a clearer
+// word than Temporal's "workflow execution already completed".
+func (s *campaignControl) mustBeRunning(ctx context.Context, c client.Client, what string) (int, bool) {
+	v, err := s.describeCampaign(ctx, c, s.id)
+	switch {
+	case err != nil:
+		s.errorf("%v", err)
+		return exitError, false
+	case v.closed():
+		s.errorf("campaign %s has ended (%s); nothing to %s", s.id, v.WorkflowStatus, what)
+		return exitError, false
+	}
+	return exitOK, true
+}
+
+// cancelOutput is what cancel --json prints.
+type cancelOutput struct {
+	CampaignID      string `json:"campaign_id"`
+	CancelRequested bool   `json:"cancel_requested"`
+	URL             string `json:"url"`
+}
+
+func (s *campaignControl) cancel(ctx context.Context) int {
+	c, code, ok := s.connect()
+	if !ok {
+		return code
+	}
+	defer c.Close()
+	v, err := s.describeCampaign(ctx, c, s.id)
+	switch {
+	case err != nil:
+		s.errorf("%v", err)
+		return exitError
+	case v.closed():
+		s.errorf("campaign %s has ended (%s); nothing to cancel", s.id, v.WorkflowStatus)
+		return exitError
+	}
+	if err := c.CancelWorkflow(ctx, s.id, ""); err != nil {
+		s.errorf("cancel campaign %s: %v", s.id, err)
+		return exitError
+	}
+	if s.json {
+		printJSON(s.stdout, cancelOutput{CampaignID: s.id, CancelRequested: true, URL: v.URL})
+		return exitOK
+	}
+	fmt.Fprintf(s.stdout, "Cancelled campaign %s: it starts no further send.\n", s.id)
+	fmt.Fprintf(s.stdout, "  The message in flight, if any, is still confirmed; its outcome will be in `starter campaign report --id %s`.\n", s.id)
+	fmt.Fprintf(s.stdout, "  view: %s\n", v.URL)
+	return exitOK
+}
