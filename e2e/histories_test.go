@@ -43,8 +43,8 @@ func TestRecordedHistories(t *testing.T) {
 		"sendmessage-unavailable-retry": send(workflows.SendMessageInput{RecipientURN: outxtest.UnavailableOnce + "-hist", Message: "Hi Eve"}),
 		"sendmessage-pending-then-sent": send(workflows.SendMessageInput{RecipientURN: outxtest.Slow + "-hist", Message: "Hi Finn"}),
 		// A campaign through every outcome, with a duplicate, paced by
-		// timers, and continued as new once (two recipients per page, a
-		// history limit that the first page exceeds).
+		// timers, and continued as new (three recipients per page, and a
+		// history limit of 100 events that the first pages reach).
 		"campaign-mixed": {workflows.CampaignWorkflow, workflows.CampaignInput{
 			CampaignID: "e2e-hist-campaign", Template: "Hi {{first_name}}",
 			Recipients: []recipients.Recipient{
@@ -53,10 +53,17 @@ func TestRecordedHistories(t *testing.T) {
 				{RecipientURN: "urn:li:person:histCampA", Vars: map[string]string{"first_name": "Ada"}},
 				{RecipientURN: "urn:li:person:histCampC", Vars: map[string]string{"first_name": ""}},
 				{RecipientURN: "urn:li:person:histCampD", Vars: map[string]string{"first_name": "Dan"}},
+				{RecipientURN: "urn:li:person:histCampE", Vars: map[string]string{"first_name": "Eve"}},
+				{RecipientURN: "urn:li:person:histCampF", Vars: map[string]string{"first_name": "Fay"}},
+				{RecipientURN: "urn:li:person:histCampG", Vars: map[string]string{"first_name": "Gus"}},
+				{RecipientURN: "urn:li:person:histCampH", Vars: map[string]string{"first_name": "Hal"}},
+				{RecipientURN: "urn:li:person:histCampI", Vars: map[string]string{"first_name": "Ivy"}},
+				{RecipientURN: "urn:li:person:histCampJ", Vars: map[string]string{"first_name": "Jo"}},
+				{RecipientURN: "urn:li:person:histCampK", Vars: map[string]string{"first_name": "Kim"}},
 			},
 			Window:   workflows.SendingWindow{Days: "mon-sun", Hours: "00:00-24:00"},
 			Pacing:   workflows.Pacing{MinGap: &gap, MaxGap: &gap, HourlyCap: &noCap, DailyCap: &noCap},
-			PageSize: 2, MaxRunEvents: 100,
+			PageSize: 3, MaxRunEvents: 100,
 		}},
 	}
 	var wg sync.WaitGroup
@@ -73,9 +80,10 @@ func TestRecordedHistories(t *testing.T) {
 				t.Error(err)
 				return
 			}
-			_ = run.Get(ctx, nil) // failed outcomes are failed runs; the history is what matters
+			firstRun := run.GetRunID() // Get follows continue-as-new to the last run
+			_ = run.Get(ctx, nil)      // failed outcomes are failed runs; the history is what matters
 			// A campaign's first run: the one that went through the most.
-			h := &historypb.History{Events: s.history(t, run.GetID(), run.GetRunID())}
+			h := &historypb.History{Events: s.history(t, run.GetID(), firstRun)}
 			mu.Lock()
 			histories[name] = h
 			mu.Unlock()

@@ -411,7 +411,11 @@ func (c *campaign) waitText(why pacing.Reason, at time.Time, gap time.Duration) 
 	case pacing.OutsideWindow:
 		return StatusOutsideWindow, fmt.Sprintf("outside sending hours (%s) until %s", c.policy.Window, local)
 	default:
-		return StatusSpacing, fmt.Sprintf("spacing %s before the next send", gap.Round(time.Second))
+		round := time.Second
+		if gap < 10*time.Second {
+			round = 10 * time.Millisecond
+		}
+		return StatusSpacing, fmt.Sprintf("spacing %s before the next send", gap.Round(round))
 	}
 }
 

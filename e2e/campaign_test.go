@@ -1,0 +1,314 @@
+package e2e
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/outpacehq/outpace/outx/outxtest"
+	"github.com/outpacehq/outpace/workflows"
+)
+
+// writeCSV writes a recipients file into the test's temporary directory.
+func writeCSV(t *testing.T, lines ...string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "recipients.csv")
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// finalProgress waits for a campaign (following continue-as-new) to close
+// and returns its result.
+func (s *stack) finalProgress(t *testing.T, id string, timeout time.Duration) (workflows.CampaignProgress, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var p workflows.CampaignProgress
+	err := s.client.GetWorkflow(ctx, id, "").Get(ctx, &p)
+	if ctx.Err() != nil {
+		t.Fatalf("campaign %s did not finish within %s", id, timeout)
+	}
+	return p, err
+}
+
+// progress queries a campaign; a failed query (a worker restarting) reads as
+// no progress, and the callers wait for a condition on it.
+func (s *stack) progress(t *testing.T, id string) workflows.CampaignProgress {
+	t.Helper()
+	var p workflows.CampaignProgress
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	v, err := s.client.QueryWorkflow(ctx, id, "", workflows.QueryProgress)
+	if err != nil {
+		t.Logf("progress of %s: %v", id, err)
+		return p
+	}
+	if err := v.Get(&p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// report runs `starter campaign report` until visibility lists want rows
+// (it is eventually consistent) and returns the rows by recipient.
+func (s *stack) report(t *testing.T, id string, want int) map[string][]string {
+	t.Helper()
+	var last result
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		last = s.run(t, "starter", "campaign", "report", "--id", id)
+		if last.code != 0 {
+			continue
+		}
+		rows, err := csv.NewReader(strings.NewReader(last.stdout)).ReadAll()
+		if err != nil {
+			t.Fatalf("report is not CSV: %v\n%s", err, last)
+		}
+		if len(rows)-1 != want {
+			continue
+		}
+		header := strings.Join(rows[0], ",")
+		if header != "line,recipient_urn,outcome,reason,task_id,workflow_id,status" {
+			t.Fatalf("report header = %q", header)
+		}
+		out := map[string][]string{}
+		pending := false
+		for _, r := range rows[1:] {
+			key := r[1]
+			if key == "" {
+				key = "line " + r[0]
+			}
+			if _, dup := out[key]; dup {
+				t.Fatalf("report lists %s twice:\n%s", key, last.stdout)
+			}
+			out[key] = r
+			pending = pending || r[2] == "pending"
+		}
+		if !pending {
+			return out
+		}
+	}
+	t.Fatalf("report never listed %d finished recipients:\n%s", want, last)
+	return nil
+}
+
+func TestCampaignFromCSV(t *testing.T) {
+	s := up(t)
+	t.Parallel()
+	id := "e2e-campaign-csv"
+	p := func(name string) string { return "urn:li:person:ACoAAE2eCsv" + name }
+	path := writeCSV(t,
+		"recipient_urn,first_name,company",
+		p("Ada")+",Ada,Analytical Engines",
+		p("Grace")+",Grace,Navy",
+		outxtest.NotConnected+"-e2ecsv,Bob,Nowhere",
+		p("Ada")+",Ada,Analytical Engines",            // listed twice
+		p("Linus")+",Linus,",                          // {{company}} empty
+		"https://www.linkedin.com/in/x,Eve,Elsewhere", // not a URN
+		p("Ken")+",Ken,Bell Labs",
+	)
+	template := "Hi {{first_name}}, I enjoyed reading about {{company}}."
+
+	// Without --allow-invalid, invalid rows refuse the start and are named.
+	r := s.run(t, "starter", "campaign", "start", "--id", id, "--csv", path, "--template", template, "--anytime")
+	if r.code != 2 || !strings.Contains(r.stderr+r.stdout, "line 6") || !strings.Contains(r.stderr+r.stdout, "line 7") {
+		t.Fatalf("start with invalid rows: want exit 2 naming lines 6 and 7\n%s", r)
+	}
+	if _, err := s.client.DescribeWorkflowExecution(context.Background(), id, ""); err == nil {
+		t.Fatal("the refused campaign was started")
+	}
+
+	r = s.run(t, "starter", "campaign", "start", "--id", id, "--csv", path, "--template", template,
+		"--anytime", "--min-gap", "100ms", "--max-gap", "300ms", "--allow-invalid")
+	if r.code != 0 || !strings.Contains(r.stdout, "CampaignId") {
+		t.Fatalf("start: %s", r)
+	}
+	w := s.run(t, "starter", "campaign", "watch", "--id", id)
+	if w.code != 0 || !strings.Contains(w.stdout, "delivered 3") {
+		t.Fatalf("watch: %s", w)
+	}
+	final, err := s.finalProgress(t, id, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := workflows.Counts{Delivered: 3, Failed: 1, Invalid: 2, Skipped: 1}
+	if final.Counts != want || final.Total != 7 || final.Pending != 0 || final.Status != workflows.StatusFinished {
+		t.Fatalf("final = %+v, want %+v of 7", final, want)
+	}
+
+	// The report lists every recipient once: 6 distinct rows (the duplicate
+	// is the same person), with its outcome.
+	rows := s.report(t, id, 6)
+	for who, outcome := range map[string]string{
+		p("Ada"): "delivered", p("Grace"): "delivered", p("Ken"): "delivered",
+		outxtest.NotConnected + "-e2ecsv": "failed", p("Linus"): "invalid", "line 7": "invalid",
+	} {
+		if rows[who] == nil || rows[who][2] != outcome {
+			t.Errorf("report row for %s = %v, want %s", who, rows[who], outcome)
+		}
+	}
+	if !strings.Contains(rows[p("Linus")][3], "company") {
+		t.Errorf("Linus's reason %q does not name the empty variable", rows[p("Linus")][3])
+	}
+
+	// OutX saw at most one task per recipient, none for invalid rows.
+	for _, who := range []string{p("Ada"), p("Grace"), p("Ken"), outxtest.NotConnected + "-e2ecsv"} {
+		if n := len(s.sandbox.TasksTo(who)); n != 1 {
+			t.Errorf("%s: %d tasks, want 1", who, n)
+		}
+	}
+	if n := len(s.sandbox.TasksTo(p("Linus"))); n != 0 {
+		t.Errorf("Linus: %d tasks for an invalid row", n)
+	}
+
+	// Starting the same campaign again sends nothing new.
+	before := len(s.sandbox.Tasks())
+	r = s.run(t, "starter", "campaign", "start", "--id", id, "--csv", path, "--template", template,
+		"--anytime", "--min-gap", "100ms", "--max-gap", "300ms", "--allow-invalid")
+	if r.code != 0 {
+		t.Fatalf("second start: %s", r)
+	}
+	again, err := s.finalProgress(t, id, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Counts != (workflows.Counts{Skipped: 7}) {
+		t.Errorf("second run counts = %+v, want all 7 skipped", again.Counts)
+	}
+	if n := len(s.sandbox.Tasks()); n != before {
+		// Other tests share the sandbox: count only this campaign's people.
+		for _, who := range []string{p("Ada"), p("Grace"), p("Ken"), outxtest.NotConnected + "-e2ecsv"} {
+			if n := len(s.sandbox.TasksTo(who)); n != 1 {
+				t.Errorf("after the second start, %s has %d tasks", who, n)
+			}
+		}
+	}
+}
+
+func TestCampaignPauseResumeCancel(t *testing.T) {
+	s := up(t)
+	t.Parallel()
+	var to []string
+	for i := range 6 {
+		to = append(to, "--to", fmt.Sprintf("urn:li:person:ACoAAE2ePause%d", i))
+	}
+	id := "e2e-campaign-pause"
+	args := append([]string{"campaign", "start", "--id", id, "--template", "Hello there", "--anytime", "--min-gap", "1s", "--max-gap", "1s"}, to...)
+	if r := s.run(t, "starter", args...); r.code != 0 {
+		t.Fatalf("start: %s", r)
+	}
+	waitUntil(t, 30*time.Second, func() bool { return s.progress(t, id).Counts.Delivered >= 1 })
+	r := s.run(t, "starter", "campaign", "pause", "--id", id, "--reason", "checking replies")
+	if r.code != 0 {
+		t.Fatalf("pause: %s", r)
+	}
+	// The message in flight, if any, finishes; then nothing more is sent.
+	waitUntil(t, 30*time.Second, func() bool { p := s.progress(t, id); return p.Status == workflows.StatusPaused })
+	st := s.run(t, "starter", "campaign", "status", "--id", id)
+	if st.code != 0 || !strings.Contains(st.stdout, "paused") || !strings.Contains(st.stdout, "checking replies") {
+		t.Fatalf("status while paused: %s", st)
+	}
+	held := s.progress(t, id).Counts.Done()
+	time.Sleep(3 * time.Second)
+	if now := s.progress(t, id).Counts.Done(); now != held {
+		t.Fatalf("%d recipients handled while paused (from %d)", now-held, held)
+	}
+	if r := s.run(t, "starter", "campaign", "resume", "--id", id); r.code != 0 {
+		t.Fatalf("resume: %s", r)
+	}
+	final, err := s.finalProgress(t, id, time.Minute)
+	if err != nil || final.Counts.Delivered != 6 {
+		t.Fatalf("after resume: %+v, %v", final, err)
+	}
+
+	// Cancel: the campaign stops part way, as cancelled, and says so.
+	id = "e2e-campaign-cancel"
+	args = append([]string{"campaign", "start", "--id", id, "--template", "Hello there", "--anytime", "--min-gap", "2s", "--max-gap", "2s"}, to...)
+	args[3] = id
+	if r := s.run(t, "starter", args...); r.code != 0 {
+		t.Fatalf("start: %s", r)
+	}
+	waitUntil(t, 30*time.Second, func() bool { return s.progress(t, id).Counts.Done() >= 1 })
+	if r := s.run(t, "starter", "campaign", "cancel", "--id", id); r.code != 0 {
+		t.Fatalf("cancel: %s", r)
+	}
+	_, err = s.finalProgress(t, id, time.Minute)
+	if err == nil || !strings.Contains(err.Error(), "canceled") {
+		t.Fatalf("cancelled campaign ended with %v", err)
+	}
+	st = s.run(t, "starter", "campaign", "status", "--id", id)
+	if !strings.Contains(st.stdout, "cancelled") {
+		t.Errorf("status after cancel: %s", st)
+	}
+}
+
+// TestCampaignSurvivesWorkerKill kills the worker (SIGKILL) in the middle of
+// a campaign and starts another: the campaign finishes, nobody is messaged
+// twice and nobody is lost.
+func TestCampaignSurvivesWorkerKill(t *testing.T) {
+	s := up(t)
+	t.Parallel()
+	queue := "e2e-kill"
+	w, err := s.startWorker(queue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 25
+	lines := []string{"recipient_urn,first_name"}
+	for i := range n {
+		lines = append(lines, fmt.Sprintf("urn:li:person:ACoAAE2eKill%02d,P%d", i, i))
+	}
+	path := writeCSV(t, lines...)
+	id := "e2e-campaign-kill"
+	r := s.run(t, "starter", "campaign", "start", "--task-queue", queue, "--id", id, "--csv", path,
+		"--template", "Hi {{first_name}}", "--anytime", "--min-gap", "50ms", "--max-gap", "150ms",
+		"--hourly-cap", "0", "--daily-cap", "0")
+	if r.code != 0 {
+		t.Fatalf("start: %s", r)
+	}
+	for _, at := range []int{5, 14} {
+		waitUntil(t, time.Minute, func() bool { return s.progress(t, id).Counts.Done() >= at })
+		_ = w.cmd.Process.Signal(syscall.SIGKILL)
+		<-w.done
+		time.Sleep(time.Second)
+		if w, err = s.startWorker(queue); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer w.stop()
+	final, err := s.finalProgress(t, id, 4*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := final.Counts
+	if c.Done() != n || c.Delivered+c.Unknown != n || c.Unknown > 2 || final.Pending != 0 {
+		t.Fatalf("counts = %+v of %d: every recipient must end delivered (or unknown, at most once per kill)", c, n)
+	}
+	for i := range n {
+		who := fmt.Sprintf("urn:li:person:ACoAAE2eKill%02d", i)
+		if got := len(s.sandbox.TasksTo(who)); got > 1 || (got == 0 && c.Unknown == 0) {
+			t.Errorf("%s: %d tasks", who, got)
+		}
+	}
+	rows := s.report(t, id, n)
+	if len(rows) != n {
+		t.Errorf("report has %d rows, want %d", len(rows), n)
+	}
+}
+
+func waitUntil(t *testing.T, timeout time.Duration, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if ok() {
+			return
+		}
+	}
+	t.Fatalf("condition not met within %s", timeout)
+}
