@@ -36,7 +36,14 @@ func TestDemo(t *testing.T) {
 		"invalid input, nothing was sent",
 		"invalid: message: must not be only whitespace",
 		"already started; not sending it again",
-		"3 task(s)",
+		// The campaign: preview, start, watch, report.
+		"rows 7  valid 5  invalid 2",
+		"line 6: template variable \"company\" is missing or empty",
+		"Started campaign demo-campaign-",
+		"delivered 3  failed 1  unknown 0  invalid 2  skipped 1  pending 0",
+		"line,recipient_urn,outcome,reason,task_id,workflow_id,status",
+		"query=CampaignId%3D%22demo-campaign-",
+		"7 task(s)",
 		fmt.Sprintf("http://127.0.0.1:%d/namespaces/default/workflows", ports[1]),
 		"Stopped.",
 	} {

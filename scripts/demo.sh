@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # outpace demo: a Temporal dev server (with the Temporal UI), the OutX sandbox
-# and the worker, then messages that end in every outcome.
+# and the worker, then messages that end in every outcome, and a short campaign.
 #
 # Run it with `make demo`, which builds the binaries and the pinned Temporal CLI
 # first. Settings (all optional):
@@ -104,6 +104,34 @@ section "6. The same command again: not sent twice"
 show "$bin/starter" send --to "urn:li:person:ACoAADemo$run_id" \
   --message "Hi Ada, thanks for connecting! Would you be up for a chat next week?" --wait
 
+section "7. A campaign: a CSV of recipients, one template, paced sends"
+campaign=demo-campaign-$run_id
+csv=$state/$campaign.csv
+cat >"$csv" <<CSV
+recipient_urn,first_name,company
+urn:li:person:ACoAAAda$run_id,Ada,Analytical Engines
+urn:li:person:ACoAAGrace$run_id,Grace,Navy
+urn:li:person:notconnected-camp$run_id,Bob,Nowhere
+urn:li:person:ACoAAAda$run_id,Ada,Analytical Engines
+urn:li:person:ACoAALinus$run_id,Linus,
+https://www.linkedin.com/in/not-a-urn,Eve,Elsewhere
+urn:li:person:ACoAAKen$run_id,Ken,Bell Labs
+CSV
+cat "$csv"
+echo
+echo "First, preview: every row rendered and checked, nothing sent."
+show "$bin/starter" campaign preview --csv "$csv" --template 'Hi {{first_name}}, I enjoyed reading about {{company}}. Open to a quick chat?'
+echo
+echo "Start it (spacing of seconds for the demo; real campaigns default to 1-3 minutes, capped, in working hours):"
+show "$bin/starter" campaign start --id "$campaign" --csv "$csv" --allow-invalid \
+  --template 'Hi {{first_name}}, I enjoyed reading about {{company}}. Open to a quick chat?' \
+  --anytime --min-gap 2s --max-gap 4s
+echo
+show "$bin/starter" campaign watch --id "$campaign"
+echo
+echo "The outcome of every recipient, as CSV:"
+show "$bin/starter" campaign report --id "$campaign"
+
 section "What OutX (the sandbox) received"
 curl -s "http://127.0.0.1:$sandbox_port/_sandbox/tasks" |
   jq -r '(.[] | "  \(.recipient_urn)  \(.status)  \(.output // "" | tostring)"), "  \(length) task(s): one per message sent, none for bad input, no duplicate"'
@@ -111,6 +139,7 @@ curl -s "http://127.0.0.1:$sandbox_port/_sandbox/tasks" |
 section "See every run in the Temporal UI"
 echo "  http://127.0.0.1:$ui_port/namespaces/default/workflows"
 echo "  Failed and unknown messages show as Failed (red), with the reason."
+echo "  The campaign and its messages: http://127.0.0.1:$ui_port/namespaces/default/workflows?query=$(jq -rn --arg q "CampaignId=\"$campaign\"" '$q|@uri')"
 
 if [ "$keep" = 1 ]; then
   echo
