@@ -196,15 +196,19 @@ func TestCampaignPauseResumeCancel(t *testing.T) {
 	s := up(t)
 	t.Parallel()
 	var to []string
-	for i := range 6 {
+	for i := range 12 {
 		to = append(to, "--to", fmt.Sprintf("urn:li:person:ACoAAE2ePause%d", i))
 	}
+	// Two recipients a page and a 100-event history limit: the campaign
+	// continues as new every few recipients, and the controls and the
+	// progress must follow it from run to run.
 	id := "e2e-campaign-pause"
-	args := append([]string{"campaign", "start", "--id", id, "--template", "Hello there", "--anytime", "--min-gap", "1s", "--max-gap", "1s"}, to...)
+	args := append([]string{"campaign", "start", "--id", id, "--template", "Hello there", "--anytime",
+		"--min-gap", "300ms", "--max-gap", "300ms", "--page-size", "2", "--max-run-events", "100"}, to...)
 	if r := s.run(t, "starter", args...); r.code != 0 {
 		t.Fatalf("start: %s", r)
 	}
-	waitUntil(t, 30*time.Second, func() bool { return s.progress(t, id).Counts.Delivered >= 1 })
+	waitUntil(t, time.Minute, func() bool { return s.progress(t, id).Run >= 2 })
 	r := s.run(t, "starter", "campaign", "pause", "--id", id, "--reason", "checking replies")
 	if r.code != 0 {
 		t.Fatalf("pause: %s", r)
@@ -224,14 +228,18 @@ func TestCampaignPauseResumeCancel(t *testing.T) {
 		t.Fatalf("resume: %s", r)
 	}
 	final, err := s.finalProgress(t, id, time.Minute)
-	if err != nil || final.Counts.Delivered != 6 {
-		t.Fatalf("after resume: %+v, %v", final, err)
+	if err != nil || final.Counts.Delivered != 12 || final.Total != 12 || final.Run < 2 {
+		t.Fatalf("after resume: %+v, %v; want 12 delivered over several runs", final, err)
+	}
+	for i := range 12 {
+		if n := len(s.sandbox.TasksTo(fmt.Sprintf("urn:li:person:ACoAAE2ePause%d", i))); n != 1 {
+			t.Errorf("recipient %d: %d tasks", i, n)
+		}
 	}
 
 	// Cancel: the campaign stops part way, as cancelled, and says so.
 	id = "e2e-campaign-cancel"
 	args = append([]string{"campaign", "start", "--id", id, "--template", "Hello there", "--anytime", "--min-gap", "2s", "--max-gap", "2s"}, to...)
-	args[3] = id
 	if r := s.run(t, "starter", args...); r.code != 0 {
 		t.Fatalf("start: %s", r)
 	}

@@ -121,7 +121,7 @@ type campaignSource struct {
 	timeZone, days, hours      string
 	anytime                    bool
 	sendDeadline, pollDeadline time.Duration
-	pageSize                   int
+	pageSize, maxRunEvents     int
 }
 
 func (f *campaignSource) register(fs *pflag.FlagSet) {
@@ -145,6 +145,8 @@ func (f *campaignSource) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.pollDeadline, "poll-deadline", workflows.DefaultPollDeadline, "per message: how long to wait for OutX to perform a queued message")
 	fs.IntVar(&f.pageSize, "page-size", workflows.DefaultPageSize, "recipients read per page")
 	_ = fs.MarkHidden("page-size")
+	fs.IntVar(&f.maxRunEvents, "max-run-events", workflows.DefaultRunEvents, "history events after which a run continues as new")
+	_ = fs.MarkHidden("max-run-events")
 }
 
 // input builds the workflow input from the flags. It reports every problem
@@ -247,6 +249,9 @@ func (f *campaignSource) input(id, name string) (workflows.CampaignInput, error)
 	}
 	if f.fs.Changed("page-size") {
 		in.PageSize = f.pageSize
+	}
+	if f.fs.Changed("max-run-events") {
+		in.MaxRunEvents = f.maxRunEvents
 	}
 	return in, errors.Join(errs...)
 }
