@@ -52,6 +52,7 @@ func TestRecordedHistories(t *testing.T) {
 				{RecipientURN: outxtest.NotConnected + "-histcamp", Vars: map[string]string{"first_name": "Bob"}},
 				{RecipientURN: "urn:li:person:histCampA", Vars: map[string]string{"first_name": "Ada"}},
 				{RecipientURN: "urn:li:person:histCampC", Vars: map[string]string{"first_name": ""}},
+				{RecipientURN: outxtest.RateLimitedOnce + "-histcamp", Vars: map[string]string{"first_name": "Ray"}},
 				{RecipientURN: "urn:li:person:histCampD", Vars: map[string]string{"first_name": "Dan"}},
 				{RecipientURN: "urn:li:person:histCampE", Vars: map[string]string{"first_name": "Eve"}},
 				{RecipientURN: "urn:li:person:histCampF", Vars: map[string]string{"first_name": "Fay"}},
@@ -94,6 +95,13 @@ func TestRecordedHistories(t *testing.T) {
 				}
 				mu.Lock()
 				histories[name+"-last-run"] = last
+				// Its children, in the campaign's mode: memo upserts, and a
+				// signal to the campaign while OutX refuses the send.
+				for child, urn := range map[string]string{
+					"delivered": "urn:li:person:histCampA", "ratelimited": outxtest.RateLimitedOnce + "-histcamp", "invalid": "urn:li:person:histCampC",
+				} {
+					histories["campaign-child-"+child] = &historypb.History{Events: s.history(t, "e2e-hist-campaign/"+urn, "")}
+				}
 				mu.Unlock()
 			}
 		}()

@@ -109,20 +109,33 @@ func (c *campaign) run(ctx workflow.Context) (CampaignProgress, error) {
 		if err != nil {
 			return c.progress(ctx), err
 		}
-		for _, r := range page.Recipients {
+		for i, r := range page.Recipients {
+			if i < c.st.PageDone {
+				continue // handled by an earlier run
+			}
 			if err := c.handle(ctx, r); err != nil {
 				return c.finish(ctx, err)
 			}
+			c.st.PageDone = i + 1
+			if c.st.PageDone < len(page.Recipients) && c.historyFull(ctx) {
+				return c.continueAsNew(ctx)
+			}
 		}
-		c.st.Cursor = page.Next
+		c.st.Cursor, c.st.PageDone = page.Next, 0
 		if page.Done {
 			return c.finish(ctx, nil)
 		}
-		info := workflow.GetInfo(ctx)
-		if info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() >= c.maxRunEvents() {
+		if c.historyFull(ctx) {
 			return c.continueAsNew(ctx)
 		}
 	}
+}
+
+// historyFull says when to continue as new: checked after every recipient,
+// so a run ends within one recipient of the limit, whatever the page size.
+func (c *campaign) historyFull(ctx workflow.Context) bool {
+	info := workflow.GetInfo(ctx)
+	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() >= c.maxRunEvents()
 }
 
 func (c *campaign) maxRunEvents() int {

@@ -68,8 +68,8 @@ type CampaignInput struct {
 	// PageSize is how many recipients are read at a time (default 100).
 	PageSize int `json:"page_size,omitempty"`
 	// MaxRunEvents is the history length after which the campaign continues
-	// as new, at the next page (default 2500, under the 4096 at which
-	// Temporal suggests it).
+	// as new, after the recipient being handled (default 2500, under the
+	// 4096 at which Temporal suggests it).
 	MaxRunEvents int `json:"max_run_events,omitempty"`
 
 	// State is set by the campaign itself when it continues as new.
@@ -97,11 +97,14 @@ type SendingWindow struct {
 // CampaignState is what a campaign carries through continue-as-new: its
 // position, its counters and its pacing memory, never its recipients.
 type CampaignState struct {
-	Run       int               `json:"run"`
-	StartedAt time.Time         `json:"started_at"`
-	Total     int               `json:"total"`
-	Cursor    recipients.Cursor `json:"cursor"`
-	Counts    Counts            `json:"counts"`
+	Run       int       `json:"run"`
+	StartedAt time.Time `json:"started_at"`
+	Total     int       `json:"total"`
+	// Cursor is where the current page starts; PageDone counts the
+	// recipients of that page already handled (a run may end mid-page).
+	Cursor   recipients.Cursor `json:"cursor"`
+	PageDone int               `json:"page_done,omitempty"`
+	Counts   Counts            `json:"counts"`
 	// Actions counts the OutX tasks created so far; the gap before the next
 	// one is drawn from (campaign id, Actions).
 	Actions int64        `json:"actions"`
