@@ -38,8 +38,9 @@ Commands:
 %s
 Run "starter <command> --help" for a command's flags.
 
-Exit status: 0 done (with --wait: delivered), 1 error, 2 bad input (nothing
-was sent), 3 not delivered, 4 outcome unknown.
+Exit status: 0 done (send --wait: delivered; campaign watch: finished),
+1 error (or a campaign cancelled or stopped), 2 bad input (nothing was sent),
+3 not delivered, 4 outcome unknown.
 `
 
 // command is one subcommand of the starter.
