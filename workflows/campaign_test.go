@@ -608,3 +608,34 @@ func TestCampaignGapIsTheSameOnReplay(t *testing.T) {
 		}
 	}
 }
+
+// TestCampaignHoldsWhenOutXRefusesPastTheDeadline: a message that OutX kept
+// refusing (extension offline) for its whole send deadline ends failed, and
+// the campaign then holds for a person instead of trying the next recipient.
+func TestCampaignHoldsWhenOutXRefusesPastTheDeadline(t *testing.T) {
+	h := newCampaignHarness(t, thu, outxtest.Options{}, "")
+	h.sb.SetExtensionOffline(true)
+	in := anytime(workflows.CampaignInput{CampaignID: "held", Template: "Hi {{first_name}}", Recipients: people(3),
+		SendDeadline: workflows.Duration(30 * time.Minute)}, time.Minute)
+	h.env.RegisterDelayedCallback(func() {
+		p := h.progress(t)
+		if p.Status != workflows.StatusPaused || !strings.Contains(p.Reason, "OutX kept refusing sends") || p.Counts.Failed != 1 {
+			t.Errorf("after the deadline: %s %q %+v, want paused after one failed recipient", p.Status, p.Reason, p.Counts)
+		}
+		if len(h.starts) != 1 {
+			t.Errorf("%d recipients tried, want 1", len(h.starts))
+		}
+		h.sb.SetExtensionOffline(false)
+		h.env.SignalWorkflow(workflows.SignalResume, nil)
+	}, 5*time.Hour)
+	p, err := h.run(t, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Counts != (workflows.Counts{Delivered: 2, Failed: 1}) {
+		t.Fatalf("counts = %+v, want the two others delivered after the resume", p.Counts)
+	}
+	if h.starts[1].at.Before(thu.Add(5 * time.Hour)) {
+		t.Errorf("second recipient started at +%s, before the resume", h.starts[1].at.Sub(thu))
+	}
+}
