@@ -26,6 +26,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/outpacehq/outpace/internal/repo"
 	"github.com/outpacehq/outpace/outx/outxtest"
 	"github.com/outpacehq/outpace/workflows"
 )
@@ -82,7 +83,7 @@ func up(t *testing.T) *stack {
 func start() (*stack, error) {
 	s := &stack{}
 	var err error
-	if s.root, err = repoRoot(); err != nil {
+	if s.root, err = repo.Root(); err != nil {
 		return nil, err
 	}
 	s.temporalCLI = os.Getenv("OUTPACE_TEMPORAL_CLI")
@@ -252,23 +253,6 @@ func (s *stack) runWithEnv(t *testing.T, name string, extraEnv []string, args ..
 		t.Fatalf("%s %v: %v", name, args, err)
 	}
 	return r
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
 }
 
 func freePort(t *testing.T) int {
