@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -166,6 +167,18 @@ func TestCampaignFromCSV(t *testing.T) {
 	}
 	if n := len(s.sandbox.TasksTo(p("Linus"))); n != 0 {
 		t.Errorf("Linus: %d tasks for an invalid row", n)
+	}
+	// From the sandbox's own clock: one task at a time, and each gap (at
+	// least --min-gap) counted from the end of the previous task.
+	var tasks []outxtest.Task
+	for _, who := range []string{p("Ada"), p("Grace"), outxtest.NotConnected + "-e2ecsv", p("Ken")} {
+		tasks = append(tasks, s.sandbox.TasksTo(who)...)
+	}
+	sort.Slice(tasks, func(i, j int) bool { return tasks[i].CreatedAt.Before(tasks[j].CreatedAt) })
+	for i := 1; i < len(tasks); i++ {
+		if gap := tasks[i].CreatedAt.Sub(tasks[i-1].FinishedAt); gap < 100*time.Millisecond {
+			t.Errorf("task %d created %s after task %d finished: want at least the 100ms minimum gap, from its end", i, gap, i-1)
+		}
 	}
 
 	// Starting the same campaign again sends nothing new.
