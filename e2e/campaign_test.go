@@ -195,6 +195,26 @@ func TestCampaignFromCSV(t *testing.T) {
 	if again.Counts != (workflows.Counts{Skipped: 7}) {
 		t.Errorf("second run counts = %+v, want all 7 skipped", again.Counts)
 	}
+
+	// Linus's row corrected, the same campaign started again: he was never
+	// messaged, so now he is; everyone else is skipped.
+	fixed := writeCSV(t,
+		"recipient_urn,first_name,company",
+		p("Ada")+",Ada,Analytical Engines",
+		p("Linus")+",Linus,Linux",
+	)
+	r = s.run(t, "starter", "campaign", "start", "--id", id, "--csv", fixed, "--template", template,
+		"--anytime", "--min-gap", "100ms", "--max-gap", "300ms")
+	if r.code != 0 {
+		t.Fatalf("start with the corrected list: %s", r)
+	}
+	third, err := s.finalProgress(t, id, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if third.Counts != (workflows.Counts{Delivered: 1, Skipped: 1}) || len(s.sandbox.TasksTo(p("Linus"))) != 1 {
+		t.Errorf("corrected run: counts %+v, %d tasks to Linus; want him messaged once, Ada skipped", third.Counts, len(s.sandbox.TasksTo(p("Linus"))))
+	}
 	if n := len(s.sandbox.Tasks()); n != before {
 		// Other tests share the sandbox: count only this campaign's people.
 		for _, who := range []string{p("Ada"), p("Grace"), p("Ken"), outxtest.NotConnected + "-e2ecsv"} {

@@ -98,7 +98,7 @@ func TestRecordedHistories(t *testing.T) {
 				// Its children, in the campaign's mode: memo upserts, and a
 				// signal to the campaign while OutX refuses the send.
 				for child, urn := range map[string]string{
-					"delivered": "urn:li:person:histCampA", "ratelimited": outxtest.RateLimitedOnce + "-histcamp", "invalid": "urn:li:person:histCampC",
+					"delivered": "urn:li:person:histCampA", "ratelimited": outxtest.RateLimitedOnce + "-histcamp", "invalid": "invalid-line-4",
 				} {
 					histories["campaign-child-"+child] = &historypb.History{Events: s.history(t, "e2e-hist-campaign/"+urn, "")}
 				}

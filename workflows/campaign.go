@@ -3,7 +3,6 @@ package workflows
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -206,7 +205,7 @@ func (c *campaign) load(ctx workflow.Context) (recipients.Page, error) {
 // handle takes one recipient to a final outcome.
 func (c *campaign) handle(ctx workflow.Context, r recipients.Prepared) error {
 	if len(r.Problems) > 0 {
-		return c.message(ctx, r, c.recipientKey(r), false)
+		return c.message(ctx, r, invalidKey(r), false)
 	}
 	if r.RecipientURN == "" {
 		urn, problem, err := c.lookup(ctx, r)
@@ -215,24 +214,19 @@ func (c *campaign) handle(ctx workflow.Context, r recipients.Prepared) error {
 		}
 		if problem != "" {
 			r.Problems = []string{problem}
-			return c.message(ctx, r, c.recipientKey(r), false)
+			return c.message(ctx, r, invalidKey(r), false)
 		}
 		r.RecipientURN = urn
 	}
 	return c.message(ctx, r, r.RecipientURN, true)
 }
 
-// recipientKey names a recipient in its child workflow id: its URN when it
-// has a valid one, else its profile, else its line.
-func (c *campaign) recipientKey(r recipients.Prepared) string {
-	switch {
-	case r.RecipientURN != "" && !strings.ContainsAny(r.RecipientURN, " \t\r\n/"):
-		return r.RecipientURN
-	case r.ProfileSlug != "":
-		return "profile:" + r.ProfileSlug
-	default:
-		return fmt.Sprintf("line-%d", r.Line)
-	}
+// invalidKey names an invalid row's child run by its line, never by its URN:
+// the URN's own id stays free, so the person is still messaged when a later
+// row, or the corrected list started again under the same campaign id, names
+// them validly.
+func invalidKey(r recipients.Prepared) string {
+	return fmt.Sprintf("invalid-line-%d", r.Line)
 }
 
 // message runs the recipient's child SendMessage. paced is false for an

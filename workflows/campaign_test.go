@@ -181,7 +181,7 @@ func TestCampaignOutcomesAndDuplicates(t *testing.T) {
 	for _, s := range h.starts {
 		ids[s.id] = true
 	}
-	for _, id := range []string{"spring/" + urn(1), "spring/" + urn(2), "spring/" + urn(3), "spring/line-6"} {
+	for _, id := range []string{"spring/" + urn(1), "spring/" + urn(2), "spring/invalid-line-5", "spring/invalid-line-6"} {
 		if !ids[id] {
 			t.Errorf("no child run %q; started: %v", id, ids)
 		}
