@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/outpacehq/outpace/outx"
 	"github.com/outpacehq/outpace/outx/outxtest"
 	"github.com/outpacehq/outpace/workflows"
 )
@@ -353,4 +354,34 @@ func waitUntil(t *testing.T, timeout time.Duration, ok func() bool) {
 		}
 	}
 	t.Fatalf("condition not met within %s", timeout)
+}
+
+// TestCampaignStopsOn401 (not parallel: it makes the shared sandbox answer
+// 401): the campaign stops with an error that says what to fix, and its
+// message in flight, which OutX refused without creating a task, waits on its
+// own and is sent once when the key works again; nobody else is tried.
+func TestCampaignStopsOn401(t *testing.T) {
+	s := up(t)
+	id := "e2e-campaign-401"
+	s.sandbox.Inject(outxtest.Fault{Path: outx.PathSendMessage, Status: 401, Times: 1})
+	defer s.sandbox.ClearFaults()
+	r := s.run(t, "starter", "campaign", "start", "--id", id, "--template", "Hello there", "--anytime",
+		"--to", "urn:li:person:ACoAAE2e401a", "--to", "urn:li:person:ACoAAE2e401b", "--watch")
+	if r.code != 1 || !strings.Contains(r.stdout+r.stderr, "status: stopped") || !strings.Contains(r.stdout+r.stderr, "Invalid API Key") {
+		t.Fatalf("start --watch: want exit 1, stopped, naming the 401\n%s", r)
+	}
+	if _, err := s.finalProgress(t, id, 10*time.Second); err == nil || !strings.Contains(err.Error(), "CampaignStopped") {
+		t.Fatalf("campaign ended with %v, want CampaignStopped", err)
+	}
+	// The first message retries 15s later, now with a working key.
+	waitUntil(t, time.Minute, func() bool { return len(s.sandbox.TasksTo("urn:li:person:ACoAAE2e401a")) == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var res workflows.SendMessageResult
+	if err := s.client.GetWorkflow(ctx, id+"/urn:li:person:ACoAAE2e401a", "").Get(ctx, &res); err != nil || res.Outcome != workflows.Delivered || res.SendAttempts != 2 {
+		t.Fatalf("the stopped campaign's message: %+v, %v; want delivered on its second attempt", res, err)
+	}
+	if n := len(s.sandbox.TasksTo("urn:li:person:ACoAAE2e401b")); n != 0 {
+		t.Errorf("the second recipient got %d tasks after the stop", n)
+	}
 }

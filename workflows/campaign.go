@@ -57,6 +57,9 @@ type campaign struct {
 	}
 	pause, resume, wait workflow.ReceiveChannel
 	cancelled           bool
+	// refused is set when a message reports that OutX refuses the account
+	// (401, no admin): the campaign stops.
+	refused *RecipientWait
 }
 
 func startCampaign(ctx workflow.Context, in CampaignInput) (*campaign, error) {
@@ -284,12 +287,18 @@ func (c *campaign) message(ctx workflow.Context, r recipients.Prepared, key stri
 		}
 	})
 	c.addSignals(ctx, sel)
-	for !done && !c.cancelled {
+	for !done && !c.cancelled && c.refused == nil {
 		sel.Select(ctx)
 	}
-	if c.cancelled {
+	switch {
+	case c.cancelled:
 		// The child goes on by itself; its outcome is in the report.
 		return temporal.NewCanceledError()
+	case c.refused != nil:
+		// OutX refuses the account itself: every further send would fail
+		// the same way. The message goes on waiting, on its own, for the
+		// account to be fixed.
+		return c.stop(fmt.Sprintf("OutX refused the account while messaging %s: %s", key, c.refused.Reason))
 	}
 
 	c.st.Counts.add(res.Outcome)
@@ -499,6 +508,10 @@ func (c *campaign) applyResume() {
 }
 
 func (c *campaign) applyWait(ctx workflow.Context, w RecipientWait) {
+	if w.Code == activities.ErrUnauthorized || w.Code == activities.ErrNoAdmin {
+		c.refused = &w
+		return
+	}
 	if w.Code == "" {
 		c.setStatus(StatusSending, "", time.Time{})
 		return

@@ -639,3 +639,21 @@ func TestCampaignHoldsWhenOutXRefusesPastTheDeadline(t *testing.T) {
 		t.Errorf("second recipient started at +%s, before the resume", h.starts[1].at.Sub(thu))
 	}
 }
+
+// TestCampaignStopsOnFirst401: a 401 stops the campaign as soon as the
+// message in flight reports it, before any other recipient is tried. (That
+// the message then waits for the fix and is sent once is shown on the real
+// server, where it outlives its campaign: e2e TestCampaignStopsOn401.)
+func TestCampaignStopsOnFirst401(t *testing.T) {
+	h := newCampaignHarness(t, thu, outxtest.Options{}, "")
+	h.sb.Inject(outxtest.Fault{Path: outx.PathSendMessage, Status: 401, Times: 3})
+	in := anytime(workflows.CampaignInput{CampaignID: "key", Template: "Hi {{first_name}}", Recipients: people(3)}, time.Minute)
+	_, err := h.run(t, in)
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || app.Type() != workflows.ErrCampaignStopped {
+		t.Fatalf("err = %v, want CampaignStopped", err)
+	}
+	if len(h.starts) != 1 || len(h.sb.TasksTo(urn(1))) != 0 || len(h.sb.TasksTo(urn(2))) != 0 {
+		t.Fatalf("%d recipients started: the campaign went on after the 401", len(h.starts))
+	}
+}

@@ -213,8 +213,14 @@ func SendMessage(ctx workflow.Context, in SendMessageInput) (SendMessageResult, 
 		case activities.ErrInvalidInput:
 			return end(Invalid, "OutX refused the request: "+app.Message())
 		case activities.ErrUnauthorized, activities.ErrNoAdmin:
-			res.NotSentCode = app.Type()
-			return end(Failed, app.Message())
+			if in.CampaignID == "" {
+				res.NotSentCode = app.Type()
+				return end(Failed, app.Message())
+			}
+			// In a campaign, the campaign stops on this, and the message
+			// waits, retrying, for the account to be fixed: its run id is
+			// this campaign's only chance to message the person.
+			fallthrough
 		case activities.ErrExtensionOffline, activities.ErrRateLimited, activities.ErrNotSent:
 			if !workflow.Now(ctx).Add(backoff).Before(sendBy) {
 				res.NotSentCode = app.Type()
