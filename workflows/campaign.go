@@ -253,7 +253,7 @@ func (c *campaign) message(ctx workflow.Context, r recipients.Prepared, key stri
 		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
 		TypedSearchAttributes: childAttributes(c.id, r.RecipientURN),
 		Memo:                  map[string]any{MemoLine: r.Line},
-		StaticSummary:         fmt.Sprintf("campaign %s, line %d", c.id, r.Line),
+		StaticSummary:         fmt.Sprintf("line %d: %s", r.Line, key),
 	})
 	// Cancelling the campaign must not cancel a message in flight.
 	dctx, _ := workflow.NewDisconnectedContext(cctx)
