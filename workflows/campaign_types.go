@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/outpacehq/outpace/activities"
@@ -232,8 +233,8 @@ func (in CampaignInput) Validate() error {
 		errs = append(errs, errors.New("recipients: give recipients or recipients_file, not both"))
 	case len(in.Recipients) > MaxInlineRecipient:
 		errs = append(errs, fmt.Errorf("recipients: at most %d inline (there are %d); put larger lists in recipients_file", MaxInlineRecipient, len(in.Recipients)))
-	case in.RecipientsFile != nil && in.RecipientsFile.Path == "":
-		errs = append(errs, errors.New("recipients_file.path: must not be empty"))
+	case in.RecipientsFile != nil && !filepath.IsAbs(in.RecipientsFile.Path):
+		errs = append(errs, fmt.Errorf("recipients_file.path: %q must be an absolute path, readable by the worker", in.RecipientsFile.Path))
 	}
 	if _, err := in.Policy(); err != nil {
 		errs = append(errs, err)
