@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	_ "time/tzdata" // sending windows name time zones, checked here as the worker checks them
 
 	"github.com/spf13/pflag"
 	"go.temporal.io/sdk/client"
