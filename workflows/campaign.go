@@ -538,7 +538,11 @@ func (c *campaign) progress(ctx workflow.Context) CampaignProgress {
 	if c.policy.DailyCap > 0 {
 		p.Spacing += fmt.Sprintf(", %d a day", c.policy.DailyCap)
 	}
-	if c.st.Paused != "" && p.Status != StatusPaused && p.Status != StatusSending {
+	switch {
+	case c.st.Paused == "" || p.Status == StatusPaused:
+	case p.Status == StatusSending || p.Status == StatusLookingUp:
+		p.Reason = "pausing once this OutX task ends (" + c.st.Paused + ")"
+	default:
 		p.Status, p.Reason = StatusPaused, c.st.Paused
 	}
 	return p
