@@ -385,3 +385,39 @@ func TestCampaignStopsOn401(t *testing.T) {
 		t.Errorf("the second recipient got %d tasks after the stop", n)
 	}
 }
+
+// TestCampaignWithProfileURLs: rows that name a profile instead of a URN are
+// looked up with OutX's Fetch Profile (a paced LinkedIn action) and messaged
+// under the URN found; the same person named twice is messaged once.
+func TestCampaignWithProfileURLs(t *testing.T) {
+	s := up(t)
+	t.Parallel()
+	id := "e2e-campaign-profiles"
+	path := writeCSV(t,
+		"profile_url,recipient_urn,first_name",
+		"https://www.linkedin.com/in/ACoAAE2eProfA/,,Ada",
+		",urn:li:person:ACoAAE2eProfB,Bo",
+		"https://www.linkedin.com/in/ACoAAE2eProfA,,Ada again",
+	)
+	r := s.run(t, "starter", "campaign", "start", "--id", id, "--csv", path, "--template", "Hi {{first_name}}",
+		"--anytime", "--min-gap", "100ms", "--max-gap", "200ms", "--watch")
+	if r.code != 0 || !strings.Contains(r.stdout, "delivered 2  failed 0  unknown 0  invalid 0  skipped 1  pending 0") {
+		t.Fatalf("start --watch: %s", r)
+	}
+	lookups := 0
+	for _, task := range s.sandbox.Tasks() {
+		if task.Type == "agent_fetch_profile" && task.ProfileSlug == "ACoAAE2eProfA" {
+			lookups++
+		}
+	}
+	if lookups != 2 {
+		t.Errorf("%d look-ups of the profile, want 2 (one per row)", lookups)
+	}
+	if n := len(s.sandbox.TasksTo("urn:li:person:ACoAAE2eProfA")); n != 1 {
+		t.Errorf("the person named twice by profile got %d messages, want 1", n)
+	}
+	rows := s.report(t, id, 2)
+	if rows["urn:li:person:ACoAAE2eProfA"] == nil || rows["urn:li:person:ACoAAE2eProfA"][2] != "delivered" {
+		t.Errorf("report: %v", rows)
+	}
+}
