@@ -171,9 +171,8 @@ func (a *Activities) LookupProfile(ctx context.Context, in LookupInput) (LookupR
 	if p.TaskID == "" {
 		created, err := a.OutX.FetchProfile(ctx, outx.FetchProfileRequest{ProfileSlug: in.ProfileSlug})
 		if err != nil {
-			var app *temporal.ApplicationError
-			if errors.As(sendError(err), &app) && app.Type() == ErrAmbiguous {
-				return LookupResult{}, temporal.NewApplicationError(err.Error(), ErrAmbiguous)
+			if !outx.NoTaskCreated(err) {
+				return LookupResult{}, temporal.NewApplicationError(err.Error(), ErrAmbiguous) // retryable
 			}
 			return LookupResult{}, sendError(err)
 		}

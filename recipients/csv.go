@@ -20,9 +20,9 @@ const (
 	colSlug = "profile_slug"
 )
 
-// maxSummaryProblems bounds Summary.Problems: enough to see what is wrong,
+// MaxSummaryProblems bounds Summary.Problems: enough to see what is wrong,
 // not a million lines when a whole column is.
-const maxSummaryProblems = 20
+const MaxSummaryProblems = 20
 
 // utf8BOM starts the files that Excel saves as "CSV UTF-8".
 var utf8BOM = []byte("\xef\xbb\xbf")
@@ -184,22 +184,38 @@ func Scan(r io.Reader, t *Template, preview int) (Summary, error) {
 		if err != nil {
 			return Summary{}, err
 		}
-		p := h.prepare(line, rec, binds, t)
-		s.Rows++
-		if len(p.Problems) > 0 {
-			s.Invalid++
-		}
-		for _, pr := range p.Problems {
-			if len(s.Problems) < maxSummaryProblems {
-				s.Problems = append(s.Problems, fmt.Sprintf("line %d: %s", p.Line, pr))
-			}
-		}
-		if len(s.Preview) < preview {
-			s.Preview = append(s.Preview, p)
-		}
+		s.add(h.prepare(line, rec, binds, t), "line", preview)
 	}
 	s.SHA256 = hex.EncodeToString(hash.Sum(nil))
 	return s, nil
+}
+
+// SummarizeInline is Scan's summary for inline recipients, whose problems
+// are named "recipient N" (numbered from 1) instead of by line.
+func SummarizeInline(rs []Recipient, t *Template, preview int) Summary {
+	prepared, _, _ := Inline(rs, t, 0, len(rs))
+	var s Summary
+	for _, p := range prepared {
+		s.add(p, "recipient", preview)
+	}
+	return s
+}
+
+// add counts one prepared recipient into the summary; where names its
+// position in problems ("line 7: ...").
+func (s *Summary) add(p Prepared, where string, preview int) {
+	s.Rows++
+	if len(p.Problems) > 0 {
+		s.Invalid++
+	}
+	for _, pr := range p.Problems {
+		if len(s.Problems) < MaxSummaryProblems {
+			s.Problems = append(s.Problems, fmt.Sprintf("%s %d: %s", where, p.Line, pr))
+		}
+	}
+	if len(s.Preview) < preview {
+		s.Preview = append(s.Preview, p)
+	}
 }
 
 // readHeader reads the header from the start of the file, skipping a UTF-8

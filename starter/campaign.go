@@ -301,9 +301,6 @@ func readRecipientsJSON(path string) ([]recipients.Recipient, error) {
 	return rs, nil
 }
 
-// maxProblems is how many row problems are listed, as recipients.Scan does.
-const maxProblems = 20
-
 // check reads every recipient as the worker will and summarizes them, with
 // the first preview rows prepared. For a file it also records the file's
 // digest in the input, so the worker refuses a file changed since. Errors
@@ -314,7 +311,7 @@ func checkRecipients(in *workflows.CampaignInput, preview int) (recipients.Summa
 		return recipients.Summary{}, err
 	}
 	if in.RecipientsFile == nil {
-		return inlineSummary(in.Recipients, t, preview), nil
+		return recipients.SummarizeInline(in.Recipients, t, preview), nil
 	}
 	f, err := os.Open(in.RecipientsFile.Path)
 	if err != nil {
@@ -327,26 +324,6 @@ func checkRecipients(in *workflows.CampaignInput, preview int) (recipients.Summa
 	}
 	in.RecipientsFile.SHA256 = sum.SHA256
 	return sum, nil
-}
-
-// inlineSummary is Scan's summary for inline recipients, numbered from 1.
-func inlineSummary(rs []recipients.Recipient, t *recipients.Template, preview int) recipients.Summary {
-	prepared, _, _ := recipients.Inline(rs, t, 0, len(rs))
-	s := recipients.Summary{Rows: len(prepared)}
-	for _, p := range prepared {
-		if len(p.Problems) > 0 {
-			s.Invalid++
-		}
-		for _, pr := range p.Problems {
-			if len(s.Problems) < maxProblems {
-				s.Problems = append(s.Problems, fmt.Sprintf("recipient %d: %s", p.Line, pr))
-			}
-		}
-		if len(s.Preview) < preview {
-			s.Preview = append(s.Preview, p)
-		}
-	}
-	return s
 }
 
 // checkedCampaign is an input that passed every check a start makes.
@@ -468,8 +445,8 @@ func printProblems(w io.Writer, s recipients.Summary) {
 		return
 	}
 	more := ""
-	if len(s.Problems) >= maxProblems {
-		more = fmt.Sprintf(", the first %d", maxProblems)
+	if len(s.Problems) >= recipients.MaxSummaryProblems {
+		more = fmt.Sprintf(", the first %d", recipients.MaxSummaryProblems)
 	}
 	fmt.Fprintf(w, "Problems (%d invalid of %d%s):\n", s.Invalid, s.Rows, more)
 	for _, pr := range s.Problems {
@@ -543,7 +520,7 @@ func (s *campaignStart) run(ctx context.Context) int {
 		for _, pr := range sum.Problems {
 			fmt.Fprintf(s.stderr, "  %s\n", pr)
 		}
-		if n := len(sum.Problems); n >= maxProblems {
+		if n := len(sum.Problems); n >= recipients.MaxSummaryProblems {
 			fmt.Fprintf(s.stderr, "  (the first %d problems; `starter campaign preview` with the same flags shows them too)\n", n)
 		}
 		return exitUsage

@@ -64,8 +64,14 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return dispatch(ctx, "starter", "command", commands, mainUsage(), args, stdout, stderr)
+}
+
+// dispatch runs the command of list that args[0] names (or prints usage
+// for help): the starter's commands, or a group's subcommands.
+func dispatch(ctx context.Context, path, noun string, list []command, usage string, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" && len(args) == 1 {
-		fmt.Fprint(stdout, mainUsage())
+		fmt.Fprint(stdout, usage)
 		if len(args) == 0 {
 			return exitUsage
 		}
@@ -75,12 +81,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if name == "help" {
 		name, args = args[1], []string{args[1], "--help"}
 	}
-	for _, c := range commands {
+	for _, c := range list {
 		if c.name == name {
-			return runCommand(ctx, "starter "+c.name, c, args[1:], stdout, stderr)
+			return runCommand(ctx, path+" "+c.name, c, args[1:], stdout, stderr)
 		}
 	}
-	fmt.Fprintf(stderr, "starter: unknown command %q\n\n%s", name, mainUsage())
+	fmt.Fprintf(stderr, "%s: unknown %s %q\n\n%s", path, noun, name, usage)
 	return exitUsage
 }
 
@@ -88,7 +94,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // typed it, e.g. "starter campaign start".
 func runCommand(ctx context.Context, path string, c command, args []string, stdout, stderr io.Writer) int {
 	if c.subcommands != nil {
-		return runGroup(ctx, path, c, args, stdout, stderr)
+		return dispatch(ctx, path, "subcommand", c.subcommands, groupUsage(path, c), args, stdout, stderr)
 	}
 	fs := pflag.NewFlagSet(path, pflag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -103,30 +109,6 @@ func runCommand(ctx context.Context, path string, c command, args []string, stdo
 	return exec(ctx)
 }
 
-// runGroup dispatches on a group's first argument, as run does on the
-// starter's.
-func runGroup(ctx context.Context, path string, g command, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" && len(args) == 1 {
-		fmt.Fprint(stdout, groupUsage(path, g))
-		if len(args) == 0 {
-			return exitUsage
-		}
-		return exitOK
-	}
-	name := args[0]
-	if name == "help" {
-		name, args = args[1], []string{args[1], "--help"}
-	}
-	for _, c := range g.subcommands {
-		if c.name == name {
-			return runCommand(ctx, path+" "+c.name, c, args[1:], stdout, stderr)
-		}
-	}
-	fmt.Fprintf(stderr, "%s: unknown subcommand %q\n\n%s", path, name, groupUsage(path, g))
-	return exitUsage
-}
-
-// groupUsage is a group's usage text followed by its subcommands.
 func groupUsage(path string, g command) string {
 	var list strings.Builder
 	for _, c := range g.subcommands {

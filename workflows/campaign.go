@@ -6,6 +6,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -46,15 +47,12 @@ func Campaign(ctx workflow.Context, in CampaignInput) (CampaignProgress, error) 
 
 // campaign is one run of a Campaign workflow.
 type campaign struct {
-	in     CampaignInput
-	id     string
-	policy pacing.Policy
-	st     CampaignState
-	now    CampaignProgress // the transient part of the progress
-	logger interface {
-		Info(string, ...any)
-		Warn(string, ...any)
-	}
+	in                  CampaignInput
+	id                  string
+	policy              pacing.Policy
+	st                  CampaignState
+	now                 CampaignProgress // the transient part of the progress
+	logger              log.Logger
 	pause, resume, wait workflow.ReceiveChannel
 	cancelled           bool
 	// refused is set when a message reports that OutX refuses the account
@@ -410,9 +408,6 @@ func (c *campaign) waitForSlot(ctx workflow.Context) error {
 		c.setStatus(status, summary, at)
 		if err := c.sleepUntil(ctx, at, summary); err != nil {
 			return err
-		}
-		if !workflow.Now(ctx).Before(at) && c.st.Paused == "" {
-			return nil
 		}
 	}
 }
