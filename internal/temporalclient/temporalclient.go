@@ -48,11 +48,15 @@ func (f *Flags) Options(logger log.Logger) (client.Options, error) {
 	return opts, nil
 }
 
-// Dial connects to Temporal.
-func (f *Flags) Dial(logger log.Logger) (client.Client, client.Options, error) {
+// Dial connects to Temporal. Each configure function may amend the resolved
+// options first (a metrics handler, a data converter).
+func (f *Flags) Dial(logger log.Logger, configure ...func(*client.Options)) (client.Client, client.Options, error) {
 	opts, err := f.Options(logger)
 	if err != nil {
 		return nil, opts, err
+	}
+	for _, c := range configure {
+		c(&opts)
 	}
 	c, err := client.Dial(opts)
 	if err != nil {
