@@ -115,6 +115,7 @@ func start() (*stack, error) {
 		SearchAttributes: temporal.NewSearchAttributes(
 			workflows.CampaignIDAttribute.ValueSet(""),
 			workflows.RecipientURNAttribute.ValueSet(""),
+			workflows.OutcomeAttribute.ValueSet(""),
 		),
 		Stdout: devLog,
 		Stderr: devLog,

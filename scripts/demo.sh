@@ -55,7 +55,7 @@ wait_for() { # wait_for NAME COMMAND...
 
 echo "Starting the Temporal dev server on :$port (UI on :$ui_port)..."
 "$temporal" server start-dev --ip 127.0.0.1 --port "$port" --ui-port "$ui_port" \
-  --search-attribute CampaignId=Keyword --search-attribute RecipientUrn=Keyword \
+  --search-attribute CampaignId=Keyword --search-attribute RecipientUrn=Keyword --search-attribute Outcome=Keyword \
   --log-level warn >"$state/temporal.log" 2>&1 &
 pids+=($!)
 wait_for "the Temporal dev server" "$temporal" operator cluster health --address "127.0.0.1:$port"

@@ -106,6 +106,9 @@ func serve(cfg config, logger *zap.Logger) error {
 		return err
 	}
 	defer tc.Close()
+	if err := checkSearchAttributes(tc, opts.Namespace, logger); err != nil {
+		return err
+	}
 
 	w := worker.New(tc, cfg.taskQueue, worker.Options{WorkerStopTimeout: cfg.stopTimeout})
 	w.RegisterWorkflow(workflows.SendMessage)

@@ -28,7 +28,19 @@ const (
 var (
 	CampaignIDAttribute   = temporal.NewSearchAttributeKeyKeyword("CampaignId")
 	RecipientURNAttribute = temporal.NewSearchAttributeKeyKeyword("RecipientUrn")
+	// OutcomeAttribute is set when a message run ends: delivered, failed,
+	// unknown or invalid, so the UI filters a campaign's runs by outcome.
+	OutcomeAttribute = temporal.NewSearchAttributeKeyKeyword("Outcome")
 )
+
+// SearchAttributes lists every search attribute outpace sets: the worker
+// checks at start-up that the namespace has them, and the dev server, the
+// demo and the compose stack register them.
+var SearchAttributes = []temporal.SearchAttributeKeyKeyword{CampaignIDAttribute, RecipientURNAttribute, OutcomeAttribute}
+
+// versionOutcomeAttribute guards the upsert of OutcomeAttribute, which runs
+// started by earlier workers did not make.
+const versionOutcomeAttribute = "outcome-search-attribute"
 
 // Outcome is what became of one message.
 type Outcome string
@@ -151,6 +163,11 @@ func SendMessage(ctx workflow.Context, in SendMessageInput) (SendMessageResult, 
 			}
 		}
 		logger.Info("Message finished", "Outcome", o, "TaskID", res.TaskID, "Reason", reason)
+		if workflow.GetVersion(ctx, versionOutcomeAttribute, workflow.DefaultVersion, 1) == 1 {
+			if err := workflow.UpsertTypedSearchAttributes(ctx, OutcomeAttribute.ValueSet(string(o))); err != nil {
+				return res, err
+			}
+		}
 		if in.CampaignID != "" {
 			// The campaign's report lists outcomes from visibility, not from
 			// the campaign's own state, so it scales to any number of runs.
@@ -172,7 +189,10 @@ func SendMessage(ctx workflow.Context, in SendMessageInput) (SendMessageResult, 
 		return end(Invalid, strings.Join(in.Problems, "; "))
 	}
 	var verdict activities.ValidateResult
-	vctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second})
+	vctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		Summary:             "check the recipient and the message",
+	})
 	if err := workflow.ExecuteLocalActivity(vctx, a.Validate, activities.ValidateInput{
 		RecipientURN: in.RecipientURN, Message: in.Message,
 	}).Get(ctx, &verdict); err != nil {
@@ -187,6 +207,7 @@ func SendMessage(ctx workflow.Context, in SendMessageInput) (SendMessageResult, 
 	sctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+		Summary:             "queue the message with OutX (one request, never retried blindly)",
 	})
 	sendBy := res.StartedAt.Add(in.SendDeadline.Or(DefaultSendDeadline))
 	backoff := sendBackoffMin
@@ -233,7 +254,9 @@ func SendMessage(ctx workflow.Context, in SendMessageInput) (SendMessageResult, 
 				tellCampaign(ctx, in, RecipientWait{RecipientURN: in.RecipientURN, Code: app.Type(),
 					Reason: waiting, Since: workflow.Now(ctx), RetryAt: workflow.Now(ctx).Add(backoff)})
 			}
-			if err := workflow.Sleep(ctx, backoff); err != nil {
+			if err := workflow.NewTimerWithOptions(ctx, backoff, workflow.TimerOptions{
+				Summary: fmt.Sprintf("OutX refused the send (%s); retry in %s", app.Type(), backoff),
+			}).Get(ctx, nil); err != nil {
 				return res, err
 			}
 			backoff = min(2*backoff, sendBackoffMax)
@@ -260,6 +283,7 @@ func SendMessage(ctx workflow.Context, in SendMessageInput) (SendMessageResult, 
 			MaximumAttempts:        int32(pollFor/pollRetryMax) + 20,
 			NonRetryableErrorTypes: []string{activities.ErrUnauthorized, activities.ErrTaskNotFound},
 		},
+		Summary: "confirm OutX task " + res.TaskID + " (polls until delivered or failed)",
 	})
 	var status activities.PollResult
 	err := workflow.ExecuteActivity(pctx, a.PollStatus, activities.PollInput{TaskID: res.TaskID}).Get(ctx, &status)

@@ -377,6 +377,7 @@ func (b *bench) startDevServer(ctx context.Context) error {
 		ExtraArgs: append([]string{
 			"--search-attribute", workflows.CampaignIDAttribute.GetName() + "=Keyword",
 			"--search-attribute", workflows.RecipientURNAttribute.GetName() + "=Keyword",
+			"--search-attribute", workflows.OutcomeAttribute.GetName() + "=Keyword",
 		}, b.cfg.serverArgs...),
 		Stdout: logFile,
 		Stderr: logFile,
