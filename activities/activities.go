@@ -108,7 +108,9 @@ type SendResult struct {
 // Send makes exactly one Send Message request. Its errors say whether a task
 // may have been created (ErrAmbiguous) or certainly was not (every other type).
 func (a *Activities) Send(ctx context.Context, in SendInput) (SendResult, error) {
+	start := time.Now()
 	created, err := a.OutX.SendMessage(ctx, outx.SendMessageRequest(in))
+	recordSendLatency(ctx, time.Since(start))
 	if err != nil {
 		return SendResult{}, sendError(err)
 	}
@@ -190,6 +192,7 @@ func (a *Activities) PollStatus(ctx context.Context, in PollInput) (PollResult, 
 		switch {
 		case err == nil && task.Finished():
 			res := PollResult{Status: task.Status, Sent: task.Sent(), Polls: progress.Polls}
+			recordPolls(ctx, progress.Polls)
 			if !res.Sent {
 				res.Reason = task.FailureReason()
 			}

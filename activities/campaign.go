@@ -63,8 +63,10 @@ func (a *Activities) InspectRecipients(ctx context.Context, in InspectInput) (In
 	}
 	f, err := os.Open(in.File.Path)
 	if err != nil {
-		// Retryable: a shared volume may be mounted late.
-		return InspectResult{}, fmt.Errorf("recipients file: %w", err)
+		// Retryable: a shared volume may be mounted late. One error, not a
+		// chain, so that the campaign's failure shows the path, not only
+		// "no such file or directory".
+		return InspectResult{}, temporal.NewApplicationError("recipients file: "+err.Error(), ErrCampaignInput)
 	}
 	defer f.Close()
 	sum, err := recipients.Scan(f, t, 0)
@@ -110,7 +112,7 @@ func (a *Activities) LoadRecipients(ctx context.Context, in LoadInput) (recipien
 	}
 	f, err := os.Open(in.File.Path)
 	if err != nil {
-		return recipients.Page{}, fmt.Errorf("recipients file: %w", err)
+		return recipients.Page{}, temporal.NewApplicationError("recipients file: "+err.Error(), ErrCampaignInput) // retryable, as above
 	}
 	defer f.Close()
 	// The full digest was checked when the campaign started; a file cut
@@ -191,6 +193,7 @@ func (a *Activities) LookupProfile(ctx context.Context, in LookupInput) (LookupR
 		p.Polls++
 		switch {
 		case err == nil && task.Finished():
+			recordPolls(ctx, p.Polls)
 			urn, ok := task.ProfileURN()
 			if !ok {
 				return LookupResult{}, temporal.NewNonRetryableApplicationError(

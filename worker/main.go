@@ -12,12 +12,14 @@ import (
 	_ "time/tzdata" // sending windows name time zones; a slim image may have no zoneinfo
 
 	"github.com/spf13/pflag"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
 	"github.com/outpacehq/outpace/activities"
 	"github.com/outpacehq/outpace/internal/cliflags"
 	"github.com/outpacehq/outpace/internal/logging"
+	"github.com/outpacehq/outpace/internal/metrics"
 	"github.com/outpacehq/outpace/internal/temporalclient"
 	"github.com/outpacehq/outpace/outx"
 	"github.com/outpacehq/outpace/workflows"
@@ -49,6 +51,7 @@ type config struct {
 	logFormat    string
 	logLevel     string
 	stopTimeout  time.Duration
+	metricsAddr  string
 }
 
 func main() {
@@ -68,7 +71,9 @@ func run(args []string) int {
 	fs.StringVar(&cfg.logFormat, "log-format", "console", "log format: console or json")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.DurationVar(&cfg.stopTimeout, "shutdown-timeout", 35*time.Second, "on SIGINT/SIGTERM, how long running activities may take to finish (a send takes at most 30s)")
+	fs.StringVar(&cfg.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR"+metrics.Path+", e.g. :9090 (default: off)")
 	cliflags.Env(fs, "task-queue", "OUTPACE_TASK_QUEUE")
+	cliflags.Env(fs, "metrics-addr", "OUTPACE_METRICS_ADDR")
 	cliflags.Env(fs, "outx-base-url", "OUTX_BASE_URL")
 	cliflags.Env(fs, "outx-api-key-file", "OUTX_API_KEY_FILE")
 	cliflags.Env(fs, "poll-interval", "OUTPACE_POLL_INTERVAL")
@@ -101,7 +106,15 @@ func serve(cfg config, logger *zap.Logger) error {
 	if err != nil {
 		return err
 	}
-	tc, opts, err := cfg.temporal.Dial(logging.Temporal(logger))
+	ms, err := metrics.Listen(cfg.metricsAddr, logger)
+	if err != nil {
+		return fmt.Errorf("--metrics-addr %q: %w", cfg.metricsAddr, err)
+	}
+	defer func() { _ = ms.Close() }()
+	if ms.Addr() != "" {
+		logger.Info("serving metrics", zap.String("metrics_addr", ms.Addr()), zap.String("path", metrics.Path))
+	}
+	tc, opts, err := cfg.temporal.Dial(logging.Temporal(logger), func(o *client.Options) { o.MetricsHandler = ms.Handler })
 	if err != nil {
 		return err
 	}

@@ -88,6 +88,8 @@ type SendMessageInput struct {
 	// Problems found before the run (a template variable missing, a bad URN
 	// in a CSV row): the message is invalid and nothing is sent.
 	Problems []string `json:"problems,omitempty"`
+
+	inputErr string // a field that could not be read (input_json.go)
 }
 
 // SendMessageResult is the result of a SendMessage run. When the outcome is
@@ -163,6 +165,7 @@ func SendMessage(ctx workflow.Context, in SendMessageInput) (SendMessageResult, 
 			}
 		}
 		logger.Info("Message finished", "Outcome", o, "TaskID", res.TaskID, "Reason", reason)
+		recordMessage(ctx, res)
 		if workflow.GetVersion(ctx, versionOutcomeAttribute, workflow.DefaultVersion, 1) == 1 {
 			if err := workflow.UpsertTypedSearchAttributes(ctx, OutcomeAttribute.ValueSet(string(o))); err != nil {
 				return res, err
@@ -185,6 +188,12 @@ func SendMessage(ctx workflow.Context, in SendMessageInput) (SendMessageResult, 
 	}
 
 	// 1. Validate: nothing is sent for a bad input.
+	if in.inputErr != "" {
+		// Before anything else, as when the SDK refused the input itself:
+		// the run's only command is its failure.
+		res.Outcome, res.Reason, res.FinishedAt = Invalid, in.inputErr, res.StartedAt
+		return res, temporal.NewNonRetryableApplicationError("message invalid: "+in.inputErr, Invalid.ErrorType(), nil, res)
+	}
 	if len(in.Problems) > 0 {
 		return end(Invalid, strings.Join(in.Problems, "; "))
 	}
@@ -309,6 +318,9 @@ const (
 	MemoReason  = "reason"
 	MemoTaskID  = "task_id"
 	MemoLine    = "line"
+	// MemoRecipientURN holds the URN when the RecipientUrn search attribute
+	// holds a pseudonym (a campaign with a recipient_key).
+	MemoRecipientURN = "recipient_urn"
 )
 
 // RecipientWait is what a campaign's child run tells its campaign when OutX
