@@ -63,9 +63,15 @@ func (s *stack) progress(t *testing.T, id string) workflows.CampaignProgress {
 // (it is eventually consistent) and returns the rows by recipient.
 func (s *stack) report(t *testing.T, id string, want int) map[string][]string {
 	t.Helper()
+	return s.reportWithEnv(t, id, want, nil)
+}
+
+// reportWithEnv is report with extra environment for the starter (a key).
+func (s *stack) reportWithEnv(t *testing.T, id string, want int, env []string) map[string][]string {
+	t.Helper()
 	var last result
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		last = s.run(t, "starter", "campaign", "report", "--id", id)
+		last = s.runWithEnv(t, "starter", env, "campaign", "report", "--id", id)
 		if last.code != 0 {
 			continue
 		}

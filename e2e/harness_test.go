@@ -48,6 +48,8 @@ type stack struct {
 	address                string
 	client                 client.Client
 	sandbox                *outxtest.Server
+	uiURL                  string // the Temporal UI the dev server serves
+	codecPort              int    // where the UI expects the codec server
 	worker                 *process
 	tmp                    string
 }
@@ -107,11 +109,24 @@ func start() (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The UI is served, and told to decode payloads through a codec server
+	// at a port reserved now; the UI test starts the codec server there.
+	uiPort, err := freePortNumber()
+	if err != nil {
+		return nil, err
+	}
+	if s.codecPort, err = freePortNumber(); err != nil {
+		return nil, err
+	}
+	s.uiURL = fmt.Sprintf("http://127.0.0.1:%d", uiPort)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	s.dev, err = testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath: s.temporalCLI,
 		LogLevel:     "error",
+		EnableUI:     true,
+		UIPort:       fmt.Sprint(uiPort),
+		ExtraArgs:    []string{"--ui-ip", "127.0.0.1", "--ui-codec-endpoint", s.codecURL()},
 		SearchAttributes: temporal.NewSearchAttributes(
 			workflows.CampaignIDAttribute.ValueSet(""),
 			workflows.RecipientURNAttribute.ValueSet(""),
@@ -258,13 +273,24 @@ func (s *stack) runWithEnv(t *testing.T, name string, extraEnv []string, args ..
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freePortNumber()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return p
 }
+
+func freePortNumber() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// codecURL is the codec server endpoint the dev server's UI calls.
+func (s *stack) codecURL() string { return fmt.Sprintf("http://127.0.0.1:%d", s.codecPort) }
 
 // syncBuffer is a bytes.Buffer safe for a process writing while a test reads.
 type syncBuffer struct {
