@@ -1,0 +1,132 @@
+package actions
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+)
+
+// The histories recorded on a real server by e2e/histories_test.go; the
+// expected counts were made by hand from their events.
+func TestCountRecordedHistories(t *testing.T) {
+	cases := []struct {
+		file    string
+		events  int
+		actions int
+		byKind  map[Kind]int
+	}{
+		// start, Validate (local), Send, PollStatus.
+		{"sendmessage-delivered", 18, 4, map[Kind]int{WorkflowStarted: 1, MarkerBatch: 1, ActivityAttempt: 2}},
+		// PollStatus succeeded on its 4th attempt: 3 retries.
+		{"sendmessage-pending-then-sent", 18, 7, map[Kind]int{WorkflowStarted: 1, MarkerBatch: 1, ActivityAttempt: 5}},
+		// A 429, a durable timer, a second Send, PollStatus.
+		{"sendmessage-ratelimited-retry", 29, 6, map[Kind]int{WorkflowStarted: 1, MarkerBatch: 1, ActivityAttempt: 3, Timer: 1}},
+		{"sendmessage-invalid", 6, 2, map[Kind]int{WorkflowStarted: 1, MarkerBatch: 1}},
+		// A child: its start is its parent's; it records its outcome in its memo.
+		{"campaign-child-delivered", 19, 4, map[Kind]int{MarkerBatch: 1, ActivityAttempt: 2, Memo: 1}},
+		// Tells its campaign twice (waiting, then queued).
+		{"campaign-child-ratelimited", 40, 8, map[Kind]int{MarkerBatch: 1, ActivityAttempt: 3, SignalSent: 2, Timer: 1, Memo: 1}},
+		{"campaign-child-invalid", 6, 1, map[Kind]int{Memo: 1}},
+		// The CampaignId upsert, 3 page loads, 7 child starts (one rejected as
+		// a duplicate), 4 gaps, 2 signals from a child (counted by the child),
+		// and the continue-as-new.
+		{"campaign-mixed", 111, 24, map[Kind]int{WorkflowStarted: 1, SearchAttributes: 1, ActivityAttempt: 3, ChildWorkflow: 14, Timer: 4, ContinueAsNew: 1}},
+		// A continued run: its start was the previous run's continue-as-new.
+		{"campaign-mixed-last-run", 107, 21, map[Kind]int{ActivityAttempt: 3, ChildWorkflow: 12, Timer: 6}},
+	}
+	for _, c := range cases {
+		t.Run(c.file, func(t *testing.T) {
+			got := Count(load(t, c.file))
+			if got.Events != c.events || got.Actions != c.actions {
+				t.Errorf("%d events, %d actions; want %d events, %d actions (%s)", got.Events, got.Actions, c.events, c.actions, got.Breakdown(1))
+			}
+			for _, r := range Rules {
+				if got.ByKind[r.Kind] != c.byKind[r.Kind] {
+					t.Errorf("%s: %d, want %d", r.Kind, got.ByKind[r.Kind], c.byKind[r.Kind])
+				}
+			}
+		})
+	}
+}
+
+// A campaign's recipient costs the campaign's share plus its child's run:
+// merging tallies adds them up.
+func TestMergeCampaignAndChildren(t *testing.T) {
+	var all Tally
+	for _, f := range []string{"campaign-mixed", "campaign-mixed-last-run", "campaign-child-delivered", "campaign-child-ratelimited"} {
+		all.Merge(Count(load(t, f)))
+	}
+	if all.Runs != 4 || all.Events != 111+107+19+40 || all.Actions != 24+21+4+8 {
+		t.Fatalf("merged: %d runs, %d events, %d actions", all.Runs, all.Events, all.Actions)
+	}
+	if all.ByKind[ChildWorkflow] != 26 || all.ByKind[Memo] != 2 {
+		t.Fatalf("merged by kind: %v", all.ByKind)
+	}
+	if got, want := all.Breakdown(1), "workflow started 1, continue-as-new 1, child workflow started 26, activity started or retried 11, local activities and markers 2, timer started 11, search attribute upsert 1, memo upsert 2, signal sent by a workflow 2"; got != want {
+		t.Errorf("breakdown:\n got %s\nwant %s", got, want)
+	}
+	if got, want := all.Breakdown(4), "workflow started 0.25, continue-as-new 0.25, child workflow started 6.5, activity started or retried 2.75, local activities and markers 0.5, timer started 2.75, search attribute upsert 0.25, memo upsert 0.5, signal sent by a workflow 0.5"; got != want {
+		t.Errorf("breakdown per 4:\n got %s\nwant %s", got, want)
+	}
+}
+
+// Rules the recorded histories do not exercise.
+func TestCountRules(t *testing.T) {
+	payload := &commonpb.Payload{Data: []byte(`"x"`)}
+	marker := func(id, wft int64) *historypb.HistoryEvent {
+		return &historypb.HistoryEvent{EventId: id, EventType: enumspb.EVENT_TYPE_MARKER_RECORDED,
+			Attributes: &historypb.HistoryEvent_MarkerRecordedEventAttributes{MarkerRecordedEventAttributes: &historypb.MarkerRecordedEventAttributes{
+				MarkerName: "LocalActivity", WorkflowTaskCompletedEventId: wft}}}
+	}
+	upsert := func(id int64, names ...string) *historypb.HistoryEvent {
+		fields := map[string]*commonpb.Payload{}
+		for _, n := range names {
+			fields[n] = payload
+		}
+		return &historypb.HistoryEvent{EventId: id, EventType: enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+			Attributes: &historypb.HistoryEvent_UpsertWorkflowSearchAttributesEventAttributes{UpsertWorkflowSearchAttributesEventAttributes: &historypb.UpsertWorkflowSearchAttributesEventAttributes{
+				SearchAttributes: &commonpb.SearchAttributes{IndexedFields: fields}}}}
+	}
+	signaled := func(id int64, from *commonpb.WorkflowExecution) *historypb.HistoryEvent {
+		return &historypb.HistoryEvent{EventId: id, EventType: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+			Attributes: &historypb.HistoryEvent_WorkflowExecutionSignaledEventAttributes{WorkflowExecutionSignaledEventAttributes: &historypb.WorkflowExecutionSignaledEventAttributes{
+				SignalName: "pause", ExternalWorkflowExecution: from}}}
+	}
+	got := Count([]*historypb.HistoryEvent{
+		marker(5, 4), marker(6, 4), marker(7, 4), // three local activities in one workflow task: 1
+		marker(11, 10),                                                 // another workflow task: 1
+		upsert(12, changeVersionAttribute),                             // GetVersion's own upsert: exempt
+		upsert(13, changeVersionAttribute, "Outcome"),                  // with another attribute: 1
+		upsert(14, "CampaignId", "RecipientUrn"),                       // two attributes, one command: 1
+		signaled(15, nil),                                              // from a client: 1
+		signaled(16, &commonpb.WorkflowExecution{WorkflowId: "child"}), // from a workflow: counted there
+	})
+	want := map[Kind]int{MarkerBatch: 2, SearchAttributes: 2, SignalFromClient: 1}
+	if got.Actions != 5 {
+		t.Errorf("%d actions, want 5 (%s)", got.Actions, got.Breakdown(1))
+	}
+	for _, r := range Rules {
+		if got.ByKind[r.Kind] != want[r.Kind] {
+			t.Errorf("%s: %d, want %d", r.Kind, got.ByKind[r.Kind], want[r.Kind])
+		}
+	}
+}
+
+func load(t *testing.T, name string) []*historypb.HistoryEvent {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "..", "..", "workflows", "testdata", "histories", name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return h.GetEvents()
+}
