@@ -2,8 +2,10 @@
 #
 #   make demo    build, start a Temporal dev server, the OutX sandbox and the
 #                worker, and send messages that show every outcome
-#   make test    every test: unit, and integration on a real dev server
-#   make build   the worker, starter and sandbox binaries, into bin/
+#   make test    every test: unit, and integration on a real dev server, then
+#                a short fuzzing run (make fuzz, FUZZTIME=3s per target)
+#   make faults  the fault suite, long form (make test runs a short form)
+#   make build   the worker, starter, sandbox and codec-server binaries, into bin/
 
 SHELL := /bin/bash
 GO ?= go
@@ -20,7 +22,7 @@ export OUTPACE_TEMPORAL_CLI := $(TEMPORAL)
 all: build
 
 build:
-	$(GO) build -o bin/ ./worker ./starter ./sandbox
+	$(GO) build -o bin/ ./worker ./starter ./sandbox ./codec-server
 
 # The first build takes a few minutes; it is cached in .tools/ afterwards.
 temporal: $(TEMPORAL)
@@ -28,9 +30,29 @@ $(TEMPORAL):
 	@echo "Building the Temporal CLI $(TEMPORAL_VERSION) into $(TOOLS)/bin (first time only, a few minutes)..."
 	GOBIN=$(TOOLS)/bin $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_VERSION)
 
-test: $(TEMPORAL)
+# The UI test drives the dev server's Temporal UI in headless Chromium,
+# installed from Debian's packages when missing.
+.PHONY: chromium
+chromium:
+	@./scripts/ensure-chromium.sh
+
+test: $(TEMPORAL) chromium
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 15m ./...
+	@$(MAKE) --no-print-directory fuzz
+
+# Each fuzz target for FUZZTIME (go test -fuzz takes one target per run);
+# their seed corpora also run in every `go test`. A failure leaves the input
+# in the package's testdata/fuzz/<target>/ to reproduce with go test -run.
+FUZZTIME ?= 3s
+FUZZ_TARGETS := outx:FuzzValidate outx:FuzzAnswer recipients:FuzzReadPage \
+	recipients:FuzzParseTemplate recipients:FuzzPrepare workflows:FuzzWorkflowInputs
+.PHONY: fuzz
+fuzz:
+	@set -eo pipefail; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz ./$${t%%:*} $${t##*:} for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t##*:}\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./$${t%%:*} | grep -v '^fuzz: elapsed'; \
+	done
 
 # Unit tests only: integration tests say they were skipped.
 test-short:
@@ -42,12 +64,49 @@ demo: build $(TEMPORAL)
 clean:
 	rm -rf bin .demo
 
-# The campaign benchmark: a CSV of 1,000,000 recipients, the real worker, a
-# dev server and the OutX sandbox; measures for 3 minutes against a plain OutX
-# loop. Quick run: make bench BENCH_FLAGS="--recipients 2000 --duration 1m".
-.PHONY: bench
+# Benchmarks (docs/benchmarks.md), each on the real worker, a dev server and
+# the OutX sandbox, one after another; reports go to bench/results/:
+#   bench-campaign   a CSV of 1,000,000 recipients for 3 minutes, against a plain OutX loop
+#   bench-cost       history events and billable actions per message
+#   bench-overhead   200 messages through outpace and through a plain OutX loop
+#   bench-sleepers   the worker's memory with 1,000 campaigns sleeping between sends
+# Each takes its flags from a variable, e.g.
+#   make bench-campaign BENCH_FLAGS="--recipients 2000 --duration 1m"
+# and `make bench-quick` runs them all small (a few minutes in all).
+.PHONY: bench bench-quick bench-campaign bench-cost bench-overhead bench-sleepers bench-worker
 BENCH_FLAGS ?=
-bench: $(TEMPORAL)
+BENCH_COST_FLAGS ?=
+BENCH_OVERHEAD_FLAGS ?=
+BENCH_SLEEPERS_FLAGS ?=
+BENCH_RUN = set -o pipefail; mkdir -p bench/results; $(GO) run
+BENCH_ARGS = --worker-bin bin/worker --temporal $(TEMPORAL)
+
+bench: bench-campaign bench-cost bench-overhead bench-sleepers
+
+bench-quick:
+	$(MAKE) bench BENCH_FLAGS="--recipients 2000 --duration 30s --warmup 10s --baseline 500" \
+		BENCH_COST_FLAGS="--sends 5 --slow 1 --recipients 10" BENCH_OVERHEAD_FLAGS="--messages 30" \
+		BENCH_SLEEPERS_FLAGS="--campaigns 100 --settle 3s"
+
+bench-worker: $(TEMPORAL)
 	$(GO) build -o bin/ ./worker
-	@mkdir -p bench/results
-	set -o pipefail; $(GO) run ./bench/campaign --worker-bin bin/worker --temporal $(TEMPORAL) $(BENCH_FLAGS) | tee -i bench/results/campaign.txt
+
+bench-campaign: bench-worker
+	$(BENCH_RUN) ./bench/campaign $(BENCH_ARGS) $(BENCH_FLAGS) | tee -i bench/results/campaign.txt
+
+bench-cost: bench-worker
+	$(BENCH_RUN) ./bench/cost $(BENCH_ARGS) $(BENCH_COST_FLAGS) | tee -i bench/results/cost.txt
+
+bench-overhead: bench-worker
+	$(BENCH_RUN) ./bench/overhead $(BENCH_ARGS) $(BENCH_OVERHEAD_FLAGS) | tee -i bench/results/overhead.txt
+
+bench-sleepers: bench-worker
+	$(BENCH_RUN) ./bench/sleepers $(BENCH_ARGS) $(BENCH_SLEEPERS_FLAGS) | tee -i bench/results/sleepers.txt
+
+# The fault suite, long form: campaigns of 200 recipients through 10 worker
+# SIGKILLs, Temporal server restarts, and OutX 429 bursts, 5xx, late and lost
+# answers and an offline extension; prints a table of what it injected and
+# saw. `make test` runs its short form. OUTPACE_FAULTS_SEED=N repeats a run.
+.PHONY: faults
+faults: $(TEMPORAL)
+	OUTPACE_FAULTS=full $(GO) test -count=1 -timeout 60m -parallel 3 -run '^TestFaults$$' -v ./e2e/

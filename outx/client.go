@@ -198,9 +198,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			Error string `json:"error"`
 		}
 		if json.Unmarshal(data, &e) != nil || e.Error == "" {
-			e.Error = strings.TrimSpace(string(truncate(data, 200)))
+			e.Error = strings.TrimSpace(string(truncate([]byte(c.redact(string(data))), 200)))
 		}
-		return newAPIError(name, resp.StatusCode, e.Error)
+		return newAPIError(name, resp.StatusCode, c.redact(e.Error))
 	}
 	// A success status whose body is lost or unreadable: the action happened
 	// (or may have), but we do not know its task id.
@@ -212,9 +212,16 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	if err := json.Unmarshal(data, out); err != nil {
 		return &TransportError{Endpoint: name, Ambiguous: true,
-			Err: fmt.Errorf("answer is not the documented JSON: %w (body %q)", err, truncate(data, 200))}
+			Err: fmt.Errorf("answer is not the documented JSON: %w (body %q)", err, truncate([]byte(c.redact(string(data))), 200))}
 	}
 	return nil
+}
+
+// redact hides the API key in a text from the server, such as a proxy's
+// error page that echoes the request's headers: the key must not reach an
+// error, and so a workflow's history.
+func (c *Client) redact(s string) string {
+	return strings.ReplaceAll(s, c.apiKey, "[API key]")
 }
 
 func endpointName(path string) string { return path[strings.LastIndexByte(path, '/')+1:] }

@@ -47,7 +47,14 @@ func ValidateRecipientURN(urn string) error {
 	case strings.Contains(urn, "linkedin.com/"):
 		return &FieldError{field, fmt.Sprintf("%s is a profile URL, not a URN: look the URN up with Fetch Profile", quote(urn))}
 	}
-	return &FieldError{field, fmt.Sprintf("must be a LinkedIn person URN urn:li:person:<id>, where <id> is 1 to 100 letters, digits, '_' or '-' (got %s)", quote(urn))}
+	rule := fmt.Sprintf("must be a LinkedIn person URN urn:li:person:<id>, where <id> is 1 to 100 letters, digits, '_' or '-' (got %s", quote(urn))
+	// A look-alike letter (Cyrillic "а" for Latin "a") reads as a typo
+	// nobody can see: name it.
+	if i := strings.IndexFunc(urn, func(r rune) bool { return r > unicode.MaxASCII }); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(urn[i:])
+		rule += fmt.Sprintf("; %U at byte %d is not an ASCII character: a look-alike letter?", r, i)
+	}
+	return &FieldError{field, rule + ")"}
 }
 
 // ValidateMessage checks a message text: valid UTF-8, some visible text, no

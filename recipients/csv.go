@@ -24,6 +24,16 @@ const (
 // not a million lines when a whole column is.
 const MaxSummaryProblems = 20
 
+// MaxRowBytes bounds one row of a CSV file: far more than a row of names and
+// message variables needs (a message is at most 10,000 characters), and small
+// enough that what is not a recipient list (a binary file, a quote never
+// closed, one endless line) is refused instead of read whole into memory.
+const MaxRowBytes = 1 << 20
+
+// MaxColumns bounds the header: every column is a template variable of every
+// row, and a recipient list has a few dozen at most.
+const MaxColumns = 1000
+
 // utf8BOM starts the files that Excel saves as "CSV UTF-8".
 var utf8BOM = []byte("\xef\xbb\xbf")
 
@@ -240,15 +250,20 @@ func readHeader(r io.Reader) (*Header, *rows, error) {
 }
 
 func parseHeader(rec []string, line int) (*Header, error) {
+	if len(rec) > MaxColumns {
+		return nil, &CSVError{Line: line, Rule: fmt.Sprintf("the header has %d columns; at most %d are allowed (is this a recipient list?)", len(rec), MaxColumns)}
+	}
 	h := &Header{Columns: make([]string, len(rec))}
+	seen := make(map[string]int, len(rec))
 	for i, c := range rec {
 		c = strings.ToLower(strings.TrimSpace(c))
 		if c == "" {
 			return nil, &CSVError{Line: line, Rule: fmt.Sprintf("header column %d has no name", i+1)}
 		}
-		if j := slices.Index(h.Columns[:i], c); j >= 0 {
+		if j, dup := seen[c]; dup {
 			return nil, &CSVError{Line: line, Rule: fmt.Sprintf("header column %s appears twice (columns %d and %d)", quote(c), j+1, i+1)}
 		}
+		seen[c] = i
 		h.Columns[i] = c
 	}
 	h.urn, h.url, h.slug = slices.Index(h.Columns, colURN), slices.Index(h.Columns, colURL), slices.Index(h.Columns, colSlug)
@@ -337,15 +352,17 @@ func (p Prepared) size() int {
 // numbers them with the file's own line numbers.
 type rows struct {
 	cr   *csv.Reader
+	lim  *rowLimit
 	base Cursor // where cr started
 	at   Cursor // after the last record read
 }
 
 func newRows(r io.Reader, base Cursor) *rows {
-	cr := csv.NewReader(r)
+	lim := &rowLimit{r: r}
+	cr := csv.NewReader(lim)
 	cr.FieldsPerRecord = -1 // a row with the wrong field count is that row's problem, not the file's
 	cr.ReuseRecord = true
-	return &rows{cr: cr, base: base, at: base}
+	return &rows{cr: cr, lim: lim, base: base, at: base}
 }
 
 // next returns the next record and the line it starts on; io.EOF after the
@@ -354,6 +371,8 @@ func (rs *rows) next() (rec []string, line int, err error) {
 	rec, err = rs.cr.Read()
 	var pe *csv.ParseError
 	switch {
+	case rs.lim.over:
+		return nil, 0, &CSVError{Line: rs.at.Line, Rule: fmt.Sprintf("the row starting on this line is longer than %d bytes: is a '\"' left open, or is the file not a CSV text file?", MaxRowBytes)}
 	case errors.As(err, &pe):
 		return nil, 0, rs.parseError(pe)
 	case err == io.EOF:
@@ -370,8 +389,37 @@ func (rs *rows) next() (rec []string, line int, err error) {
 		Offset: rs.base.Offset + rs.cr.InputOffset(),
 		Line:   rs.base.Line + last + strings.Count(rec[len(rec)-1], "\n"),
 	}
+	rs.lim.rowStart = rs.cr.InputOffset()
 	return rec, rs.base.Line + first - 1, nil
 }
+
+// rowLimit hands the file to the CSV reader until the row being read passes
+// MaxRowBytes, so that memory stays bounded whatever the file holds. The CSV
+// reader reads ahead through a 4 KiB buffer, which the limit allows for.
+type rowLimit struct {
+	r        io.Reader
+	read     int64 // bytes handed to the CSV reader
+	rowStart int64 // where the row being read starts, in the same count
+	over     bool
+}
+
+const csvReadAhead = 4096 // bufio's default size, which csv.NewReader uses
+
+func (l *rowLimit) Read(p []byte) (int, error) {
+	room := l.rowStart + MaxRowBytes + csvReadAhead - l.read
+	if room <= 0 {
+		l.over = true
+		return 0, errRowTooLong
+	}
+	if int64(len(p)) > room {
+		p = p[:room]
+	}
+	n, err := l.r.Read(p)
+	l.read += int64(n)
+	return n, err
+}
+
+var errRowTooLong = errors.New("row too long")
 
 func (rs *rows) parseError(pe *csv.ParseError) error {
 	where := fmt.Sprintf("line %d, column %d", rs.base.Line+pe.Line-1, pe.Column)

@@ -2,7 +2,8 @@ package workflows
 
 import (
 	"encoding/json"
-	"fmt"
+	"math"
+	"reflect"
 	"time"
 )
 
@@ -16,18 +17,30 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 }
 
 func (d *Duration) UnmarshalJSON(b []byte) error {
+	// A *json.UnmarshalTypeError, so that encoding/json adds the field's
+	// name (pacing.min_gap) and the input names the rule (input_json.go).
+	bad := func(why string) error {
+		v := string(b)
+		if len(v) > 40 {
+			v = v[:40] + "…"
+		}
+		return &json.UnmarshalTypeError{Value: v + why, Type: reflect.TypeFor[Duration]()}
+	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
 		var secs float64
 		if json.Unmarshal(b, &secs) != nil {
-			return fmt.Errorf("duration: want text such as \"90s\" or a number of seconds, got %s", b)
+			return bad("")
+		}
+		if math.Abs(secs) > float64(math.MaxInt64)/float64(time.Second) {
+			return bad(" seconds (out of range)")
 		}
 		*d = Duration(secs * float64(time.Second))
 		return nil
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("duration %q: want text such as \"90s\", \"15m\" or \"24h\"", s)
+		return bad("")
 	}
 	*d = Duration(v)
 	return nil

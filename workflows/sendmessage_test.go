@@ -307,7 +307,10 @@ func TestDurationJSON(t *testing.T) {
 			t.Errorf("%s: got %s, %v", raw, in.PollDeadline, err)
 		}
 	}
-	if err := jsonUnmarshal(`{"poll_deadline":"a day"}`, &in); err == nil || !strings.Contains(err.Error(), `"a day"`) {
+	// In an input, a bad duration makes the run invalid, naming the field
+	// (TestMistypedInputIsInvalid).
+	var d workflows.Duration
+	if err := jsonUnmarshal(`"a day"`, &d); err == nil || !strings.Contains(err.Error(), `"a day"`) {
 		t.Errorf("a bad duration must be refused clearly, got %v", err)
 	}
 }
