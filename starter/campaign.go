@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -69,6 +68,11 @@ The campaign id is the workflow id and names each recipient's own run
 ("<id>/<recipient URN>"), so nobody is messaged twice by one campaign. A
 campaign that has ended may be started again under the same id: recipients it
 already handled are skipped.
+
+With payload encryption on, runs are named "<id>/r-<pseudonym>" instead, with
+a random key kept in the campaign's encrypted input and reused when it is
+started again under the same id (a start that cannot read it is refused);
+"starter recipient-id --campaign ID --urn URN" finds a recipient's run.
 
 The CSV file is read by the worker, from the same absolute path: it must see
 the same file, unchanged (its SHA-256 is checked).
@@ -370,6 +374,26 @@ func spacingText(p pacing.Policy) string {
 	return s
 }
 
+// campaignMetadata is what the Temporal UI shows of a campaign besides its
+// input: a memo with its name and settings (carried across continue-as-new),
+// a one-line summary and a details panel.
+func campaignMetadata(name string, c checkedCampaign) (memo map[string]any, summary, details string) {
+	settings := map[string]any{
+		"recipients": c.summary.Rows, "invalid": c.summary.Invalid, "source": c.source(),
+		"spacing": c.spacing, "window": c.window,
+	}
+	memo = map[string]any{"settings": settings}
+	title := c.in.CampaignID
+	if name != "" {
+		memo["name"], title = name, name
+	}
+	summary = fmt.Sprintf("Campaign %s: %d recipients from %s", title, c.summary.Rows, filepath.Base(c.source()))
+	details = fmt.Sprintf("**Recipients:** %d (%d invalid) from `%s`\n\n**Spacing:** %s\n\n**Sending hours:** %s\n\n"+
+		"Each recipient's message is a child run `%s/<recipient>`; filter them with `CampaignId = %q`.",
+		c.summary.Rows, c.summary.Invalid, c.source(), c.spacing, c.window, c.in.CampaignID, c.in.CampaignID)
+	return memo, summary, details
+}
+
 func (c checkedCampaign) source() string {
 	if c.in.RecipientsFile != nil {
 		return c.in.RecipientsFile.Path
@@ -495,6 +519,10 @@ type campaignStartOutput struct {
 	Spacing        string `json:"spacing"`
 	StartedAgain   bool   `json:"started_again,omitempty"`   // earlier runs exist: whom they handled is skipped
 	AlreadyRunning bool   `json:"already_running,omitempty"` // nothing was started
+	// RecipientIDs says how the messages' workflow ids and RecipientUrn
+	// search attribute name recipients: "urns", or "pseudonyms" (payload
+	// encryption on; see starter recipient-id).
+	RecipientIDs string `json:"recipient_ids"`
 }
 
 func (s *campaignStart) run(ctx context.Context) int {
@@ -539,9 +567,38 @@ func (s *campaignStart) run(ctx context.Context) int {
 	}
 	// An earlier, closed campaign under this id is no obstacle (the default
 	// reuse policy allows it); the user should know that whom it handled is
-	// skipped.
-	if d, err := tc.DescribeWorkflowExecution(ctx, s.id, ""); err == nil {
-		out.StartedAgain = d.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+	// skipped. That holds only if this run names recipients as the earlier
+	// one did: by URN, or by pseudonym with the same recipient key.
+	prev, err := readPreviousCampaign(ctx, tc, s.dataConverter, s.keys != nil, s.id)
+	if err != nil {
+		s.errorf("%v\n  nothing was started: a run must name its recipients as the campaign's earlier runs did, or it would message them again", err)
+		return exitError
+	}
+	out.StartedAgain = prev.exists && !prev.running
+	if prev.exists {
+		c.in.RecipientKey = prev.key
+	} else {
+		found, pseudonyms, err := earlierMessages(ctx, tc, s.namespace, s.id)
+		switch {
+		case err != nil:
+			s.errorf("%v", err)
+			return exitError
+		case pseudonyms:
+			s.errorf("campaign %s's own runs are gone (past the namespace's retention), but some of its messages remain, naming recipients by pseudonyms whose key went with the campaign;\n"+
+				"  nothing was started: a new run could not skip them; start it under a new campaign id", s.id)
+			return exitError
+		case found:
+			out.StartedAgain = true // by URN, as its remaining messages are named
+		case s.keys != nil:
+			if c.in.RecipientKey, err = newRecipientKey(); err != nil {
+				s.errorf("%v", err)
+				return exitError
+			}
+		}
+	}
+	out.RecipientIDs = "urns"
+	if c.in.RecipientKey != "" {
+		out.RecipientIDs = "pseudonyms"
 	}
 	opts := client.StartWorkflowOptions{
 		ID:                                       s.id,
@@ -549,9 +606,7 @@ func (s *campaignStart) run(ctx context.Context) int {
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		TypedSearchAttributes:                    temporal.NewSearchAttributes(workflows.CampaignIDAttribute.ValueSet(s.id)),
 	}
-	if s.name != "" {
-		opts.Memo = map[string]any{"name": s.name}
-	}
+	opts.Memo, opts.StaticSummary, opts.StaticDetails = campaignMetadata(s.name, c)
 	run, err := tc.ExecuteWorkflow(ctx, opts, workflows.CampaignWorkflow, c.in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
@@ -577,6 +632,13 @@ func (s *campaignStart) run(ctx context.Context) int {
 		fmt.Fprintf(w, "Started campaign %s\n", s.id)
 		if out.StartedAgain {
 			fmt.Fprintf(w, "  Campaign %s ran before: recipients already handled will be skipped.\n", s.id)
+		}
+		switch {
+		case c.in.RecipientKey != "":
+			fmt.Fprintf(w, "  Recipients are named by pseudonyms in workflow ids and search attributes (starter recipient-id --campaign %s --urn URN finds one).\n", s.id)
+		case s.keys != nil:
+			fmt.Fprintf(w, "  Recipients are named by their URNs in workflow ids and search attributes, as in this campaign's earlier runs without encryption:\n"+
+				"  keeping them is what skips whom it already messaged (a new campaign id gets pseudonyms).\n")
 		}
 		if s.name != "" {
 			fmt.Fprintf(w, "  name:        %s\n", s.name)

@@ -119,7 +119,7 @@ func TestReportRows(t *testing.T) {
 	var out strings.Builder
 	w := newReportWriter(&out, false)
 	for _, e := range []*workflowpb.WorkflowExecutionInfo{done, running, killed} {
-		if err := w.write(rowFromExecution(e)); err != nil {
+		if err := w.write(rowFromExecution(e, converter.GetDefaultDataConverter())); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -136,7 +136,7 @@ func TestReportRows(t *testing.T) {
 
 	out.Reset()
 	w = newReportWriter(&out, true)
-	_ = w.write(rowFromExecution(done))
+	_ = w.write(rowFromExecution(done, converter.GetDefaultDataConverter()))
 	if got := out.String(); got != `{"line":7,"recipient_urn":"urn:li:person:ada","outcome":"failed","reason":"not a connection","task_id":"task-1","workflow_id":"spring/urn:li:person:ada","status":"Failed"}`+"\n" {
 		t.Errorf("JSON line: %s", got)
 	}

@@ -32,6 +32,10 @@ A count of rows by outcome goes to standard error.
 A message still running has the outcome "pending". Visibility is eventually
 consistent: a run that ended a moment ago may still show as running.
 
+With payload encryption on, recipients are named by pseudonyms in workflow
+ids; the report reads their URNs from the encrypted memos, so it needs the
+keys.
+
 Usage:
   starter campaign report --id ID [--output FILE]
 `,
@@ -114,7 +118,7 @@ func (r *campaignReport) run(ctx context.Context) int {
 			return exitError
 		}
 		for _, e := range resp.GetExecutions() {
-			row := rowFromExecution(e)
+			row := rowFromExecution(e, r.dataConverter)
 			if err := w.write(row); err != nil {
 				r.errorf("writing the report: %v", err)
 				return exitError
@@ -158,19 +162,26 @@ func reportQuery(id string) string {
 }
 
 // rowFromExecution reads a message's row from its visibility record: the
-// outcome from the memo its run set when it ended, the line from the memo
-// its campaign set when it started it.
-func rowFromExecution(e *workflowpb.WorkflowExecutionInfo) reportRow {
+// outcome from the memo its run set when it ended, the line (and, when
+// recipients are named by pseudonyms, the URN) from the memo its campaign
+// set when it started it. Memos are payloads, read with dc (which
+// decrypts them when payload encryption is on); search attributes are not.
+func rowFromExecution(e *workflowpb.WorkflowExecutionInfo, dc converter.DataConverter) reportRow {
 	row := reportRow{
 		WorkflowID: e.GetExecution().GetWorkflowId(),
 		Status:     e.GetStatus().String(),
 	}
 	memo := e.GetMemo().GetFields()
-	decode(memo[workflows.MemoLine], &row.Line)
-	decode(memo[workflows.MemoOutcome], &row.Outcome)
-	decode(memo[workflows.MemoReason], &row.Reason)
-	decode(memo[workflows.MemoTaskID], &row.TaskID)
-	decodeKeyword(e.GetSearchAttributes().GetIndexedFields()[workflows.RecipientURNAttribute.GetName()], &row.RecipientURN)
+	decode(dc, memo[workflows.MemoLine], &row.Line)
+	decode(dc, memo[workflows.MemoOutcome], &row.Outcome)
+	decode(dc, memo[workflows.MemoReason], &row.Reason)
+	decode(dc, memo[workflows.MemoTaskID], &row.TaskID)
+	// With payload encryption on, the search attribute holds a pseudonym
+	// and the memo the URN.
+	decode(dc, memo[workflows.MemoRecipientURN], &row.RecipientURN)
+	if row.RecipientURN == "" {
+		decodeKeyword(e.GetSearchAttributes().GetIndexedFields()[workflows.RecipientURNAttribute.GetName()], &row.RecipientURN)
+	}
 	switch {
 	case e.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
 		row.Outcome = pending
@@ -187,9 +198,9 @@ func rowFromExecution(e *workflowpb.WorkflowExecutionInfo) reportRow {
 
 // decode reads a memo payload; a missing or unreadable one leaves v as is,
 // since one odd run must not stop a report of a million.
-func decode(p *commonpb.Payload, v any) {
+func decode(dc converter.DataConverter, p *commonpb.Payload, v any) {
 	if p != nil {
-		_ = converter.GetDefaultDataConverter().FromPayload(p, v)
+		_ = dc.FromPayload(p, v)
 	}
 }
 

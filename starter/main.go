@@ -14,7 +14,9 @@ import (
 
 	"github.com/spf13/pflag"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
+	"github.com/outpacehq/outpace/codec"
 	"github.com/outpacehq/outpace/internal/cliflags"
 	"github.com/outpacehq/outpace/internal/logging"
 	"github.com/outpacehq/outpace/internal/temporalclient"
@@ -53,7 +55,7 @@ type command struct {
 	subcommands []command
 }
 
-var commands = []command{sendCommand, campaignCommand}
+var commands = []command{sendCommand, campaignCommand, recipientIDCommand}
 
 func main() {
 	// Ctrl-C stops the starter's waiting, never the workflow it started.
@@ -121,7 +123,7 @@ func groupUsage(path string, g command) string {
 func mainUsage() string {
 	var list strings.Builder
 	for _, c := range commands {
-		fmt.Fprintf(&list, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(&list, "  %-12s %s\n", c.name, c.summary)
 	}
 	return fmt.Sprintf(usage, list.String())
 }
@@ -135,6 +137,12 @@ type common struct {
 	stdout    io.Writer
 	stderr    io.Writer
 	namespace string // resolved at dial time
+	// dataConverter reads payloads the client does not (memos in visibility
+	// records): it decrypts them when payload encryption is on.
+	dataConverter converter.DataConverter
+	// keys are the payload keys, nil when encryption is off: recipients are
+	// then named by pseudonyms in workflow ids and search attributes.
+	keys *codec.Keyring
 }
 
 func (o *common) register(fs *pflag.FlagSet) {
@@ -158,6 +166,11 @@ func (o *common) dial() (client.Client, error) {
 		return nil, err
 	}
 	o.namespace = opts.Namespace
+	o.keys, _ = o.temporal.Keys() // loaded without error by Dial
+	o.dataConverter = opts.DataConverter
+	if o.dataConverter == nil {
+		o.dataConverter = converter.GetDefaultDataConverter()
+	}
 	return c, nil
 }
 

@@ -37,6 +37,8 @@ with the field and the rule, and nothing is sent.
 The workflow id is derived from the recipient and the text, so running the
 same command twice never sends the same message twice: the second run reports
 (and with --wait, waits for) the first. Pass --id to send it again on purpose.
+With payload encryption on, the id and the RecipientUrn search attribute name
+the recipient by a keyed pseudonym (see "starter recipient-id"), never the URN.
 
 Exit status: 0 started (with --wait: delivered), 1 error, 2 bad input,
 3 not delivered, 4 outcome unknown.
@@ -84,9 +86,22 @@ func (s *sendFlags) run(ctx context.Context) int {
 	}
 	defer c.Close()
 
+	// With payload encryption on, the id and the search attribute name the
+	// recipient by a pseudonym (the starter's summary is encrypted).
+	names := sendIdentities(s.keys, in.RecipientURN, in.Message)
 	id := s.id
 	if id == "" {
-		id = sendWorkflowID(in.RecipientURN, in.Message)
+		id = names[0].workflowID
+		// The same message under an earlier key, or from before encryption,
+		// has another id: find it rather than send it again.
+		earlier, err := findEarlierSend(ctx, c, names[1:])
+		if err != nil {
+			s.errorf("%v; nothing was sent", err)
+			return exitError
+		}
+		if earlier != "" {
+			id = earlier
+		}
 	}
 	out := sendOutput{WorkflowID: id}
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
@@ -94,7 +109,8 @@ func (s *sendFlags) run(ctx context.Context) int {
 		TaskQueue:                                s.taskQueue,
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		TypedSearchAttributes:                    temporal.NewSearchAttributes(workflows.RecipientURNAttribute.ValueSet(in.RecipientURN)),
+		TypedSearchAttributes:                    temporal.NewSearchAttributes(workflows.RecipientURNAttribute.ValueSet(names[0].recipient)),
+		StaticSummary:                            "Message to " + in.RecipientURN,
 	}, workflows.SendMessageWorkflow, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
@@ -164,16 +180,19 @@ func (s *sendFlags) input() (workflows.SendMessageInput, error) {
 		}
 		msg = string(b)
 	case s.messageFile != "":
-		fi, err := os.Stat(s.messageFile)
+		f, err := os.Open(s.messageFile)
 		if err != nil {
 			return workflows.SendMessageInput{}, fmt.Errorf("--message-file: %w", err)
 		}
-		if fi.Size() > 1<<20 {
-			return workflows.SendMessageInput{}, fmt.Errorf("--message-file %s: %d bytes is far over the %d-character limit", s.messageFile, fi.Size(), outx.MaxMessageLength)
-		}
-		b, err := os.ReadFile(s.messageFile)
-		if err != nil {
-			return workflows.SendMessageInput{}, fmt.Errorf("--message-file: %w", err)
+		// Read at most a little past the limit: the path may be a device
+		// or a pipe that never ends (its size says nothing).
+		b, err := io.ReadAll(io.LimitReader(f, 1<<20+1))
+		f.Close()
+		switch {
+		case err != nil:
+			return workflows.SendMessageInput{}, fmt.Errorf("--message-file %s: %w", s.messageFile, err)
+		case len(b) > 1<<20:
+			return workflows.SendMessageInput{}, fmt.Errorf("--message-file %s: more than 1 MiB, far over the %d-character limit", s.messageFile, outx.MaxMessageLength)
 		}
 		msg = string(b)
 	}
@@ -203,7 +222,8 @@ func (s *sendFlags) input() (workflows.SendMessageInput, error) {
 }
 
 // sendWorkflowID names a run after what it does: "send-<recipient id>-<hash
-// of the text>". The same text to the same person gets the same id.
+// of the text>". The same text to the same person gets the same id. With
+// payload encryption on, sendIdentities names it by pseudonyms instead.
 func sendWorkflowID(urn, message string) string {
 	sum := sha256.Sum256([]byte(message))
 	return "send-" + strings.TrimPrefix(urn, "urn:li:person:") + "-" + hex.EncodeToString(sum[:])[:12]

@@ -27,7 +27,8 @@ const (
 // Campaign sends a personalized message to each recipient, one at a time:
 //
 //   - each recipient gets one child SendMessage run whose workflow id is the
-//     campaign id and the recipient's URN, started with REJECT_DUPLICATE, so
+//     campaign id and the recipient's URN (or, with a recipient_key, its
+//     pseudonym), started with REJECT_DUPLICATE, so
 //     nobody is messaged twice by a campaign: not when listed twice, not when
 //     the campaign is restarted or started again under the same id;
 //   - the next send waits for the previous OutX task to end, then for a gap
@@ -50,6 +51,7 @@ type campaign struct {
 	in                  CampaignInput
 	id                  string
 	policy              pacing.Policy
+	secret              []byte // the recipient_key; nil: recipients are named by their URNs
 	st                  CampaignState
 	now                 CampaignProgress // the transient part of the progress
 	logger              log.Logger
@@ -67,16 +69,28 @@ func startCampaign(ctx workflow.Context, in CampaignInput) (*campaign, error) {
 		c.id = info.WorkflowExecution.ID
 	}
 	if in.State == nil {
-		if err := in.Validate(); err != nil {
+		err := in.Validate()
+		if in.CampaignID == "" {
+			err = errors.Join(err, checkCampaignID("workflow id", c.id))
+		}
+		if err != nil {
 			return nil, temporal.NewNonRetryableApplicationError("campaign "+c.id+": "+err.Error(), ErrInvalidCampaign, nil)
 		}
 		c.st = CampaignState{Run: 1, StartedAt: workflow.Now(ctx)}
 	} else {
+		// The state is the campaign's own, but an input is anyone's: a
+		// position outside the list would crash every attempt of the run.
+		if err := in.State.check(in); err != nil {
+			return nil, temporal.NewNonRetryableApplicationError("campaign "+c.id+": "+err.Error(), ErrInvalidCampaign, nil)
+		}
 		c.st = *in.State
 		c.st.Run++
 	}
 	var err error
 	if c.policy, err = in.Policy(); err != nil {
+		return nil, temporal.NewNonRetryableApplicationError("campaign "+c.id+": "+err.Error(), ErrInvalidCampaign, nil)
+	}
+	if c.secret, err = in.recipientSecret(); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError("campaign "+c.id+": "+err.Error(), ErrInvalidCampaign, nil)
 	}
 	c.now.Status = StatusStarting
@@ -206,7 +220,7 @@ func (c *campaign) load(ctx workflow.Context) (recipients.Page, error) {
 // handle takes one recipient to a final outcome.
 func (c *campaign) handle(ctx workflow.Context, r recipients.Prepared) error {
 	if len(r.Problems) > 0 {
-		return c.message(ctx, r, invalidKey(r), false)
+		return c.message(ctx, r, invalidKey(r), invalidKey(r), false)
 	}
 	if r.RecipientURN == "" {
 		urn, problem, err := c.lookup(ctx, r)
@@ -215,11 +229,22 @@ func (c *campaign) handle(ctx workflow.Context, r recipients.Prepared) error {
 		}
 		if problem != "" {
 			r.Problems = []string{problem}
-			return c.message(ctx, r, invalidKey(r), false)
+			return c.message(ctx, r, invalidKey(r), invalidKey(r), false)
 		}
 		r.RecipientURN = urn
 	}
-	return c.message(ctx, r, r.RecipientURN, true)
+	return c.message(ctx, r, r.RecipientURN, c.recipientID(r.RecipientURN), true)
+}
+
+// recipientID names a recipient in workflow ids and search attributes,
+// which the Temporal server reads in clear: the URN, or with a
+// recipient_key its pseudonym. The URN itself then travels only in
+// payloads (input, memo, summary), which are encrypted.
+func (c *campaign) recipientID(urn string) string {
+	if c.secret == nil || urn == "" {
+		return urn
+	}
+	return RecipientPseudonym(c.secret, urn)
 }
 
 // invalidKey names an invalid row's child run by its line, never by its URN:
@@ -230,16 +255,18 @@ func invalidKey(r recipients.Prepared) string {
 	return fmt.Sprintf("invalid-line-%d", r.Line)
 }
 
-// message runs the recipient's child SendMessage. paced is false for an
-// invalid recipient: it makes no OutX task, so it waits for nothing.
-func (c *campaign) message(ctx workflow.Context, r recipients.Prepared, key string, paced bool) error {
+// message runs the recipient's child SendMessage, "<campaign id>/<name>";
+// key names the recipient in progress and errors, which are payloads. paced
+// is false for an invalid recipient: it makes no OutX task, so it waits for
+// nothing.
+func (c *campaign) message(ctx workflow.Context, r recipients.Prepared, key, name string, paced bool) error {
 	c.now.Current = key
 	if paced {
 		if err := c.waitForSlot(ctx); err != nil {
 			return err
 		}
 	}
-	id := c.id + "/" + key
+	id := c.id + "/" + name
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID: id,
 		// A child id is used once, whatever became of it: this is what
@@ -249,8 +276,8 @@ func (c *campaign) message(ctx workflow.Context, r recipients.Prepared, key stri
 		// A message whose task is queued must still be confirmed if the
 		// campaign is cancelled or terminated.
 		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
-		TypedSearchAttributes: childAttributes(c.id, r.RecipientURN),
-		Memo:                  map[string]any{MemoLine: r.Line},
+		TypedSearchAttributes: childAttributes(c.id, c.recipientID(r.RecipientURN)),
+		Memo:                  c.childMemo(r),
 		StaticSummary:         fmt.Sprintf("line %d: %s", r.Line, key),
 	})
 	// Cancelling the campaign must not cancel a message in flight.
@@ -262,7 +289,7 @@ func (c *campaign) message(ctx workflow.Context, r recipients.Prepared, key stri
 	if err := fut.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
 		if temporal.IsWorkflowExecutionAlreadyStartedError(err) {
 			c.logger.Info("Recipient skipped: this campaign already messaged them", "WorkflowID", id)
-			c.st.Counts.add(Skipped)
+			c.count(ctx, Skipped)
 			return nil
 		}
 		return err
@@ -299,7 +326,7 @@ func (c *campaign) message(ctx workflow.Context, r recipients.Prepared, key stri
 		return c.stop(fmt.Sprintf("OutX refused the account while messaging %s: %s", key, c.refused.Reason))
 	}
 
-	c.st.Counts.add(res.Outcome)
+	c.count(ctx, res.Outcome)
 	if res.Outcome != Invalid && res.NotSentCode == "" {
 		// A task was (or may have been) created: it counts, and the next
 		// gap counts from now, the end of that task.
@@ -317,11 +344,23 @@ func (c *campaign) message(ctx workflow.Context, r recipients.Prepared, key stri
 	return nil
 }
 
-func childAttributes(campaignID, urn string) temporal.SearchAttributes {
-	if urn == "" {
+// childAttributes: recipient is the URN or its pseudonym (recipientID).
+func childAttributes(campaignID, recipient string) temporal.SearchAttributes {
+	if recipient == "" {
 		return temporal.NewSearchAttributes(CampaignIDAttribute.ValueSet(campaignID))
 	}
-	return temporal.NewSearchAttributes(CampaignIDAttribute.ValueSet(campaignID), RecipientURNAttribute.ValueSet(urn))
+	return temporal.NewSearchAttributes(CampaignIDAttribute.ValueSet(campaignID), RecipientURNAttribute.ValueSet(recipient))
+}
+
+// childMemo is what the campaign's report reads of a message besides its
+// outcome: the line, and when the search attribute holds a pseudonym, the
+// URN (memos are payloads, encrypted with the rest).
+func (c *campaign) childMemo(r recipients.Prepared) map[string]any {
+	memo := map[string]any{MemoLine: r.Line}
+	if c.secret != nil && r.RecipientURN != "" {
+		memo[MemoRecipientURN] = r.RecipientURN
+	}
+	return memo
 }
 
 // lookup resolves a profile to a URN with OutX's Fetch Profile: a LinkedIn

@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/outpacehq/outpace/activities"
 	"github.com/outpacehq/outpace/pacing"
@@ -55,6 +58,14 @@ type CampaignInput struct {
 	// search attribute. Default: the workflow id.
 	CampaignID string `json:"campaign_id,omitempty"`
 	Name       string `json:"name,omitempty"`
+	// RecipientKey, when set, is the base64 of 32 random bytes with which
+	// the campaign names recipients by pseudonyms (RecipientPseudonym) in
+	// its children's workflow ids and RecipientUrn search attribute, which
+	// payload encryption cannot hide. The starter sets it when it encrypts
+	// payloads, and reuses it when the campaign is started again under the
+	// same id, so that nobody is messaged twice. It is a secret: it travels
+	// only inside the encrypted input.
+	RecipientKey string `json:"recipient_key,omitempty"`
 	// Template is the message, with {{variable}} placeholders filled from
 	// each recipient's columns.
 	Template       string                     `json:"template"`
@@ -75,6 +86,8 @@ type CampaignInput struct {
 
 	// State is set by the campaign itself when it continues as new.
 	State *CampaignState `json:"state,omitempty"`
+
+	inputErr string // a field that could not be read (input_json.go)
 }
 
 // Pacing spaces a campaign's OutX tasks. Absent fields take the defaults; a
@@ -223,6 +236,9 @@ func (in CampaignInput) Policy() (pacing.Policy, error) {
 // Every problem names the field and the rule.
 func (in CampaignInput) Validate() error {
 	var errs []error
+	if in.inputErr != "" {
+		errs = append(errs, errors.New(in.inputErr))
+	}
 	if _, err := recipients.ParseTemplate(in.Template); err != nil {
 		errs = append(errs, err) // it names the template
 	}
@@ -237,6 +253,14 @@ func (in CampaignInput) Validate() error {
 		errs = append(errs, fmt.Errorf("recipients_file.path: %q must be an absolute path, readable by the worker", in.RecipientsFile.Path))
 	}
 	if _, err := in.Policy(); err != nil {
+		errs = append(errs, err)
+	}
+	if in.CampaignID != "" {
+		if err := checkCampaignID("campaign_id", in.CampaignID); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if _, err := in.recipientSecret(); err != nil {
 		errs = append(errs, err)
 	}
 	if in.PageSize < 0 || in.PageSize > MaxPageSize {
@@ -254,6 +278,36 @@ func (in CampaignInput) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// MaxCampaignIDLength bounds a campaign id, which names every recipient's
+// run ("<campaign id>/<recipient URN>") within Temporal's 1,000-character
+// limit on workflow ids.
+const MaxCampaignIDLength = 200
+
+func checkCampaignID(field, id string) error {
+	switch {
+	case utf8.RuneCountInString(id) > MaxCampaignIDLength:
+		return fmt.Errorf("%s: at most %d characters, as it names each recipient's run (it has %d)", field, MaxCampaignIDLength, utf8.RuneCountInString(id))
+	case strings.ContainsFunc(id, unicode.IsControl) || !utf8.ValidString(id):
+		return fmt.Errorf("%s: %q must be valid text without control characters (tabs, newlines...)", field, id)
+	}
+	return nil
+}
+
+// check refuses a state that does not fit the input it came with, which only
+// a hand-written input can do: a cursor outside the inline list.
+func (st *CampaignState) check(in CampaignInput) error {
+	c := st.Cursor
+	switch {
+	case in.inputErr != "":
+		return errors.New(in.inputErr)
+	case c.Offset < 0 || c.Line < 0 || st.PageDone < 0:
+		return fmt.Errorf("state: cursor and page_done must not be negative (state is set by the campaign itself when it continues as new)")
+	case in.RecipientsFile == nil && c.Offset > int64(len(in.Recipients)):
+		return fmt.Errorf("state.cursor.offset: %d is past the %d inline recipients (state is set by the campaign itself when it continues as new)", c.Offset, len(in.Recipients))
+	}
+	return nil
 }
 
 func durOr(d *Duration, def time.Duration) time.Duration {
