@@ -58,8 +58,7 @@ type config struct {
 	keyFile    string
 	origins    []string
 	namespaces []string
-	logFormat  string
-	logLevel   string
+	log        logging.Flags
 }
 
 func main() {
@@ -77,18 +76,15 @@ func run(ctx context.Context, args []string) int {
 	fs.StringVar(&cfg.keyFile, "encryption-key-file", "", "file of keys, lines \"<key-id> <base64 32-byte key>\", the first one active (default: the single key \"<key-id>:<base64>\" in "+codec.EnvKey+")")
 	fs.StringSliceVar(&cfg.origins, "cors-origin", nil, "origin of a Temporal UI allowed to call from a browser, e.g. http://localhost:8233 (repeatable; comma-separated in the variable)")
 	fs.StringSliceVar(&cfg.namespaces, "namespace", nil, "serve only these namespaces, by the X-Namespace header (repeatable; default: any)")
-	fs.StringVar(&cfg.logFormat, "log-format", "console", "log format: console or json")
-	fs.StringVar(&cfg.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	cfg.log.Register(fs)
 	cliflags.Env(fs, "addr", "OUTPACE_CODEC_ADDR")
 	cliflags.Env(fs, "encryption-key-file", codec.EnvKeyFile)
 	cliflags.Env(fs, "cors-origin", "OUTPACE_CODEC_CORS_ORIGINS")
 	cliflags.Env(fs, "namespace", "OUTPACE_CODEC_NAMESPACES")
-	cliflags.Env(fs, "log-format", "OUTPACE_LOG_FORMAT")
-	cliflags.Env(fs, "log-level", "OUTPACE_LOG_LEVEL")
 	if code, ok := cliflags.ParseCommand(fs, args, os.Stderr); !ok {
 		return code
 	}
-	logger, err := logging.New(os.Stderr, cfg.logFormat, cfg.logLevel)
+	logger, err := cfg.log.New(os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "codec-server:", err)
 		return 2

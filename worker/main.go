@@ -48,8 +48,7 @@ type config struct {
 	keyFile      string
 	pollInterval time.Duration
 	pollBurst    time.Duration
-	logFormat    string
-	logLevel     string
+	log          logging.Flags
 	stopTimeout  time.Duration
 	metricsAddr  string
 }
@@ -68,8 +67,7 @@ func run(args []string) int {
 	fs.StringVar(&cfg.keyFile, "outx-api-key-file", "", "file holding the OutX API key (default: the OUTX_API_KEY variable)")
 	fs.DurationVar(&cfg.pollInterval, "poll-interval", 5*time.Second, "time between task status reads while a task is expected soon")
 	fs.DurationVar(&cfg.pollBurst, "poll-burst", 2*time.Minute, "how long the first poll attempt reads at --poll-interval before backing off to Temporal retries")
-	fs.StringVar(&cfg.logFormat, "log-format", "console", "log format: console or json")
-	fs.StringVar(&cfg.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	cfg.log.Register(fs)
 	fs.DurationVar(&cfg.stopTimeout, "shutdown-timeout", 35*time.Second, "on SIGINT/SIGTERM, how long running activities may take to finish (a send takes at most 30s)")
 	fs.StringVar(&cfg.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR"+metrics.Path+", e.g. :9090 (default: off)")
 	cliflags.Env(fs, "task-queue", "OUTPACE_TASK_QUEUE")
@@ -78,13 +76,11 @@ func run(args []string) int {
 	cliflags.Env(fs, "outx-api-key-file", "OUTX_API_KEY_FILE")
 	cliflags.Env(fs, "poll-interval", "OUTPACE_POLL_INTERVAL")
 	cliflags.Env(fs, "poll-burst", "OUTPACE_POLL_BURST")
-	cliflags.Env(fs, "log-format", "OUTPACE_LOG_FORMAT")
-	cliflags.Env(fs, "log-level", "OUTPACE_LOG_LEVEL")
 	if code, ok := cliflags.ParseCommand(fs, args, os.Stderr); !ok {
 		return code
 	}
 
-	logger, err := logging.New(os.Stderr, cfg.logFormat, cfg.logLevel)
+	logger, err := cfg.log.New(os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		return 2

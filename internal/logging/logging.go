@@ -7,11 +7,31 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/spf13/pflag"
 	"go.temporal.io/sdk/log"
 	"go.uber.org/zap"
 	"go.uber.org/zap/exp/zapslog"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/outpacehq/outpace/internal/cliflags"
 )
+
+// Flags are the --log-format and --log-level flags of outpace's servers,
+// with their OUTPACE_LOG_FORMAT and OUTPACE_LOG_LEVEL fallbacks.
+type Flags struct {
+	Format, Level string
+}
+
+// Register adds the flags to fs.
+func (f *Flags) Register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.Format, "log-format", "console", "log format: console or json")
+	fs.StringVar(&f.Level, "log-level", "info", "log level: debug, info, warn or error")
+	cliflags.Env(fs, "log-format", "OUTPACE_LOG_FORMAT")
+	cliflags.Env(fs, "log-level", "OUTPACE_LOG_LEVEL")
+}
+
+// New returns the logger the flags ask for, writing to w.
+func (f Flags) New(w io.Writer) (*zap.Logger, error) { return New(w, f.Format, f.Level) }
 
 // New returns a logger writing to w: "console" for people (the default),
 // "json" for log collectors.
