@@ -29,20 +29,14 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
-	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
@@ -51,14 +45,13 @@ import (
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/testsuite"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/outpacehq/outpace/activities"
-	"github.com/outpacehq/outpace/internal/repo"
+	"github.com/outpacehq/outpace/bench/internal/benchcmd"
+	"github.com/outpacehq/outpace/bench/internal/stack"
 	"github.com/outpacehq/outpace/outx"
 	"github.com/outpacehq/outpace/outx/outxtest"
 	"github.com/outpacehq/outpace/workflows"
@@ -89,17 +82,8 @@ type config struct {
 	pageSize     int
 	maxRunEvents int
 	children     int
-	temporalCLI  string
-	workerBin    string
-	keep         bool
-	serverArgs   multiFlag
+	serverArgs   []string
 }
-
-// multiFlag is a repeatable string flag.
-type multiFlag []string
-
-func (m *multiFlag) String() string     { return strings.Join(*m, " ") }
-func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 func main() {
 	os.Exit(run())
@@ -107,8 +91,13 @@ func main() {
 
 func run() int {
 	var cfg config
-	fs := flag.NewFlagSet("campaign", flag.ContinueOnError)
-	fs.Usage = func() { fmt.Fprint(os.Stderr, usage); fs.PrintDefaults() }
+	prog := benchcmd.New("campaign", usage, benchcmd.Help{
+		Temporal:  "the temporal CLI (default: $OUTPACE_TEMPORAL_CLI, else .tools/bin/temporal; `make temporal` builds it)",
+		WorkerBin: "a worker binary to run (default: go build ./worker into the temporary directory)",
+		Keep:      "keep the temporary directory (CSV, worker and dev server logs)",
+		ServerArg: "an extra argument for `temporal server start-dev` (repeatable), e.g. --server-arg=--dynamic-config-value --server-arg=history.transferProcessorMaxPollRPS=1000",
+	})
+	fs := prog.FlagSet
 	fs.IntVar(&cfg.recipients, "recipients", 1_000_000, "recipients in the generated CSV")
 	fs.DurationVar(&cfg.duration, "duration", 3*time.Minute, "how long the campaign runs at most before it is measured and cancelled")
 	fs.DurationVar(&cfg.sample, "sample", 5*time.Second, "time between samples of progress and worker memory")
@@ -120,65 +109,35 @@ func run() int {
 	fs.IntVar(&cfg.pageSize, "page-size", 0, "campaign page_size (0: the workflow's default)")
 	fs.IntVar(&cfg.maxRunEvents, "max-run-events", 0, "campaign max_run_events (0: the workflow's default)")
 	fs.IntVar(&cfg.children, "children", 20, "SendMessage runs sampled for their history length")
-	fs.StringVar(&cfg.temporalCLI, "temporal", "", "the temporal CLI (default: $OUTPACE_TEMPORAL_CLI, else .tools/bin/temporal; `make temporal` builds it)")
-	fs.StringVar(&cfg.workerBin, "worker-bin", "", "a worker binary to run (default: go build ./worker into the temporary directory)")
-	fs.Var(&cfg.serverArgs, "server-arg", "an extra argument for `temporal server start-dev` (repeatable), e.g. --server-arg=--dynamic-config-value --server-arg=history.transferProcessorMaxPollRPS=1000")
-	fs.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (CSV, worker and dev server logs)")
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := prog.Parse(os.Args[1:]); !ok {
+		return code
 	}
 	if fs.NArg() > 0 || cfg.recipients < 1 || cfg.duration <= 0 || cfg.sample <= 0 || cfg.baseline < 0 || cfg.taskDelay < 0 {
-		fmt.Fprintln(os.Stderr, "campaign: want --recipients >= 1, positive --duration and --sample, --baseline >= 0, --task-delay >= 0, and no arguments")
-		return 2
+		return prog.Usage("want --recipients >= 1, positive --duration and --sample, --baseline >= 0, --task-delay >= 0, and no arguments")
 	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer stop()
-	// A reader of our output that went away (tee killed by Ctrl-C) must not
-	// kill us before we stopped what we started: writes then fail instead.
-	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
-
-	b := &bench{cfg: cfg, started: time.Now()}
-	defer b.cleanup()
-	rep, err := b.run(ctx)
-	if err != nil {
-		if ctx.Err() != nil {
-			fmt.Fprintln(os.Stderr, "campaign: interrupted; stopping everything it started")
-			return 130
+	cfg.serverArgs = prog.Flags.ServerArgs
+	return prog.Run(stack.Options{
+		TaskDelay:  cfg.taskDelay,
+		WorkerArgs: []string{"--poll-interval", cfg.pollInterval.String(), "--poll-burst", cfg.pollBurst.String()},
+	}, func(ctx context.Context, st *stack.Stack) (func(io.Writer), error) {
+		b := &bench{cfg: cfg, st: st, started: prog.Started}
+		rep, err := b.run(ctx)
+		if err != nil {
+			return nil, err
 		}
-		fmt.Fprintln(os.Stderr, "campaign:", err)
-		if b.workerLog != "" {
-			fmt.Fprintln(os.Stderr, "last lines of the worker's log:")
-			fmt.Fprintln(os.Stderr, tail(b.workerLog, 30))
-		}
-		return 1
-	}
-	b.print(os.Stdout, rep)
-	return 0
+		return func(w io.Writer) { b.print(w, rep) }, nil
+	})
 }
 
 type bench struct {
 	cfg     config
+	st      *stack.Stack
 	started time.Time
-	root    string
-	tmp     string
 
-	csvPath   string
-	csvBytes  int64
-	csvTime   time.Duration
-	digest    string
-	sandbox   *outxtest.Server
-	dev       *testsuite.DevServer
-	devPID    int
-	tc        client.Client
-	worker    *exec.Cmd
-	workerOut *os.File
-	workerLog string
-	workerEnd chan struct{}
-	workerErr error
+	csvPath  string
+	csvBytes int64
+	csvTime  time.Duration
+	digest   string
 
 	campaignID string
 	campaign   client.WorkflowRun
@@ -234,69 +193,38 @@ type report struct {
 }
 
 func (b *bench) run(ctx context.Context) (*report, error) {
-	var err error
-	if b.root, err = repo.Root(); err != nil {
-		return nil, err
-	}
-	if b.cfg.temporalCLI == "" {
-		b.cfg.temporalCLI = os.Getenv("OUTPACE_TEMPORAL_CLI")
-	}
-	if b.cfg.temporalCLI == "" {
-		b.cfg.temporalCLI = filepath.Join(b.root, ".tools", "bin", "temporal")
-	}
-	if _, err := os.Stat(b.cfg.temporalCLI); err != nil {
-		return nil, fmt.Errorf("the temporal CLI is not at %s: run `make temporal` (or pass --temporal)", b.cfg.temporalCLI)
-	}
-	if b.tmp, err = os.MkdirTemp("", "outpace-bench-"); err != nil {
-		return nil, err
-	}
-	progress("temporary directory %s", b.tmp)
-
-	// 1. The recipients.
+	// 1. The recipients, in the stack's temporary directory.
 	if err := b.writeCSV(ctx); err != nil {
 		return nil, err
 	}
 
-	// 2. The worker binary, the sandbox, the dev server, the worker.
-	if err := b.buildWorker(ctx); err != nil {
-		return nil, err
-	}
-	b.sandbox = outxtest.NewServer(outxtest.Options{TaskDelay: b.cfg.taskDelay})
-	progress("OutX sandbox at %s (task delay %s)", b.sandbox.URL, b.cfg.taskDelay)
-	if err := b.startDevServer(ctx); err != nil {
-		return nil, err
-	}
-	if err := b.startWorker(ctx); err != nil {
-		return nil, err
-	}
-
 	rep := &report{}
-	// 3. The baseline, on the same sandbox, while the worker is idle.
+	// 2. The baseline, on the same sandbox, while the worker is idle.
 	if b.cfg.baseline > 0 {
-		progress("baseline: %d messages through a plain OutX loop...", b.cfg.baseline)
+		stack.Progress("baseline: %d messages through a plain OutX loop...", b.cfg.baseline)
 		rep.baselineN, rep.baselineTime, rep.baselineErr = b.baseline(ctx)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		if rep.baselineErr != nil {
-			progress("baseline: %v", rep.baselineErr)
+			stack.Progress("baseline: %v", rep.baselineErr)
 		} else {
-			progress("baseline: %d messages in %s: %.1f/s", rep.baselineN, rep.baselineTime.Round(time.Millisecond), rate(rep.baselineN, rep.baselineTime))
+			stack.Progress("baseline: %d messages in %s: %.1f/s", rep.baselineN, rep.baselineTime.Round(time.Millisecond), rate(rep.baselineN, rep.baselineTime))
 		}
 	}
 
-	// 4. The campaign.
+	// 3. The campaign.
 	if err := b.measure(ctx, rep); err != nil {
 		return nil, err
 	}
 
-	// 5. Histories, payloads, children: every run has closed by now.
+	// 4. Histories, payloads, children: every run has closed by now.
 	b.analyse(ctx, rep)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	rep.peakKB = max(rep.peakKB, procKB(b.worker.Process.Pid, "VmHWM"))
-	rep.workerWarns, rep.workerLines = logProblems(b.workerLog, 15)
+	rep.peakKB = max(rep.peakKB, stack.ProcKB(b.st.Worker.PID(), "VmHWM"))
+	rep.workerWarns, rep.workerLines = logProblems(b.st.Worker.Log, 15)
 	return rep, nil
 }
 
@@ -304,7 +232,7 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 // would.
 func (b *bench) writeCSV(ctx context.Context) error {
 	start := time.Now()
-	b.csvPath = filepath.Join(b.tmp, "recipients.csv")
+	b.csvPath = filepath.Join(b.st.Tmp, "recipients.csv")
 	f, err := os.Create(b.csvPath)
 	if err != nil {
 		return err
@@ -336,116 +264,15 @@ func (b *bench) writeCSV(ctx context.Context) error {
 		return err
 	}
 	b.csvTime = time.Since(start)
-	progress("wrote %d recipients (%.1f MiB) and their sha256 in %s", b.cfg.recipients, mib(b.csvBytes), b.csvTime.Round(time.Millisecond))
+	stack.Progress("wrote %d recipients (%.1f MiB) and their sha256 in %s", b.cfg.recipients, mib(b.csvBytes), b.csvTime.Round(time.Millisecond))
 	return nil
-}
-
-func (b *bench) buildWorker(ctx context.Context) error {
-	if b.cfg.workerBin != "" {
-		abs, err := filepath.Abs(b.cfg.workerBin)
-		if err != nil {
-			return err
-		}
-		if _, err := os.Stat(abs); err != nil {
-			return fmt.Errorf("--worker-bin: %w", err)
-		}
-		b.cfg.workerBin = abs
-		return nil
-	}
-	b.cfg.workerBin = filepath.Join(b.tmp, "worker")
-	progress("building the worker...")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", b.cfg.workerBin, "./worker")
-	cmd.Dir = b.root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./worker: %v\n%s", err, out)
-	}
-	return nil
-}
-
-func (b *bench) startDevServer(ctx context.Context) error {
-	logFile, err := os.Create(filepath.Join(b.tmp, "temporal.log"))
-	if err != nil {
-		return err
-	}
-	progress("starting the Temporal dev server (%s)...", b.cfg.temporalCLI)
-	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	b.dev, err = testsuite.StartDevServer(sctx, testsuite.DevServerOptions{
-		ExistingPath:  b.cfg.temporalCLI,
-		ClientOptions: &client.Options{Logger: quietLogger()},
-		LogLevel:      "error",
-		ExtraArgs: append([]string{
-			"--search-attribute", workflows.CampaignIDAttribute.GetName() + "=Keyword",
-			"--search-attribute", workflows.RecipientURNAttribute.GetName() + "=Keyword",
-			"--search-attribute", workflows.OutcomeAttribute.GetName() + "=Keyword",
-		}, b.cfg.serverArgs...),
-		Stdout: logFile,
-		Stderr: logFile,
-	})
-	// StartDevServer leaves its process running when the server never
-	// answered: find it among our children to stop it.
-	b.devPID = childPID(b.cfg.temporalCLI)
-	if err != nil {
-		return fmt.Errorf("starting the dev server: %w\n%s", err, tail(logFile.Name(), 20))
-	}
-	b.tc = b.dev.Client()
-	progress("dev server at %s (pid %d)", b.dev.FrontendHostPort(), b.devPID)
-	return nil
-}
-
-func (b *bench) startWorker(ctx context.Context) error {
-	b.workerLog = filepath.Join(b.tmp, "worker.log")
-	var err error
-	if b.workerOut, err = os.Create(b.workerLog); err != nil {
-		return err
-	}
-	cmd := exec.Command(b.cfg.workerBin,
-		"--address", b.dev.FrontendHostPort(), "--namespace", "default",
-		"--task-queue", workflows.TaskQueue,
-		"--outx-base-url", b.sandbox.URL,
-		"--poll-interval", b.cfg.pollInterval.String(), "--poll-burst", b.cfg.pollBurst.String(),
-		"--log-level", "warn")
-	cmd.Dir = b.tmp
-	cmd.Env = append(cleanEnv(), "OUTX_API_KEY="+outxtest.DefaultAPIKey)
-	cmd.Stdout, cmd.Stderr = b.workerOut, b.workerOut
-	// Its own process group: Ctrl-C reaches us, and we stop the worker after
-	// the campaign, which needs it to be cancelled. It dies with us.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting the worker: %w", err)
-	}
-	b.worker = cmd
-	b.workerEnd = make(chan struct{})
-	go func() { b.workerErr = cmd.Wait(); close(b.workerEnd) }()
-	progress("worker started (pid %d), log %s", cmd.Process.Pid, b.workerLog)
-
-	// Ready when it polls the task queue (at --log-level warn it says nothing).
-	deadline := time.Now().Add(time.Minute)
-	for {
-		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		resp, err := b.tc.DescribeTaskQueue(dctx, workflows.TaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
-		cancel()
-		if err == nil && len(resp.GetPollers()) > 0 {
-			return nil
-		}
-		select {
-		case <-b.workerEnd:
-			return fmt.Errorf("the worker exited: %v\n%s", b.workerErr, tail(b.workerLog, 30))
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the worker did not poll %q within a minute (last error: %v)\n%s", workflows.TaskQueue, err, tail(b.workerLog, 30))
-		}
-	}
 }
 
 // baseline makes the campaign's OutX calls with no Temporal at all: send,
 // then read the task's status until it is final (at once, then every poll
 // interval, as the PollStatus activity does), one message after another.
 func (b *bench) baseline(ctx context.Context) (int, time.Duration, error) {
-	oc, err := outx.New(b.sandbox.URL, outxtest.DefaultAPIKey)
+	oc, err := outx.New(b.st.Sandbox.URL, outxtest.DefaultAPIKey)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -499,7 +326,7 @@ func (b *bench) campaignInput() workflows.CampaignInput {
 func (b *bench) measure(ctx context.Context, rep *report) error {
 	b.campaignID = fmt.Sprintf("bench-%s", time.Now().UTC().Format("20060102-150405"))
 	start := time.Now()
-	run, err := b.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+	run, err := b.st.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                    b.campaignID,
 		TaskQueue:             workflows.TaskQueue,
 		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.CampaignIDAttribute.ValueSet(b.campaignID)),
@@ -508,7 +335,7 @@ func (b *bench) measure(ctx context.Context, rep *report) error {
 		return fmt.Errorf("starting the campaign: %w", err)
 	}
 	b.campaign = run
-	progress("campaign %s started; measuring for %s or until it finishes", b.campaignID, b.cfg.duration)
+	stack.Progress("campaign %s started; measuring for %s or until it finishes", b.campaignID, b.cfg.duration)
 
 	// The campaign's end, following its continue-as-new chain.
 	type ended struct {
@@ -525,12 +352,12 @@ func (b *bench) measure(ctx context.Context, rep *report) error {
 		endCh <- ended{time.Since(start), res, err}
 	}()
 
-	pid := b.worker.Process.Pid
+	pid := b.st.Worker.PID()
 	take := func() sample {
-		s := sample{at: time.Since(start), rss: procKB(pid, "VmRSS"), hwm: procKB(pid, "VmHWM")}
+		s := sample{at: time.Since(start), rss: stack.ProcKB(pid, "VmRSS"), hwm: stack.ProcKB(pid, "VmHWM")}
 		qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		v, err := b.tc.QueryWorkflow(qctx, b.campaignID, "", workflows.QueryProgress)
+		v, err := b.st.Client.QueryWorkflow(qctx, b.campaignID, "", workflows.QueryProgress)
 		var p workflows.CampaignProgress
 		if err == nil {
 			err = v.Get(&p)
@@ -555,7 +382,7 @@ func (b *bench) measure(ctx context.Context, rep *report) error {
 		if n := len(rep.samples); n > 1 {
 			prev = rep.samples[n-2]
 		}
-		progress("%7s  done %8d  %7.1f/s now  run %3d  %-10s  worker RSS %6.1f MiB%s",
+		stack.Progress("%7s  done %8d  %7.1f/s now  run %3d  %-10s  worker RSS %6.1f MiB%s",
 			s.at.Round(time.Second), s.done, rate(s.done-prev.done, s.at-prev.at), s.run, s.status, float64(s.rss)/1024, note)
 	}
 
@@ -569,19 +396,19 @@ measuring:
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-b.workerEnd:
-			return fmt.Errorf("the worker exited during the campaign: %v\n%s", b.workerErr, tail(b.workerLog, 30))
+		case <-b.st.Worker.Exited():
+			return fmt.Errorf("the worker exited during the campaign: %v", b.st.Worker.Err())
 		case e := <-endCh:
 			b.closed = true
 			rep.elapsed, rep.completed = e.at, e.err == nil
 			if e.err != nil {
 				rep.endErr = e.err.Error()
-				progress("campaign ended with an error: %v", e.err)
+				stack.Progress("campaign ended with an error: %v", e.err)
 			} else {
 				rep.final, rep.finalOK = e.res, true
 			}
 			s := sample{at: e.at, done: rep.final.Counts.Done(), run: rep.final.Run, status: rep.final.Status,
-				rss: procKB(pid, "VmRSS"), hwm: procKB(pid, "VmHWM")}
+				rss: stack.ProcKB(pid, "VmRSS"), hwm: stack.ProcKB(pid, "VmHWM")}
 			rep.samples = append(rep.samples, s)
 			logSample(s)
 			break measuring
@@ -599,21 +426,21 @@ measuring:
 		}
 	}
 	rep.endKB = rep.samples[len(rep.samples)-1].rss
-	rep.peakKB = procKB(pid, "VmHWM")
+	rep.peakKB = stack.ProcKB(pid, "VmHWM")
 
 	if !b.closed {
-		progress("cancelling the campaign (%d of %d done)...", rep.final.Counts.Done(), rep.final.Total)
-		if err := b.tc.CancelWorkflow(ctx, b.campaignID, ""); err != nil {
+		stack.Progress("cancelling the campaign (%d of %d done)...", rep.final.Counts.Done(), rep.final.Total)
+		if err := b.st.Client.CancelWorkflow(ctx, b.campaignID, ""); err != nil {
 			return fmt.Errorf("cancelling the campaign: %w", err)
 		}
 		select {
 		case e := <-endCh:
 			b.closed = true
 			if e.err != nil && !temporal.IsCanceledError(e.err) {
-				progress("after the cancel, the campaign ended with: %v", e.err)
+				stack.Progress("after the cancel, the campaign ended with: %v", e.err)
 			}
 		case <-time.After(time.Minute):
-			progress("the campaign did not close within a minute of its cancellation")
+			stack.Progress("the campaign did not close within a minute of its cancellation")
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -624,7 +451,7 @@ measuring:
 // analyse lists the campaign's runs and walks their histories, and samples
 // its children.
 func (b *bench) analyse(ctx context.Context, rep *report) {
-	progress("reading the campaign's histories...")
+	stack.Progress("reading the campaign's histories...")
 	runs, err := b.list(ctx, fmt.Sprintf("WorkflowId = %q", b.campaignID), 0)
 	if err != nil {
 		rep.endErr = strings.TrimSpace(rep.endErr + "; listing runs: " + err.Error())
@@ -635,7 +462,7 @@ func (b *bench) analyse(ctx context.Context, rep *report) {
 		n := r.GetHistoryLength()
 		closed := r.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
 		if !closed { // visibility's count of a running run is stale
-			if d, err := b.tc.DescribeWorkflowExecution(ctx, b.campaignID, r.GetExecution().GetRunId()); err == nil {
+			if d, err := b.st.Client.DescribeWorkflowExecution(ctx, b.campaignID, r.GetExecution().GetRunId()); err == nil {
 				n = d.GetWorkflowExecutionInfo().GetHistoryLength()
 			}
 		}
@@ -651,7 +478,7 @@ func (b *bench) analyse(ctx context.Context, rep *report) {
 		events := 0
 		var prev *historypb.HistoryEvent
 		started := map[int64]time.Time{} // a child's initiated event id: when it started
-		it := b.tc.GetWorkflowHistory(ctx, b.campaignID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		it := b.st.Client.GetWorkflowHistory(ctx, b.campaignID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		for it.HasNext() {
 			ev, err := it.Next()
 			if err != nil {
@@ -719,7 +546,7 @@ func (b *bench) analyse(ctx context.Context, rep *report) {
 		}
 	}
 	if rep.childMaxID != "" {
-		it := b.tc.GetWorkflowHistory(ctx, rep.childMaxID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		it := b.st.Client.GetWorkflowHistory(ctx, rep.childMaxID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		var first, prev time.Time
 		for it.HasNext() {
 			ev, err := it.Next()
@@ -778,7 +605,7 @@ func (b *bench) list(ctx context.Context, query string, limit int) ([]*workflowp
 		if limit > 0 {
 			size = min(size, limit-len(out))
 		}
-		resp, err := b.tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		resp, err := b.st.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
 			Query: query, PageSize: int32(size), NextPageToken: token,
 		})
 		if err != nil {
@@ -850,63 +677,6 @@ func walkPayloads(m protoreflect.Message, path string, visit func(path, kind str
 	})
 }
 
-// cleanup stops, in order, the worker, the dev server and the sandbox, and
-// removes the temporary directory. Each step is bounded in time.
-func (b *bench) cleanup() {
-	// The dev server keeps its state in memory: a campaign still running
-	// goes with it, so it need not be cancelled.
-	start := time.Now()
-	if b.worker != nil {
-		select {
-		case <-b.workerEnd:
-		default:
-			_ = b.worker.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-b.workerEnd:
-			case <-time.After(45 * time.Second):
-				progress("the worker did not stop within 45s of SIGTERM: killing it")
-				_ = b.worker.Process.Kill()
-				<-b.workerEnd
-			}
-		}
-	}
-	if b.workerOut != nil {
-		_ = b.workerOut.Close()
-	}
-	if b.tc != nil {
-		b.tc.Close()
-	}
-	if b.dev != nil {
-		stopped := make(chan struct{})
-		go func() { _ = b.dev.Stop(); close(stopped) }()
-		select {
-		case <-stopped:
-		case <-time.After(30 * time.Second):
-			progress("the dev server did not stop within 30s: killing it")
-			if b.devPID > 0 {
-				_ = syscall.Kill(b.devPID, syscall.SIGKILL)
-			}
-			select {
-			case <-stopped:
-			case <-time.After(5 * time.Second):
-			}
-		}
-	} else if pid := childPID(b.cfg.temporalCLI); pid > 0 {
-		_ = syscall.Kill(pid, syscall.SIGKILL) // a dev server that never came up
-	}
-	if b.sandbox != nil {
-		b.sandbox.Close()
-	}
-	progress("stopped the worker, the dev server and the sandbox in %s", time.Since(start).Round(time.Millisecond))
-	if b.tmp != "" {
-		if b.cfg.keep {
-			progress("kept %s", b.tmp)
-		} else {
-			_ = os.RemoveAll(b.tmp)
-		}
-	}
-}
-
 func (b *bench) print(w io.Writer, r *report) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
 	done := r.final.Counts.Done()
@@ -916,14 +686,14 @@ func (b *bench) print(w io.Writer, r *report) {
 
 	p("## Campaign benchmark: %d recipients, %s", b.cfg.recipients, b.started.UTC().Format("2006-01-02 15:04 MST"))
 	p("")
-	p("Command: `%s`", commandLine())
+	p("Command: `%s`", stack.CommandLine("./bench/campaign"))
 	p("")
 	server := "dev server with default dynamic config"
 	if len(b.cfg.serverArgs) > 0 {
 		server = "dev server with `" + strings.Join(b.cfg.serverArgs, " ") + "`"
 	}
 	p("Machine: %d CPUs (%s), %s/%s, %s. Temporal %s (in-memory SQLite). Sandbox task delay %s; worker `--poll-interval %s --poll-burst %s`; pacing min_gap = max_gap = 0, no caps, window mon-sun 00:00-24:00; page_size %s, max_run_events %s.",
-		runtime.NumCPU(), cpuModel(), runtime.GOOS, runtime.GOARCH, runtime.Version(), server, b.cfg.taskDelay, b.cfg.pollInterval, b.cfg.pollBurst,
+		runtime.NumCPU(), stack.CPUModel(), runtime.GOOS, runtime.GOARCH, runtime.Version(), server, b.cfg.taskDelay, b.cfg.pollInterval, b.cfg.pollBurst,
 		orDefault(b.cfg.pageSize, workflows.DefaultPageSize), orDefault(b.cfg.maxRunEvents, workflows.DefaultRunEvents))
 	p("")
 	p("| measure | value |")
@@ -1058,68 +828,6 @@ func orDefault(v, def int) string {
 	return strconv.Itoa(v)
 }
 
-// procKB reads a "Vm…: N kB" line of /proc/<pid>/status.
-func procKB(pid int, field string) int64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, field+":"); ok {
-			f := strings.Fields(rest)
-			if len(f) > 0 {
-				n, _ := strconv.ParseInt(f[0], 10, 64)
-				return n
-			}
-		}
-	}
-	return 0
-}
-
-// childPID is the pid of our child process running exe, or 0.
-func childPID(exe string) int {
-	want, _ := filepath.EvalSymlinks(exe)
-	entries, _ := os.ReadDir("/proc")
-	me := os.Getpid()
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...: comm may hold spaces, so cut at the last ')'.
-		s := string(stat)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) < 2 || f[1] != strconv.Itoa(me) {
-			continue
-		}
-		if got, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil && (got == want || got == exe) {
-			return pid
-		}
-	}
-	return 0
-}
-
-// cleanEnv is our environment without settings that would point the worker
-// elsewhere than the benchmark's server and sandbox.
-func cleanEnv() []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "TEMPORAL_") || strings.HasPrefix(kv, "OUTX_") || strings.HasPrefix(kv, "OUTPACE_") {
-			continue
-		}
-		out = append(out, kv)
-	}
-	return out
-}
-
 // logProblems counts the worker's log lines at warn level or above and
 // returns the first few.
 func logProblems(path string, keep int) (int, []string) {
@@ -1148,54 +856,9 @@ func logProblems(path string, keep int) (int, []string) {
 	return n, lines
 }
 
-func tail(path string, n int) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
 func firstLine(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		return s[:i]
 	}
 	return s
-}
-
-func cpuModel() string {
-	data, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "unknown CPU"
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown CPU"
-}
-
-func commandLine() string {
-	parts := []string{"go", "run", "./bench/campaign"}
-	for _, a := range os.Args[1:] {
-		if a == "" || strings.ContainsAny(a, " \t\"'$`\\|&;<>()*?[]#~") {
-			a = strconv.Quote(a)
-		}
-		parts = append(parts, a)
-	}
-	return strings.Join(parts, " ")
-}
-
-func progress(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "[bench %s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
-}
-
-// quietLogger keeps the SDK's own logging to warnings, on standard error.
-func quietLogger() tlog.Logger {
-	return tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 }

@@ -22,27 +22,21 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/outpacehq/outpace/bench/internal/actions"
+	"github.com/outpacehq/outpace/bench/internal/benchcmd"
 	"github.com/outpacehq/outpace/bench/internal/stack"
 	"github.com/outpacehq/outpace/outx/outxtest"
-	"github.com/outpacehq/outpace/recipients"
 	"github.com/outpacehq/outpace/workflows"
 )
 
@@ -52,19 +46,15 @@ type config struct {
 	pageSize, maxRunEvents  int
 	taskDelay, slowDelay    time.Duration
 	pollInterval, pollBurst time.Duration
-	temporalCLI, workerBin  string
-	keep                    bool
 }
 
 func main() { os.Exit(run()) }
 
 func run() int {
 	var cfg config
-	fs := flag.NewFlagSet("cost", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprint(os.Stderr, "cost measures history events and Temporal Cloud billable actions per message.\n\nUsage:\n  go run ./bench/cost [flags]\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	prog := benchcmd.New("cost", "cost measures history events and Temporal Cloud billable actions per message.\n\nUsage:\n  go run ./bench/cost [flags]\n\nFlags:\n",
+		benchcmd.Help{NoServerArg: true})
+	fs := prog.FlagSet
 	fs.IntVar(&cfg.sends, "sends", 20, "single SendMessage runs to ordinary recipients (delivered)")
 	fs.IntVar(&cfg.slow, "slow", 5, "single SendMessage runs whose OutX task stays pending for --slow-delay (0: none)")
 	fs.IntVar(&cfg.recipients, "recipients", 30, "recipients of the campaign (inline; 0: no campaign)")
@@ -75,57 +65,33 @@ func run() int {
 	fs.DurationVar(&cfg.slowDelay, "slow-delay", 40*time.Second, "sandbox: how long a slow task stays pending")
 	fs.DurationVar(&cfg.pollInterval, "poll-interval", time.Second, "worker --poll-interval")
 	fs.DurationVar(&cfg.pollBurst, "poll-burst", 10*time.Second, "worker --poll-burst (shorter than the default 2m, so that a slow task reaches the retry-based polling in seconds)")
-	fs.StringVar(&cfg.temporalCLI, "temporal", "", "the temporal CLI (default: $OUTPACE_TEMPORAL_CLI, else .tools/bin/temporal)")
-	fs.StringVar(&cfg.workerBin, "worker-bin", "", "a worker binary (default: go build ./worker)")
-	fs.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (logs)")
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := prog.Parse(os.Args[1:]); !ok {
+		return code
 	}
 	if fs.NArg() > 0 || cfg.sends < 1 || cfg.slow < 0 || cfg.recipients < 0 || cfg.recipients > workflows.MaxInlineRecipient || cfg.gap <= 0 {
-		fmt.Fprintf(os.Stderr, "cost: want --sends >= 1, --slow >= 0, --recipients between 0 and %d, a positive --gap, and no arguments\n", workflows.MaxInlineRecipient)
-		return 2
+		return prog.Usage(fmt.Sprintf("want --sends >= 1, --slow >= 0, --recipients between 0 and %d, a positive --gap, and no arguments", workflows.MaxInlineRecipient))
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer stop()
-	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
-
-	started := time.Now()
-	st, err := stack.Start(ctx, stack.Options{
-		TemporalCLI: cfg.temporalCLI, WorkerBin: cfg.workerBin, Keep: cfg.keep,
+	return prog.Run(stack.Options{
 		TaskDelay: cfg.taskDelay, SlowDelay: cfg.slowDelay,
 		WorkerArgs: []string{"--poll-interval", cfg.pollInterval.String(), "--poll-burst", cfg.pollBurst.String()},
-	})
-	defer st.Close()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "cost:", err)
-		return 1
-	}
-	b := &bench{cfg: cfg, st: st}
-	var results []*scenario
-	for _, sc := range []*scenario{
-		{name: "single send, delivered", key: "send", n: cfg.sends, run: b.sends(cfg.sends, "urn:li:person:ACoAABenchCost%04d")},
-		{name: fmt.Sprintf("single send, task pending %s", cfg.slowDelay), key: "slow", n: cfg.slow, run: b.sends(cfg.slow, outxtest.Slow+"-benchcost%04d")},
-		{name: "campaign recipient", key: "campaign", n: cfg.recipients, run: b.campaign},
-	} {
-		if sc.n == 0 {
-			continue
-		}
-		if err := b.measure(ctx, sc); err != nil {
-			if ctx.Err() != nil {
-				fmt.Fprintln(os.Stderr, "cost: interrupted; stopping everything it started")
-				return 130
+	}, func(ctx context.Context, st *stack.Stack) (func(io.Writer), error) {
+		b := &bench{cfg: cfg, st: st}
+		var results []*scenario
+		for _, sc := range []*scenario{
+			{name: "single send, delivered", key: "send", n: cfg.sends, run: b.sends(cfg.sends, "urn:li:person:ACoAABenchCost%04d")},
+			{name: fmt.Sprintf("single send, task pending %s", cfg.slowDelay), key: "slow", n: cfg.slow, run: b.sends(cfg.slow, outxtest.Slow+"-benchcost%04d")},
+			{name: "campaign recipient", key: "campaign", n: cfg.recipients, run: b.campaign},
+		} {
+			if sc.n == 0 {
+				continue
 			}
-			fmt.Fprintf(os.Stderr, "cost: %s: %v\n", sc.name, err)
-			fmt.Fprintln(os.Stderr, stack.Tail(st.Worker.Log, 30))
-			return 1
+			if err := b.measure(ctx, sc); err != nil {
+				return nil, fmt.Errorf("%s: %w", sc.name, err)
+			}
+			results = append(results, sc)
 		}
-		results = append(results, sc)
-	}
-	b.print(os.Stdout, started, results)
-	return 0
+		return func(w io.Writer) { b.print(w, prog.Started, results) }, nil
+	})
 }
 
 type bench struct {
@@ -222,11 +188,7 @@ func (b *bench) sends(n int, urnFormat string) func(context.Context, *scenario) 
 		prefix := fmt.Sprintf("cost-%s-%d", sc.key, time.Now().UnixNano())
 		for i := range n {
 			id, urn := fmt.Sprintf("%s-%d", prefix, i), fmt.Sprintf(urnFormat, i)
-			// As `starter send` starts it: the recipient's attribute is set at
-			// the start, where it costs no action.
-			run, err := b.st.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueue,
-				TypedSearchAttributes: temporal.NewSearchAttributes(workflows.RecipientURNAttribute.ValueSet(urn))},
-				workflows.SendMessageWorkflow, workflows.SendMessageInput{RecipientURN: urn, Message: fmt.Sprintf("Hi Ada, message %d", i)})
+			run, err := b.st.StartSend(ctx, id, urn, fmt.Sprintf("Hi Ada, message %d", i))
 			if err != nil {
 				return fmt.Errorf("starting %s: %w", id, err)
 			}
@@ -261,20 +223,11 @@ func (b *bench) sends(n int, urnFormat string) func(context.Context, *scenario) 
 // run of it (following continue-as-new) and every child.
 func (b *bench) campaign(ctx context.Context, sc *scenario) error {
 	id := fmt.Sprintf("cost-campaign-%d", time.Now().UnixNano())
-	rs := make([]recipients.Recipient, b.cfg.recipients)
-	for i := range rs {
-		rs[i] = recipients.Recipient{RecipientURN: fmt.Sprintf("urn:li:person:ACoAABenchCamp%04d", i), Vars: map[string]string{"first_name": "Ada"}}
+	urns := make([]string, b.cfg.recipients)
+	for i := range urns {
+		urns[i] = fmt.Sprintf("urn:li:person:ACoAABenchCamp%04d", i)
 	}
-	gap, noCap := workflows.Duration(b.cfg.gap), 0
-	// As `starter campaign start` starts it, with its CampaignId attribute.
-	run, err := b.st.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueue,
-		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.CampaignIDAttribute.ValueSet(id))}, workflows.CampaignWorkflow,
-		workflows.CampaignInput{
-			Template: "Hi {{first_name}}", Recipients: rs,
-			Pacing:   workflows.Pacing{MinGap: &gap, MaxGap: &gap, HourlyCap: &noCap, DailyCap: &noCap},
-			Window:   workflows.SendingWindow{Days: "mon-sun", Hours: "00:00-24:00"},
-			PageSize: b.cfg.pageSize, MaxRunEvents: b.cfg.maxRunEvents,
-		})
+	run, err := b.st.StartCampaign(ctx, stack.InlineCampaign{ID: id, URNs: urns, Gap: b.cfg.gap, PageSize: b.cfg.pageSize, MaxRunEvents: b.cfg.maxRunEvents})
 	if err != nil {
 		return fmt.Errorf("starting the campaign: %w", err)
 	}
@@ -298,8 +251,8 @@ func (b *bench) campaign(ctx context.Context, sc *scenario) error {
 			runID = last.GetWorkflowExecutionContinuedAsNewEventAttributes().GetNewExecutionRunId()
 		}
 	}
-	for _, r := range rs {
-		cid := id + "/" + r.RecipientURN
+	for _, urn := range urns {
+		cid := id + "/" + urn
 		var res workflows.SendMessageResult
 		if err := b.st.Client.GetWorkflow(ctx, cid, "").Get(ctx, &res); err != nil {
 			return fmt.Errorf("%s: %w", cid, err)

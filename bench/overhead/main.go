@@ -21,105 +21,65 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
 
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
-
+	"github.com/outpacehq/outpace/bench/internal/benchcmd"
 	"github.com/outpacehq/outpace/bench/internal/stack"
 	"github.com/outpacehq/outpace/outx"
 	"github.com/outpacehq/outpace/outx/outxtest"
-	"github.com/outpacehq/outpace/recipients"
 	"github.com/outpacehq/outpace/workflows"
 )
 
 type config struct {
-	messages               int
-	taskDelay, pollEvery   time.Duration
-	temporalCLI, workerBin string
-	serverArgs             multiFlag
-	keep                   bool
+	messages             int
+	taskDelay, pollEvery time.Duration
+	serverArgs           []string
 }
-
-type multiFlag []string
-
-func (m *multiFlag) String() string     { return strings.Join(*m, " ") }
-func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 func main() { os.Exit(run()) }
 
 func run() int {
 	var cfg config
-	fs := flag.NewFlagSet("overhead", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprint(os.Stderr, "overhead compares N messages sent through outpace with a plain OutX loop.\n\nUsage:\n  go run ./bench/overhead [flags]\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	prog := benchcmd.New("overhead", "overhead compares N messages sent through outpace with a plain OutX loop.\n\nUsage:\n  go run ./bench/overhead [flags]\n\nFlags:\n", benchcmd.Help{})
+	fs := prog.FlagSet
 	fs.IntVar(&cfg.messages, "messages", 200, "messages per path")
 	fs.DurationVar(&cfg.taskDelay, "task-delay", 100*time.Millisecond, "sandbox: a task's time from creation to delivered")
 	fs.DurationVar(&cfg.pollEvery, "poll-interval", 50*time.Millisecond, "time between status reads, in the loop and the worker (--poll-interval)")
-	fs.StringVar(&cfg.temporalCLI, "temporal", "", "the temporal CLI (default: $OUTPACE_TEMPORAL_CLI, else .tools/bin/temporal)")
-	fs.StringVar(&cfg.workerBin, "worker-bin", "", "a worker binary (default: go build ./worker)")
-	fs.Var(&cfg.serverArgs, "server-arg", "an extra argument for `temporal server start-dev` (repeatable)")
-	fs.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (logs)")
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := prog.Parse(os.Args[1:]); !ok {
+		return code
 	}
 	if fs.NArg() > 0 || cfg.messages < 1 || cfg.messages > workflows.MaxInlineRecipient || cfg.taskDelay <= 0 || cfg.pollEvery <= 0 {
-		fmt.Fprintf(os.Stderr, "overhead: want --messages between 1 and %d, a positive --task-delay and --poll-interval, and no arguments\n", workflows.MaxInlineRecipient)
-		return 2
+		return prog.Usage(fmt.Sprintf("want --messages between 1 and %d, a positive --task-delay and --poll-interval, and no arguments", workflows.MaxInlineRecipient))
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer stop()
-	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
-
-	started := time.Now()
-	st, err := stack.Start(ctx, stack.Options{
-		TemporalCLI: cfg.temporalCLI, WorkerBin: cfg.workerBin, Keep: cfg.keep, ServerArgs: cfg.serverArgs,
+	cfg.serverArgs = prog.Flags.ServerArgs
+	return prog.Run(stack.Options{
 		TaskDelay:  cfg.taskDelay,
 		WorkerArgs: []string{"--poll-interval", cfg.pollEvery.String(), "--poll-burst", "1m"},
-	})
-	defer st.Close()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "overhead:", err)
-		return 1
-	}
-	b := &bench{cfg: cfg, st: st}
-	var paths []*path
-	for _, p := range []*path{
-		{name: "plain OutX loop (before)", run: b.loop},
-		{name: "outpace: one campaign, no gap", run: b.campaign},
-		{name: "outpace: SendMessage runs, one after another", run: b.sends},
-		{name: "plain OutX loop (after)", run: b.loop},
-	} {
-		stack.Progress("%s: %d messages...", p.name, cfg.messages)
-		start := time.Now()
-		if err := p.run(ctx); err != nil {
-			if ctx.Err() != nil {
-				fmt.Fprintln(os.Stderr, "overhead: interrupted; stopping everything it started")
-				return 130
+	}, func(ctx context.Context, st *stack.Stack) (func(io.Writer), error) {
+		b := &bench{cfg: cfg, st: st}
+		var paths []*path
+		for _, p := range []*path{
+			{name: "plain OutX loop (before)", run: b.loop},
+			{name: "outpace: one campaign, no gap", run: b.campaign},
+			{name: "outpace: SendMessage runs, one after another", run: b.sends},
+			{name: "plain OutX loop (after)", run: b.loop},
+		} {
+			stack.Progress("%s: %d messages...", p.name, cfg.messages)
+			start := time.Now()
+			if err := p.run(ctx); err != nil {
+				return nil, fmt.Errorf("%s: %w", p.name, err)
 			}
-			fmt.Fprintf(os.Stderr, "overhead: %s: %v\n%s\n", p.name, err, stack.Tail(st.Worker.Log, 30))
-			return 1
+			p.elapsed = time.Since(start)
+			stack.Progress("%s: %s (%.1f messages/s)", p.name, p.elapsed.Round(time.Millisecond), float64(cfg.messages)/p.elapsed.Seconds())
+			paths = append(paths, p)
 		}
-		p.elapsed = time.Since(start)
-		stack.Progress("%s: %s (%.1f messages/s)", p.name, p.elapsed.Round(time.Millisecond), float64(cfg.messages)/p.elapsed.Seconds())
-		paths = append(paths, p)
-	}
-	b.print(os.Stdout, started, paths)
-	return 0
+		return func(w io.Writer) { b.print(w, prog.Started, paths) }, nil
+	})
 }
 
 type bench struct {
@@ -175,18 +135,11 @@ func (b *bench) loop(ctx context.Context) error {
 func (b *bench) campaign(ctx context.Context) error {
 	b.seq++
 	id := fmt.Sprintf("overhead-campaign-%d", time.Now().UnixNano())
-	rs := make([]recipients.Recipient, b.cfg.messages)
-	for i := range rs {
-		rs[i] = recipients.Recipient{RecipientURN: b.urn(i), Vars: map[string]string{"first_name": "Ada"}}
+	urns := make([]string, b.cfg.messages)
+	for i := range urns {
+		urns[i] = b.urn(i)
 	}
-	zero, noCap := workflows.Duration(0), 0
-	run, err := b.st.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueue,
-		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.CampaignIDAttribute.ValueSet(id))}, workflows.CampaignWorkflow,
-		workflows.CampaignInput{
-			Template: "Hi {{first_name}}", Recipients: rs,
-			Pacing: workflows.Pacing{MinGap: &zero, MaxGap: &zero, HourlyCap: &noCap, DailyCap: &noCap},
-			Window: workflows.SendingWindow{Days: "mon-sun", Hours: "00:00-24:00"},
-		})
+	run, err := b.st.StartCampaign(ctx, stack.InlineCampaign{ID: id, URNs: urns}) // no gap
 	if err != nil {
 		return err
 	}
@@ -205,9 +158,7 @@ func (b *bench) sends(ctx context.Context) error {
 	prefix := fmt.Sprintf("overhead-send-%d", time.Now().UnixNano())
 	for i := range b.cfg.messages {
 		urn := b.urn(i)
-		run, err := b.st.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("%s-%d", prefix, i), TaskQueue: workflows.TaskQueue,
-			TypedSearchAttributes: temporal.NewSearchAttributes(workflows.RecipientURNAttribute.ValueSet(urn))},
-			workflows.SendMessageWorkflow, workflows.SendMessageInput{RecipientURN: urn, Message: "Hi Ada"})
+		run, err := b.st.StartSend(ctx, fmt.Sprintf("%s-%d", prefix, i), urn, "Hi Ada")
 		if err != nil {
 			return err
 		}

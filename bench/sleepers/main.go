@@ -17,33 +17,26 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
+	"github.com/outpacehq/outpace/bench/internal/benchcmd"
 	"github.com/outpacehq/outpace/bench/internal/stack"
-	"github.com/outpacehq/outpace/recipients"
 	"github.com/outpacehq/outpace/workflows"
 )
 
 type config struct {
 	campaigns, perCampaign int
 	gap, settle            time.Duration
-	temporalCLI, workerBin string
-	serverArgs             multiFlag
+	serverArgs             []string // fastDispatch's, then --server-arg's
 	fastDispatch           bool
-	keep                   bool
 }
 
 // fastDispatch lifts the dev server's dispatch limits, which make 1,000
@@ -57,68 +50,36 @@ var fastDispatch = []string{
 	"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
 }
 
-type multiFlag []string
-
-func (m *multiFlag) String() string     { return strings.Join(*m, " ") }
-func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
-
 func main() { os.Exit(run()) }
 
 func run() int {
 	var cfg config
-	fs := flag.NewFlagSet("sleepers", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprint(os.Stderr, "sleepers measures the worker's memory with many campaigns sleeping between sends.\n\nUsage:\n  go run ./bench/sleepers [flags]\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	prog := benchcmd.New("sleepers", "sleepers measures the worker's memory with many campaigns sleeping between sends.\n\nUsage:\n  go run ./bench/sleepers [flags]\n\nFlags:\n", benchcmd.Help{})
+	fs := prog.FlagSet
 	fs.IntVar(&cfg.campaigns, "campaigns", 1000, "campaigns sleeping at once")
 	fs.IntVar(&cfg.perCampaign, "recipients", 3, "inline recipients per campaign")
 	fs.DurationVar(&cfg.gap, "gap", time.Hour, "min_gap = max_gap: how long each campaign sleeps after its first send")
 	fs.DurationVar(&cfg.settle, "settle", 10*time.Second, "time left to the worker before each memory reading")
-	fs.StringVar(&cfg.temporalCLI, "temporal", "", "the temporal CLI (default: $OUTPACE_TEMPORAL_CLI, else .tools/bin/temporal)")
-	fs.StringVar(&cfg.workerBin, "worker-bin", "", "a worker binary (default: go build ./worker)")
-	fs.Var(&cfg.serverArgs, "server-arg", "an extra argument for `temporal server start-dev` (repeatable)")
 	fs.BoolVar(&cfg.fastDispatch, "fast-dispatch", true, "start the dev server with "+strings.Join(fastDispatch, " "))
-	fs.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (logs)")
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := prog.Parse(os.Args[1:]); !ok {
+		return code
 	}
 	if fs.NArg() > 0 || cfg.campaigns < 1 || cfg.perCampaign < 2 || cfg.perCampaign > workflows.MaxInlineRecipient || cfg.gap < time.Minute {
-		fmt.Fprintln(os.Stderr, "sleepers: want --campaigns >= 1, --recipients >= 2 (so that a campaign sleeps after its first send), --gap >= 1m, and no arguments")
-		return 2
+		return prog.Usage("want --campaigns >= 1, --recipients >= 2 (so that a campaign sleeps after its first send), --gap >= 1m, and no arguments")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer stop()
-	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
-
+	var fast []string
 	if cfg.fastDispatch {
-		cfg.serverArgs = append(append(multiFlag{}, fastDispatch...), cfg.serverArgs...)
+		fast = fastDispatch
 	}
-	started := time.Now()
-	st, err := stack.Start(ctx, stack.Options{
-		TemporalCLI: cfg.temporalCLI, WorkerBin: cfg.workerBin, Keep: cfg.keep, ServerArgs: cfg.serverArgs,
-		TaskDelay: time.Nanosecond,
-	})
-	defer st.Close()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "sleepers:", err)
-		return 1
-	}
-	b := &bench{cfg: cfg, st: st}
-	rep, err := b.run(ctx)
-	if err != nil {
-		if ctx.Err() != nil {
-			fmt.Fprintln(os.Stderr, "sleepers: interrupted; stopping everything it started")
-			return 130
+	cfg.serverArgs = append(append([]string(nil), fast...), prog.Flags.ServerArgs...) // as Run passes them
+	return prog.Run(stack.Options{ServerArgs: fast, TaskDelay: time.Nanosecond}, func(ctx context.Context, st *stack.Stack) (func(io.Writer), error) {
+		b := &bench{cfg: cfg, st: st}
+		rep, err := b.run(ctx)
+		if err != nil {
+			return nil, err
 		}
-		fmt.Fprintf(os.Stderr, "sleepers: %v\n%s\n", err, stack.Tail(st.Worker.Log, 30))
-		return 1
-	}
-	b.print(os.Stdout, started, rep)
-	return 0
+		return func(w io.Writer) { b.print(w, prog.Started, rep) }, nil
+	})
 }
 
 type bench struct {
@@ -267,18 +228,11 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 }
 
 func (b *bench) startCampaign(ctx context.Context, id string, i int) error {
-	rs := make([]recipients.Recipient, b.cfg.perCampaign)
-	for j := range rs {
-		rs[j] = recipients.Recipient{RecipientURN: fmt.Sprintf("urn:li:person:ACoAABenchSleep%04d%02d", i, j), Vars: map[string]string{"first_name": "Ada"}}
+	urns := make([]string, b.cfg.perCampaign)
+	for j := range urns {
+		urns[j] = fmt.Sprintf("urn:li:person:ACoAABenchSleep%04d%02d", i, j)
 	}
-	gap, noCap := workflows.Duration(b.cfg.gap), 0
-	_, err := b.st.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueue,
-		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.CampaignIDAttribute.ValueSet(id))}, workflows.CampaignWorkflow,
-		workflows.CampaignInput{
-			Template: "Hi {{first_name}}", Recipients: rs,
-			Pacing: workflows.Pacing{MinGap: &gap, MaxGap: &gap, HourlyCap: &noCap, DailyCap: &noCap},
-			Window: workflows.SendingWindow{Days: "mon-sun", Hours: "00:00-24:00"},
-		})
+	_, err := b.st.StartCampaign(ctx, stack.InlineCampaign{ID: id, URNs: urns, Gap: b.cfg.gap})
 	if err != nil {
 		return fmt.Errorf("starting %s: %w", id, err)
 	}

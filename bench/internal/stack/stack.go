@@ -224,6 +224,9 @@ func (w *Worker) PID() int { return w.cmd.Process.Pid }
 // Exited is closed when the worker process has ended.
 func (w *Worker) Exited() <-chan struct{} { return w.done }
 
+// Err is how the worker process ended, once Exited is closed.
+func (w *Worker) Err() error { return w.err }
+
 // Stop sends SIGTERM and waits (then kills after 45s).
 func (w *Worker) Stop() {
 	select {
@@ -372,9 +375,16 @@ func ProcKB(pid int, field string) int64 {
 	return 0
 }
 
-// ChildPID is the pid of our child process running exe, or 0.
+// ChildPID is the pid of our child process running exe, or 0. exe may be
+// relative (--temporal .tools/bin/temporal): /proc/<pid>/exe is absolute.
 func ChildPID(exe string) int {
-	want, _ := filepath.EvalSymlinks(exe)
+	want := exe
+	if abs, err := filepath.Abs(exe); err == nil {
+		want = abs
+	}
+	if real, err := filepath.EvalSymlinks(want); err == nil {
+		want = real
+	}
 	entries, _ := os.ReadDir("/proc")
 	me := os.Getpid()
 	for _, e := range entries {
