@@ -47,20 +47,32 @@ type browser struct {
 
 func newBrowser(t *testing.T) *browser {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium(t)),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.WindowSize(1600, 1300),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting Chromium: %v", err)
+	path := chromium(t)
+	// Chromium's start now and then fails on a loaded machine before it
+	// serves DevTools (seen once in CI among many runs); a fresh profile and
+	// process is tried up to three times, and each failure is logged.
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		opts := append(chromedp.DefaultExecAllocatorOptions[:],
+			chromedp.ExecPath(path),
+			chromedp.NoSandbox,
+			chromedp.DisableGPU,
+			chromedp.WindowSize(1600, 1300),
+			chromedp.UserDataDir(t.TempDir()),
+		)
+		actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+		ctx, cancel := chromedp.NewContext(actx)
+		if err = chromedp.Do(ctx); err == nil {
+			t.Cleanup(func() { cancel(); cancelAlloc() })
+			return &browser{t: t, ctx: ctx}
+		}
+		cancel()
+		cancelAlloc()
+		t.Logf("starting Chromium, attempt %d: %v", attempt, err)
+		time.Sleep(time.Second)
 	}
-	return &browser{t: t, ctx: ctx}
+	t.Fatalf("starting Chromium: %v", err)
+	return nil
 }
 
 // open loads a page and waits until its visible text holds every wanted
