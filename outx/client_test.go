@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,7 +35,12 @@ func sandbox(t *testing.T, opts outxtest.Options) (*outxtest.Server, *outx.Clien
 }
 
 func TestSendMessageCreatesTaskThatCompletesAsSent(t *testing.T) {
-	srv, c := sandbox(t, outxtest.Options{})
+	// The sandbox's clock is the test's, so a slow machine cannot finish the
+	// task before its first read.
+	var mu sync.Mutex
+	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	srv, c := sandbox(t, outxtest.Options{TaskDelay: 50 * time.Millisecond, Now: clock})
 	ctx := context.Background()
 	created, err := c.SendMessage(ctx, outx.SendMessageRequest{RecipientURN: "urn:li:person:ACoAABCDEFG", Message: "Hi Ada"})
 	if err != nil {
@@ -55,7 +61,9 @@ func TestSendMessageCreatesTaskThatCompletesAsSent(t *testing.T) {
 	if task.Finished() || task.Output != nil {
 		t.Fatalf("fresh task = %+v, want unfinished with null output", task)
 	}
-	time.Sleep(60 * time.Millisecond)
+	mu.Lock()
+	now = now.Add(60 * time.Millisecond)
+	mu.Unlock()
 	task, err = c.GetTaskStatus(ctx, created.TaskID)
 	if err != nil {
 		t.Fatal(err)
