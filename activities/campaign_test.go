@@ -141,7 +141,9 @@ func TestLoadRecipientsInline(t *testing.T) {
 // task is final hands its task id to the next attempt, which polls that task
 // instead of creating another.
 func TestLookupProfileResumesItsTask(t *testing.T) {
-	sb := outxtest.NewServer(outxtest.Options{TaskDelay: 300 * time.Millisecond})
+	// The task takes 10 times an attempt's polling, so that a loaded
+	// machine cannot finish it within the first attempt.
+	sb := outxtest.NewServer(outxtest.Options{TaskDelay: time.Second})
 	defer sb.Close()
 	e := env(t, sb.URL) // each attempt polls for 100ms
 	var a *activities.Activities
@@ -157,7 +159,7 @@ func TestLookupProfileResumesItsTask(t *testing.T) {
 	if err := app.Details(&progress); err != nil || progress.TaskID == "" {
 		t.Fatalf("TaskPending carries no task id: %v", err)
 	}
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(time.Second)
 	e.SetHeartbeatDetails(progress)
 	v, err := e.ExecuteActivity(a.LookupProfile, in)
 	if err != nil {
