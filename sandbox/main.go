@@ -60,16 +60,16 @@ func run(args []string) int {
 	key := fs.String("api-key", outxtest.DefaultAPIKey, "the API key the sandbox accepts")
 	taskDelay := fs.Duration("task-delay", 2*time.Second, "time from a task's creation to its final status")
 	slowDelay := fs.Duration("slow-delay", time.Minute, "how long tasks of slow… recipients stay pending")
-	logFormat := fs.String("log-format", "console", "log format: console or json")
+	var logFlags logging.Flags
+	logFlags.Register(fs)
 	cliflags.Env(fs, "addr", "SANDBOX_ADDR")
 	cliflags.Env(fs, "api-key", "SANDBOX_API_KEY")
 	cliflags.Env(fs, "task-delay", "SANDBOX_TASK_DELAY")
 	cliflags.Env(fs, "slow-delay", "SANDBOX_SLOW_DELAY")
-	cliflags.Env(fs, "log-format", "OUTPACE_LOG_FORMAT")
 	if code, ok := cliflags.ParseCommand(fs, args, os.Stderr); !ok {
 		return code
 	}
-	logger, err := logging.New(os.Stderr, *logFormat, "info")
+	logger, err := logFlags.New(os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sandbox:", err)
 		return 2
