@@ -147,16 +147,26 @@ func readPreviousCampaign(ctx context.Context, c client.Client, dc converter.Dat
 // twice. found says there are some; pseudonyms that they name recipients by
 // pseudonyms, with a key that went with the campaign's input.
 func earlierMessages(ctx context.Context, c client.Client, namespace, id string) (found, pseudonyms bool, err error) {
-	resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: namespace, PageSize: 100, Query: reportQuery(id)})
-	if err != nil {
-		return false, false, fmt.Errorf("looking for earlier messages of campaign %s: %w%s", id, err, searchAttributeHint(err))
+	// Runs of invalid rows (<id>/invalid-line-N) name nobody, so the pages
+	// are read until a run that names a recipient says how it does.
+	req := &workflowservice.ListWorkflowExecutionsRequest{Namespace: namespace, PageSize: 100, Query: reportQuery(id)}
+	for {
+		resp, err := c.ListWorkflow(ctx, req)
+		if err != nil {
+			return false, false, fmt.Errorf("looking for earlier messages of campaign %s: %w%s", id, err, searchAttributeHint(err))
+		}
+		for _, e := range resp.GetExecutions() {
+			found = true
+			name := strings.TrimPrefix(e.GetExecution().GetWorkflowId(), id+"/")
+			if !strings.HasPrefix(name, "invalid-line-") {
+				return true, workflows.IsPseudonym(name), nil
+			}
+		}
+		if len(resp.GetNextPageToken()) == 0 {
+			return found, false, nil
+		}
+		req.NextPageToken = resp.GetNextPageToken()
 	}
-	for _, e := range resp.GetExecutions() {
-		var name string
-		decodeKeyword(e.GetSearchAttributes().GetIndexedFields()[workflows.RecipientURNAttribute.GetName()], &name)
-		pseudonyms = pseudonyms || workflows.IsPseudonym(name)
-	}
-	return len(resp.GetExecutions()) > 0, pseudonyms, nil
 }
 
 // --- recipient-id ---
