@@ -145,7 +145,7 @@ func (c Counts) Done() int { return c.Delivered + c.Failed + c.Unknown + c.Inval
 // this campaign already did (or is doing) it.
 const Skipped Outcome = "skipped"
 
-func (c *Counts) add(o Outcome) {
+func (c *Counts) add(o Outcome) Outcome {
 	switch o {
 	case Delivered:
 		c.Delivered++
@@ -157,7 +157,9 @@ func (c *Counts) add(o Outcome) {
 		c.Skipped++
 	default:
 		c.Unknown++
+		return Unknown
 	}
+	return o
 }
 
 // CampaignStatus names what a campaign is doing now.

@@ -41,11 +41,6 @@ func recordMessage(ctx workflow.Context, res SendMessageResult) {
 // count adds a recipient's final state to the campaign's counts and to
 // MetricCampaignRecipients.
 func (c *campaign) count(ctx workflow.Context, o Outcome) {
-	c.st.Counts.add(o)
-	switch o {
-	case Delivered, Failed, Invalid, Skipped:
-	default:
-		o = Unknown // as Counts.add counts it
-	}
+	o = c.st.Counts.add(o)
 	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"state": string(o)}).Counter(MetricCampaignRecipients).Inc(1)
 }
