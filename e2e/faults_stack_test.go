@@ -21,7 +21,6 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/outpacehq/outpace/outx"
@@ -92,17 +91,13 @@ func (r *faultRun) startServer() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath:  r.s.temporalCLI,
-		ClientOptions: &client.Options{HostPort: r.address},
-		DBFilename:    filepath.Join(r.dir, "temporal.db"),
-		LogLevel:      "error",
-		SearchAttributes: temporal.NewSearchAttributes(
-			workflows.CampaignIDAttribute.ValueSet(""),
-			workflows.RecipientURNAttribute.ValueSet(""),
-			workflows.OutcomeAttribute.ValueSet(""),
-		),
-		Stdout: r.devLog,
-		Stderr: r.devLog,
+		ExistingPath:     r.s.temporalCLI,
+		ClientOptions:    &client.Options{HostPort: r.address},
+		DBFilename:       filepath.Join(r.dir, "temporal.db"),
+		LogLevel:         "error",
+		SearchAttributes: searchAttributes(),
+		Stdout:           r.devLog,
+		Stderr:           r.devLog,
 	})
 	if err != nil {
 		r.t.Fatalf("starting the dev server on %s: %v", r.address, err)

@@ -122,18 +122,14 @@ func start() (*stack, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	s.dev, err = testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath: s.temporalCLI,
-		LogLevel:     "error",
-		EnableUI:     true,
-		UIPort:       fmt.Sprint(uiPort),
-		ExtraArgs:    []string{"--ui-ip", "127.0.0.1", "--ui-codec-endpoint", s.codecURL()},
-		SearchAttributes: temporal.NewSearchAttributes(
-			workflows.CampaignIDAttribute.ValueSet(""),
-			workflows.RecipientURNAttribute.ValueSet(""),
-			workflows.OutcomeAttribute.ValueSet(""),
-		),
-		Stdout: devLog,
-		Stderr: devLog,
+		ExistingPath:     s.temporalCLI,
+		LogLevel:         "error",
+		EnableUI:         true,
+		UIPort:           fmt.Sprint(uiPort),
+		ExtraArgs:        []string{"--ui-ip", "127.0.0.1", "--ui-codec-endpoint", s.codecURL()},
+		SearchAttributes: searchAttributes(),
+		Stdout:           devLog,
+		Stderr:           devLog,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting the dev server: %w", err)
@@ -287,6 +283,15 @@ func freePortNumber() (int, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// searchAttributes registers every search attribute outpace's workflows set.
+func searchAttributes() temporal.SearchAttributes {
+	var updates []temporal.SearchAttributeUpdate
+	for _, sa := range workflows.SearchAttributes {
+		updates = append(updates, sa.ValueSet(""))
+	}
+	return temporal.NewSearchAttributes(updates...)
 }
 
 // codecURL is the codec server endpoint the dev server's UI calls.

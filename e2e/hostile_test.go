@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -205,7 +204,7 @@ func hostileCases() []hostileCase {
 			want: []string{"line 1: the header must have a recipient_urn, profile_url or profile_slug column"}},
 		{door: "csv", name: "a 50 MB file of one line", starter: preview(withTpl("--csv", "{dir}/one-line.csv")...), code: 2,
 			setup: func(t *testing.T, dir string) {
-				writeHostileFile(t, filepath.Join(dir, "one-line.csv"), "recipient_urn,first_name\nurn:li:person:big,"+strings.Repeat("A", 50<<20)+"\n")
+				writeFile(t, filepath.Join(dir, "one-line.csv"), "recipient_urn,first_name\nurn:li:person:big,"+strings.Repeat("A", 50<<20)+"\n")
 			},
 			want: []string{"line 2: the row starting on this line is longer than 1048576 bytes"}},
 		{door: "csv", name: "a file that never ends (/dev/zero)", starter: preview(withTpl("--csv", "/dev/zero")...), code: 2,
@@ -220,7 +219,7 @@ func hostileCases() []hostileCase {
 				for i := range 4999 {
 					cols = append(cols, fmt.Sprintf("c%d", i))
 				}
-				writeHostileFile(t, filepath.Join(dir, "wide.csv"), strings.Join(cols, ",")+"\n")
+				writeFile(t, filepath.Join(dir, "wide.csv"), strings.Join(cols, ",")+"\n")
 			},
 			want: []string{"line 1: the header has 5000 columns; at most 1000 are allowed"}},
 		{door: "csv", name: "duplicate header", starter: preview(withTpl("--csv", csv("duplicate-headers.csv"))...), code: 2,
@@ -440,18 +439,11 @@ func (s *stack) startHostileWorkflow(t *testing.T, id string, c hostileCase, exp
 	return err.Error()
 }
 
-func writeHostileFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func writeHostileJSON(t *testing.T, path string, v any) {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeHostileFile(t, path, string(b))
+	writeFile(t, path, string(b))
 }
