@@ -15,9 +15,11 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/outpacehq/outpace/outx"
+	"github.com/outpacehq/outpace/senders"
 )
 
 // Error types of the ApplicationErrors the activities return.
@@ -46,11 +48,29 @@ const (
 	// ErrTaskPending: the task has no final status yet. Retryable: Temporal's
 	// retry policy schedules the next poll.
 	ErrTaskPending = "TaskPending"
+	// ErrUnknownSender: the workflow names a sender account this worker has
+	// no key for. Fixing it takes the worker's configuration, not a retry.
+	ErrUnknownSender = "UnknownSender"
+	// ErrConnectionsUnreadable: a Fetch Connections task finished without a
+	// list outpace can read, so whether the person accepted is not known.
+	ErrConnectionsUnreadable = "ConnectionsUnreadable"
 )
 
-// Activities performs outpace's OutX calls.
+// Activities performs outpace's OutX calls, each with the client of the
+// sender account the workflow names.
 type Activities struct {
+	// OutX is the Default sender's client, used when Accounts has none.
 	OutX *outx.Client
+	// Accounts are the named senders' clients (see Clients).
+	Accounts map[string]*outx.Client
+	// Senders are the worker's accounts, for their limits (SenderLimits).
+	// An account in Accounts but not here has the default limits.
+	Senders senders.Config
+	// Temporal and TaskQueue are the worker's: RequestSlot starts an
+	// account's pacer through them, on that queue (default: the queue of
+	// the RequestSlot activity itself).
+	Temporal  client.Client
+	TaskQueue string
 	// PollInterval is the time between status reads while a poll attempt
 	// lasts. Default 5s, OutX's recommendation.
 	PollInterval time.Duration
@@ -94,8 +114,10 @@ func problems(err error) []string {
 	return []string{err.Error()}
 }
 
-// SendInput is a validated message to queue with OutX.
+// SendInput is a validated message to queue with OutX from the account
+// Sender ("" is senders.Default).
 type SendInput struct {
+	Sender       string `json:"sender,omitempty"`
 	RecipientURN string `json:"recipient_urn"`
 	Message      string `json:"message"`
 }
@@ -108,8 +130,12 @@ type SendResult struct {
 // Send makes exactly one Send Message request. Its errors say whether a task
 // may have been created (ErrAmbiguous) or certainly was not (every other type).
 func (a *Activities) Send(ctx context.Context, in SendInput) (SendResult, error) {
+	c, err := a.client(in.Sender)
+	if err != nil {
+		return SendResult{}, err
+	}
 	start := time.Now()
-	created, err := a.OutX.SendMessage(ctx, outx.SendMessageRequest(in))
+	created, err := c.SendMessage(ctx, outx.SendMessageRequest{RecipientURN: in.RecipientURN, Message: in.Message})
 	recordSendLatency(ctx, time.Since(start))
 	if err != nil {
 		return SendResult{}, sendError(err)
@@ -142,16 +168,22 @@ func sendError(err error) error {
 	return temporal.NewNonRetryableApplicationError(err.Error(), typ, nil)
 }
 
-// PollInput names the OutX task to watch.
+// PollInput names the OutX task to watch, and the account that created it
+// (OutX knows a task only under its own team's key).
 type PollInput struct {
+	Sender string `json:"sender,omitempty"`
 	TaskID string `json:"task_id"`
 }
 
 // PollResult is a task's final status.
 type PollResult struct {
 	Status outx.TaskStatus `json:"status"`
-	// Sent is true when OutX performed the action (completed, sent: true).
+	// Sent is true when OutX performed the action (completed, sent: true),
+	// or when a connection request found the person already connected.
 	Sent bool `json:"sent"`
+	// AlreadyConnected: a connection-request task sent no invitation
+	// because the person already is a 1st-degree connection.
+	AlreadyConnected bool `json:"already_connected,omitempty"`
 	// Reason is OutX's explanation when the task finished without sending.
 	Reason string `json:"reason,omitempty"`
 	// Polls is the number of status reads over every attempt.
@@ -170,6 +202,10 @@ type pollProgress struct {
 // deadline) spaces the next attempt. Retries add no history events, so the
 // history of a task polled for a day is as long as one polled once.
 func (a *Activities) PollStatus(ctx context.Context, in PollInput) (PollResult, error) {
+	c, err := a.client(in.Sender)
+	if err != nil {
+		return PollResult{}, err
+	}
 	info := activity.GetInfo(ctx)
 	var progress pollProgress
 	if activity.HasHeartbeatDetails(ctx) {
@@ -187,11 +223,12 @@ func (a *Activities) PollStatus(ctx context.Context, in PollInput) (PollResult, 
 
 	var last string
 	for {
-		task, err := a.OutX.GetTaskStatus(ctx, in.TaskID)
+		task, err := c.GetTaskStatus(ctx, in.TaskID)
 		progress.Polls++
 		switch {
 		case err == nil && task.Finished():
-			res := PollResult{Status: task.Status, Sent: task.Sent(), Polls: progress.Polls}
+			res := PollResult{Status: task.Status, Sent: task.Sent() || task.AlreadyConnected(),
+				AlreadyConnected: task.AlreadyConnected(), Polls: progress.Polls}
 			recordPolls(ctx, progress.Polls)
 			if !res.Sent {
 				res.Reason = task.FailureReason()

@@ -4,13 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"time"
 
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/outpacehq/outpace/outx"
@@ -38,9 +35,12 @@ type RecipientsFile struct {
 }
 
 // InspectInput is a campaign's recipient source, checked once at its start.
+// Parts, when set, are the texts of a sequence's steps and are used instead
+// of Template, so that every step's text is checked for every recipient.
 type InspectInput struct {
-	File     *RecipientsFile `json:"file,omitempty"`
-	Template string          `json:"template"`
+	File     *RecipientsFile   `json:"file,omitempty"`
+	Template string            `json:"template"`
+	Parts    []recipients.Part `json:"parts,omitempty"`
 }
 
 // InspectResult counts the recipients a campaign will go through.
@@ -54,7 +54,7 @@ type InspectResult struct {
 // progress has a total. Row-level problems are not errors: those recipients
 // become invalid when their page is read.
 func (a *Activities) InspectRecipients(ctx context.Context, in InspectInput) (InspectResult, error) {
-	t, err := recipients.ParseTemplate(in.Template)
+	t, err := parseTemplate(in.Template, in.Parts)
 	if err != nil {
 		return InspectResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrCampaignInput, nil)
 	}
@@ -83,12 +83,14 @@ func (a *Activities) InspectRecipients(ctx context.Context, in InspectInput) (In
 
 // LoadInput asks for the next page of a campaign's recipients: from the CSV
 // file at Cursor, or, for an inline list, the slice Inline whose first entry
-// is recipient number First+1.
+// is recipient number First+1. Parts, when set, are used instead of Template,
+// as in InspectInput, and the page's recipients then carry Texts.
 type LoadInput struct {
 	File     *RecipientsFile        `json:"file,omitempty"`
 	Inline   []recipients.Recipient `json:"inline,omitempty"`
 	First    int                    `json:"first,omitempty"`
 	Template string                 `json:"template"`
+	Parts    []recipients.Part      `json:"parts,omitempty"`
 	Cursor   recipients.Cursor      `json:"cursor"`
 	Limit    int                    `json:"limit"`
 }
@@ -99,7 +101,7 @@ const MaxPageBytes = 512 << 10
 
 // LoadRecipients reads one page of recipients and renders their messages.
 func (a *Activities) LoadRecipients(ctx context.Context, in LoadInput) (recipients.Page, error) {
-	t, err := recipients.ParseTemplate(in.Template)
+	t, err := parseTemplate(in.Template, in.Parts)
 	if err != nil {
 		return recipients.Page{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrCampaignInput, nil)
 	}
@@ -128,6 +130,15 @@ func (a *Activities) LoadRecipients(ctx context.Context, in LoadInput) (recipien
 	return page, nil
 }
 
+// parseTemplate parses a sequence's step texts when there are any, else the
+// single message template.
+func parseTemplate(text string, parts []recipients.Part) (*recipients.Template, error) {
+	if len(parts) > 0 {
+		return recipients.ParseParts(parts)
+	}
+	return recipients.ParseTemplate(text)
+}
+
 // FileDigest is the hex SHA-256 of a file, as RecipientsFile.SHA256 wants it.
 func FileDigest(path string) (string, error) {
 	f, err := os.Open(path)
@@ -142,8 +153,10 @@ func FileDigest(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// LookupInput names a LinkedIn profile by its public slug.
+// LookupInput names a LinkedIn profile by its public slug, and the account
+// that looks it up.
 type LookupInput struct {
+	Sender      string `json:"sender,omitempty"`
 	ProfileSlug string `json:"profile_slug"`
 }
 
@@ -154,72 +167,30 @@ type LookupResult struct {
 	Polls        int    `json:"polls"`
 }
 
-// lookupProgress survives a retried lookup attempt, so a retry polls the task
-// already created instead of creating another.
-type lookupProgress struct {
-	TaskID string `json:"task_id"`
-	Polls  int    `json:"polls"`
-}
-
 // LookupProfile resolves a profile slug to a person URN with OutX's Fetch
-// Profile: it creates the task, then polls it until final, heartbeating.
-// Creation errors carry the same types as Send's; a repeated fetch is
-// harmless (it messages nobody), so an ambiguous creation is retryable.
+// Profile: it creates the task, then polls it until final, heartbeating
+// the task id so that a retried attempt polls it instead of creating
+// another. Creation errors carry the same types as Send's; a repeated fetch
+// is harmless (it messages nobody), so an ambiguous creation is retryable.
 func (a *Activities) LookupProfile(ctx context.Context, in LookupInput) (LookupResult, error) {
-	var p lookupProgress
-	if activity.HasHeartbeatDetails(ctx) {
-		_ = activity.GetHeartbeatDetails(ctx, &p)
+	c, err := a.client(in.Sender)
+	if err != nil {
+		return LookupResult{}, err
 	}
-	if p.TaskID == "" {
-		created, err := a.OutX.FetchProfile(ctx, outx.FetchProfileRequest{ProfileSlug: in.ProfileSlug})
-		if err != nil {
-			if !outx.NoTaskCreated(err) {
-				return LookupResult{}, temporal.NewApplicationError(err.Error(), ErrAmbiguous) // retryable
-			}
-			return LookupResult{}, sendError(err)
-		}
-		p.TaskID = created.TaskID
-		activity.RecordHeartbeat(ctx, p)
+	task, p, err := a.readTask(ctx, c, "profile look-up", func() (outx.TaskCreated, error) {
+		return c.FetchProfile(ctx, outx.FetchProfileRequest{ProfileSlug: in.ProfileSlug})
+	})
+	if err != nil {
+		return LookupResult{}, err
 	}
-	// Like PollStatus: the first attempt polls for PollBurst, later ones
-	// read once, and the retry policy spaces them.
-	interval := orDefault(a.PollInterval, 5*time.Second)
-	stopAt := time.Now()
-	if activity.GetInfo(ctx).Attempt == 1 {
-		stopAt = stopAt.Add(orDefault(a.PollBurst, 2*time.Minute))
+	urn, ok := task.ProfileURN()
+	if !ok {
+		return LookupResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("profile_slug %q: OutX found no profile (%s)", in.ProfileSlug, task.FailureReason()), ErrProfileNotFound, nil)
 	}
-	for {
-		task, err := a.OutX.GetTaskStatus(ctx, p.TaskID)
-		p.Polls++
-		switch {
-		case err == nil && task.Finished():
-			recordPolls(ctx, p.Polls)
-			urn, ok := task.ProfileURN()
-			if !ok {
-				return LookupResult{}, temporal.NewNonRetryableApplicationError(
-					fmt.Sprintf("profile_slug %q: OutX found no profile (%s)", in.ProfileSlug, task.FailureReason()), ErrProfileNotFound, nil)
-			}
-			if err := outx.ValidateRecipientURN(urn); err != nil {
-				return LookupResult{}, temporal.NewNonRetryableApplicationError(
-					fmt.Sprintf("profile_slug %q: OutX returned %s", in.ProfileSlug, err), ErrProfileNotFound, nil)
-			}
-			return LookupResult{RecipientURN: urn, TaskID: p.TaskID, Polls: p.Polls}, nil
-		case errors.Is(err, outx.ErrUnauthorized):
-			return LookupResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrUnauthorized, nil)
-		case errors.Is(err, outx.ErrTaskNotFound):
-			return LookupResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTaskNotFound, nil)
-		}
-		activity.RecordHeartbeat(ctx, p)
-		if !time.Now().Add(interval).Before(stopAt) {
-			return LookupResult{}, temporal.NewApplicationError(
-				fmt.Sprintf("profile look-up task %s not finished after %d polls", p.TaskID, p.Polls), ErrTaskPending, p)
-		}
-		select {
-		case <-ctx.Done():
-			return LookupResult{}, ctx.Err()
-		case <-activity.GetWorkerStopChannel(ctx):
-			return LookupResult{}, temporal.NewApplicationError("worker stopping", ErrTaskPending, p)
-		case <-time.After(interval):
-		}
+	if err := outx.ValidateRecipientURN(urn); err != nil {
+		return LookupResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("profile_slug %q: OutX returned %s", in.ProfileSlug, err), ErrProfileNotFound, nil)
 	}
+	return LookupResult{RecipientURN: urn, TaskID: p.TaskID, Polls: p.Polls}, nil
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -134,6 +136,72 @@ func TestLoadRecipientsInline(t *testing.T) {
 	r := page.Recipients
 	if len(r) != 2 || r[0].Line != 11 || r[0].Message != "Hi Ada" || r[1].Line != 12 || r[1].Message != "" || len(r[1].Problems) != 1 {
 		t.Fatalf("page = %+v; want recipients 11 and 12, the second invalid", r)
+	}
+}
+
+// sequenceParts are the texts of a four-step sequence: a connection request
+// with a note, a wait, and two messages, the last using title alone.
+var sequenceParts = []recipients.Part{
+	{Kind: recipients.PartNote, Text: "Hi {{first_name}}"},
+	{},
+	{Kind: recipients.PartMessage, Text: "Thanks, {{first_name}}!"},
+	{Kind: recipients.PartMessage, Text: "How is being {{title}}?"},
+}
+
+// TestInspectRecipientsWithParts: the steps' texts, not the template, are
+// checked for every row, and a bad step fails the campaign at its start.
+func TestInspectRecipientsWithParts(t *testing.T) {
+	e := env(t, "http://127.0.0.1:1")
+	var a *activities.Activities
+	path, digest := csvFile(t, "recipient_urn,first_name,title\nurn:li:person:A1,Ada,CTO\nurn:li:person:B2,Bo,\nurn:li:person:C3,Cy,CEO\n")
+	file := &activities.RecipientsFile{Path: path, SHA256: digest}
+
+	v, err := e.ExecuteActivity(a.InspectRecipients, activities.InspectInput{File: file, Template: "unused {{", Parts: sequenceParts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res activities.InspectResult
+	if err := v.Get(&res); err != nil || res != (activities.InspectResult{Rows: 3, Invalid: 1}) {
+		t.Fatalf("result = %+v, %v; want 3 rows, 1 invalid (no title for step 4)", res, err)
+	}
+
+	bad := append(slices.Clone(sequenceParts), recipients.Part{Kind: recipients.PartMessage, Text: "{{first_name"})
+	_, err = e.ExecuteActivity(a.InspectRecipients, activities.InspectInput{File: file, Parts: bad})
+	if errorType(err) != activities.ErrCampaignInput || retryable(err) || !strings.Contains(err.Error(), "steps[5].template: ") {
+		t.Errorf("err = %v, want non-retryable %s naming steps[5]", err, activities.ErrCampaignInput)
+	}
+}
+
+func TestLoadRecipientsWithParts(t *testing.T) {
+	e := env(t, "http://127.0.0.1:1")
+	var a *activities.Activities
+	load := func(in activities.LoadInput) []recipients.Prepared {
+		t.Helper()
+		v, err := e.ExecuteActivity(a.LoadRecipients, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var page recipients.Page
+		if err := v.Get(&page); err != nil {
+			t.Fatal(err)
+		}
+		return page.Recipients
+	}
+	want := [][]string{{"Hi Ada", "", "Thanks, Ada!", "How is being CTO?"}, nil}
+
+	path, digest := csvFile(t, "recipient_urn,first_name,title\nurn:li:person:A1,Ada,CTO\nurn:li:person:B2,Bo,\n")
+	rs := load(activities.LoadInput{File: &activities.RecipientsFile{Path: path, SHA256: digest}, Parts: sequenceParts, Limit: 10})
+	if len(rs) != 2 || !reflect.DeepEqual([][]string{rs[0].Texts, rs[1].Texts}, want) || rs[0].Message != "" || len(rs[1].Problems) != 1 {
+		t.Fatalf("file page = %+v; want step texts for line 2, line 3 invalid", rs)
+	}
+
+	rs = load(activities.LoadInput{Inline: []recipients.Recipient{
+		{RecipientURN: "urn:li:person:A1", Vars: map[string]string{"first_name": "Ada", "title": "CTO"}},
+		{RecipientURN: "urn:li:person:B2", Vars: map[string]string{"first_name": "Bo"}},
+	}, First: 4, Parts: sequenceParts, Limit: 10})
+	if len(rs) != 2 || rs[0].Line != 5 || !reflect.DeepEqual([][]string{rs[0].Texts, rs[1].Texts}, want) ||
+		!slices.Equal(rs[1].Problems, []string{`step 4 (message): template variable "title" is missing or empty`}) {
+		t.Fatalf("inline page = %+v; want step texts for recipient 5, recipient 6 invalid", rs)
 	}
 }
 

@@ -20,6 +20,7 @@ type Policy struct {
 	MinGap, MaxGap time.Duration // gap between the end of one OutX task and the start of the next; 0 <= MinGap <= MaxGap
 	HourlyCap      int           // at most this many actions in any rolling 60 minutes; 0 = no cap
 	DailyCap       int           // at most this many actions per local calendar day of Window.Location; 0 = no cap
+	WeeklyCap      int           // at most this many actions per local ISO week (Monday to Sunday); 0 = no cap
 	Window         Window
 }
 
@@ -45,6 +46,8 @@ func (p Policy) Validate() error {
 		return bad("hourly_cap", "must be at most %d so that the pacing state stays small, got %d", maxHourlyCap, p.HourlyCap)
 	case p.DailyCap < 0:
 		return bad("daily_cap", "must not be negative, got %d", p.DailyCap)
+	case p.WeeklyCap < 0:
+		return bad("weekly_cap", "must not be negative, got %d", p.WeeklyCap)
 	case w.Location == nil:
 		return bad("time_zone", "is required")
 	case w.Start < 0 || w.End > 24*60 || w.End <= w.Start:
@@ -63,6 +66,8 @@ type State struct {
 	RecentStarts []time.Time `json:"recent_starts,omitempty"` // start times of the latest actions, oldest first, at most HourlyCap, only those within the last hour matter
 	Day          string      `json:"day,omitempty"`           // local date "2006-01-02" that DayCount counts
 	DayCount     int         `json:"day_count,omitempty"`
+	Week         string      `json:"week,omitempty"` // local Monday "2006-01-02" of the ISO week WeekCount counts
+	WeekCount    int         `json:"week_count,omitempty"`
 }
 
 // Record notes an action that started at start, which counts against the
@@ -77,6 +82,14 @@ func (s *State) Record(p Policy, start, end time.Time) {
 		s.DayCount++
 	case day > s.Day: // "2006-01-02" sorts as text
 		s.Day, s.DayCount = day, 1
+	}
+	if p.WeeklyCap > 0 {
+		switch week := weekStart(start, p.Window.loc()).Format(time.DateOnly); {
+		case week == s.Week:
+			s.WeekCount++
+		case week > s.Week:
+			s.Week, s.WeekCount = week, 1
+		}
 	}
 	if p.HourlyCap <= 0 {
 		s.RecentStarts = nil
@@ -97,6 +110,14 @@ func (s *State) Record(p Policy, start, end time.Time) {
 
 func localDate(t time.Time, loc *time.Location) string { return t.In(loc).Format(time.DateOnly) }
 
+// weekStart is local midnight of the Monday of t's week.
+func weekStart(t time.Time, loc *time.Location) time.Time {
+	l := t.In(loc)
+	back := (int(l.Weekday()) + 6) % 7 // days since Monday
+	y, m, d := l.Date()
+	return time.Date(y, m, d-back, 0, 0, 0, 0, loc)
+}
+
 // Reason says why the next action waits, for logs and for the campaign's
 // status.
 type Reason string
@@ -106,6 +127,7 @@ const (
 	Spacing       Reason = "spacing" // waiting out the gap after the previous task
 	HourlyCap     Reason = "hourly_cap"
 	DailyCap      Reason = "daily_cap"
+	WeeklyCap     Reason = "weekly_cap"
 	OutsideWindow Reason = "outside_window"
 )
 
@@ -146,6 +168,17 @@ func (p Policy) Next(s State, now time.Time, gap time.Duration) (at time.Time, w
 				return time.Time{}, DailyCap
 			}
 			push(open, DailyCap)
+		}
+		if p.WeeklyCap > 0 && s.Week != "" && s.WeekCount >= p.WeeklyCap {
+			ws := weekStart(at, loc)
+			if ws.Format(time.DateOnly) == s.Week {
+				y, m, d := ws.Date()
+				open := p.Window.NextOpen(time.Date(y, m, d+7, 0, 0, 0, 0, loc))
+				if open.IsZero() {
+					return time.Time{}, WeeklyCap
+				}
+				push(open, WeeklyCap)
+			}
 		}
 		open := p.Window.NextOpen(at)
 		if open.IsZero() {

@@ -390,3 +390,38 @@ func TestStateJSON(t *testing.T) {
 		t.Errorf("State JSON after a round trip = %s, want %s", b2, want)
 	}
 }
+
+// TestWeeklyCap: a weekly cap counts actions per local ISO week and, once
+// reached, moves the next action to the window's first opening of the next
+// week, whatever the daily cap allows.
+func TestWeeklyCap(t *testing.T) {
+	p := office(t)
+	p.WeeklyCap, p.HourlyCap, p.DailyCap = 3, 0, 0
+	var s State
+	// Wednesday, Thursday, Friday of one week (Berlin).
+	for _, start := range []string{"2026-03-25T10:00:00+01:00", "2026-03-26T10:00:00+01:00", "2026-03-27T10:00:00+01:00"} {
+		s.Record(p, rfc(start), rfc(start).Add(time.Minute))
+	}
+	if s.Week != "2026-03-23" || s.WeekCount != 3 {
+		t.Fatalf("Week %s WeekCount %d, want 2026-03-23 3", s.Week, s.WeekCount)
+	}
+	at, why := p.Next(s, rfc("2026-03-27T11:00:00+01:00"), time.Minute)
+	if want := rfc("2026-03-30T09:00:00+02:00"); !at.Equal(want) || why != WeeklyCap { // Monday, after the DST change
+		t.Errorf("Next = %s %s, want %s weekly_cap", at, why, want)
+	}
+	// The next week counts afresh.
+	s.Record(p, rfc("2026-03-30T09:00:00+02:00"), rfc("2026-03-30T09:01:00+02:00"))
+	if s.Week != "2026-03-30" || s.WeekCount != 1 {
+		t.Errorf("after a Monday action: Week %s WeekCount %d, want 2026-03-30 1", s.Week, s.WeekCount)
+	}
+	if at, why := p.Next(s, rfc("2026-03-30T10:00:00+02:00"), time.Minute); !at.Equal(rfc("2026-03-30T10:00:00+02:00")) || why != Ready {
+		t.Errorf("Next on Monday = %s %s, want ready now", at, why)
+	}
+	// Without a weekly cap, nothing is counted per week.
+	p.WeeklyCap = 0
+	var u State
+	u.Record(p, rfc("2026-03-25T10:00:00+01:00"), rfc("2026-03-25T10:01:00+01:00"))
+	if u.Week != "" || u.WeekCount != 0 {
+		t.Errorf("no weekly cap: Week %q WeekCount %d, want empty", u.Week, u.WeekCount)
+	}
+}

@@ -92,9 +92,10 @@ func ReadHeader(r io.Reader) (*Header, Cursor, error) {
 
 // ReadPage reads up to limit rows starting at cur (the zero Cursor means the
 // first row) and prepares each with t. It stops before a row that would bring
-// the page's text (messages, identities, problems) past maxBytes, so a page
-// stays well under Temporal's 2 MB payload cap; a page has at least one row
-// all the same, so that reading always progresses. A limit below 1 counts as 1.
+// the page's text (messages or step texts, identities, problems) past
+// maxBytes, so a page stays well under Temporal's 2 MB payload cap; a page has
+// at least one row all the same, so that reading always progresses. A limit
+// below 1 counts as 1.
 //
 // r must be the whole file: the header is read from offset 0 on every call,
 // since a page may be read by any worker after any restart. A structural
@@ -342,6 +343,9 @@ func fields(n int) string {
 // size is about what a prepared row adds to a page's payload.
 func (p Prepared) size() int {
 	n := len(p.RecipientURN) + len(p.ProfileSlug) + len(p.Message)
+	for _, s := range p.Texts {
+		n += len(s)
+	}
 	for _, s := range p.Problems {
 		n += len(s)
 	}

@@ -26,15 +26,18 @@ type Prepared struct {
 	Line         int      `json:"line"`                    // CSV line number (1 = header), or 1-based index for inline recipients
 	RecipientURN string   `json:"recipient_urn,omitempty"` // set when the recipient names a valid URN
 	ProfileSlug  string   `json:"profile_slug,omitempty"`  // set when the recipient names a profile instead of a URN: the URN must be looked up
-	Message      string   `json:"message,omitempty"`       // empty when Problems is non-empty (nothing half-rendered)
+	Message      string   `json:"message,omitempty"`       // empty when Problems is non-empty (nothing half-rendered), and for a template of steps
+	Texts        []string `json:"texts,omitempty"`         // for a template of steps, one text per step ("" for a step without text, or without a note); nil when Problems is non-empty
 	Problems     []string `json:"problems,omitempty"`      // why this recipient is invalid, each naming the field or variable and the rule
 }
 
 // maxSlugLength is LinkedIn's limit on a public profile URL's slug.
 const maxSlugLength = 100
 
-// Prepare identifies the recipient and renders its message with t, recording
-// every problem rather than the first, so that a user fixes a row once.
+// Prepare identifies the recipient and renders its message with t (for a
+// template of steps, every step's text, each checked by its kind's rule),
+// recording every problem rather than the first, so that a user fixes a row
+// once.
 //
 // The identity is RecipientURN if set, else ProfileSlug, else the slug of
 // ProfileURL; all three are trimmed, as CSV cells often carry stray spaces. A
@@ -64,6 +67,14 @@ func Prepare(line int, r Recipient, t *Template) Prepared {
 	}
 	if err != nil {
 		p.Problems = append(p.Problems, err.Error())
+	}
+	if t.steps != nil {
+		texts, problems := t.renderSteps(r.Vars)
+		p.Problems = append(p.Problems, problems...)
+		if p.Problems == nil {
+			p.Texts = texts
+		}
+		return p
 	}
 	msg, err := t.Render(r.Vars)
 	if err == nil {

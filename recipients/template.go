@@ -21,10 +21,17 @@ var varName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]*$`)
 // Template is a parsed message template: text with {{name}} placeholders. It
 // is parsed once per campaign so that a mistake in it is reported once,
 // instead of once per recipient.
+//
+// A template parsed by ParseParts holds the texts of a campaign's steps
+// instead of one message: preparing a recipient with it fills
+// Prepared.Texts, one per step, rather than Prepared.Message.
 type Template struct {
 	text  string
 	parts []part
-	vars  []string
+	vars  []string // for steps, those of every step, in order of first use
+
+	steps  []step // set by ParseParts only
+	source []Part
 }
 
 // part is a run of literal text (v < 0) or a placeholder for vars[v].
@@ -112,7 +119,8 @@ func errAt(text string, offset int, rule string) *TemplateError {
 // is the order in which a recipient's missing variables are reported.
 func (t *Template) Variables() []string { return slices.Clone(t.vars) }
 
-// Text returns the template as it was written.
+// Text returns the template as it was written; "" for the steps of
+// ParseParts, which Parts returns.
 func (t *Template) Text() string { return t.text }
 
 // Render fills the placeholders with vars. Values are trimmed of surrounding
@@ -121,7 +129,13 @@ func (t *Template) Text() string { return t.text }
 // A variable that is absent, empty or whitespace only is a
 // *MissingVariableError for the first such variable in template order, and
 // the result is then "": nothing half-rendered can be sent by mistake.
+//
+// Render is for a single message template; the steps of ParseParts are
+// rendered by Prepare.
 func (t *Template) Render(vars map[string]string) (string, error) {
+	if t.steps != nil {
+		return "", &TemplateError{Rule: "has one text per step: prepare recipients with it instead of rendering it"}
+	}
 	vals := make([]string, len(t.vars))
 	n := 0
 	for i, name := range t.vars {

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 	"go.uber.org/zap"
 
 	"github.com/outpacehq/outpace/activities"
@@ -22,6 +23,7 @@ import (
 	"github.com/outpacehq/outpace/internal/metrics"
 	"github.com/outpacehq/outpace/internal/temporalclient"
 	"github.com/outpacehq/outpace/outx"
+	"github.com/outpacehq/outpace/senders"
 	"github.com/outpacehq/outpace/workflows"
 )
 
@@ -32,7 +34,12 @@ Usage:
 
 The OutX API key is read from OUTX_API_KEY, or from the file named by
 --outx-api-key-file. It is never accepted as a flag, so that it does not show
-in process listings or shell history.
+in process listings or shell history. That key is the sender "default".
+
+More LinkedIn accounts (senders), each with its own key and limits, are read
+from the YAML or JSON file named by --senders-file; OUTX_API_KEY still
+supplies "default" when the file has none. Workflows name a sender, never a
+key.
 
 Temporal connection settings are read as Temporal's own tools read them:
 TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_* and the
@@ -46,6 +53,7 @@ type config struct {
 	taskQueue    string
 	baseURL      string
 	keyFile      string
+	sendersFile  string
 	pollInterval time.Duration
 	pollBurst    time.Duration
 	log          logging.Flags
@@ -65,6 +73,7 @@ func run(args []string) int {
 	fs.StringVar(&cfg.taskQueue, "task-queue", workflows.TaskQueue, "Temporal task queue to serve")
 	fs.StringVar(&cfg.baseURL, "outx-base-url", outx.DefaultBaseURL, "OutX API base URL")
 	fs.StringVar(&cfg.keyFile, "outx-api-key-file", "", "file holding the OutX API key (default: the OUTX_API_KEY variable)")
+	fs.StringVar(&cfg.sendersFile, "senders-file", "", "YAML or JSON file of sender accounts (names, key sources, limits); default: the one account of OUTX_API_KEY")
 	fs.DurationVar(&cfg.pollInterval, "poll-interval", 5*time.Second, "time between task status reads while a task is expected soon")
 	fs.DurationVar(&cfg.pollBurst, "poll-burst", 2*time.Minute, "how long the first poll attempt reads at --poll-interval before backing off to Temporal retries")
 	cfg.log.Register(fs)
@@ -74,6 +83,7 @@ func run(args []string) int {
 	cliflags.Env(fs, "metrics-addr", "OUTPACE_METRICS_ADDR")
 	cliflags.Env(fs, "outx-base-url", "OUTX_BASE_URL")
 	cliflags.Env(fs, "outx-api-key-file", "OUTX_API_KEY_FILE")
+	cliflags.Env(fs, "senders-file", "OUTPACE_SENDERS_FILE")
 	cliflags.Env(fs, "poll-interval", "OUTPACE_POLL_INTERVAL")
 	cliflags.Env(fs, "poll-burst", "OUTPACE_POLL_BURST")
 	if code, ok := cliflags.ParseCommand(fs, args, os.Stderr); !ok {
@@ -94,11 +104,11 @@ func run(args []string) int {
 }
 
 func serve(cfg config, logger *zap.Logger) error {
-	key, source, err := apiKey(cfg.keyFile)
+	accounts, envIgnored, err := senderConfig(cfg)
 	if err != nil {
 		return err
 	}
-	oc, err := outx.New(cfg.baseURL, key)
+	clients, err := activities.Clients(accounts)
 	if err != nil {
 		return err
 	}
@@ -122,15 +132,34 @@ func serve(cfg config, logger *zap.Logger) error {
 	w := worker.New(tc, cfg.taskQueue, worker.Options{WorkerStopTimeout: cfg.stopTimeout})
 	w.RegisterWorkflow(workflows.SendMessage)
 	w.RegisterWorkflow(workflows.Campaign)
-	w.RegisterActivity(&activities.Activities{OutX: oc, PollInterval: cfg.pollInterval, PollBurst: cfg.pollBurst})
+	w.RegisterWorkflow(workflows.Sequence)
+	w.RegisterWorkflow(workflows.SendConnectionRequest)
+	// Registered under the name RequestSlot starts it by.
+	w.RegisterWorkflowWithOptions(workflows.SenderPacer, workflow.RegisterOptions{Name: senders.PacerWorkflow})
+	w.RegisterActivity(&activities.Activities{
+		OutX:         clients[senders.Default], // nil when there is no default sender
+		Accounts:     clients,
+		Senders:      accounts,
+		Temporal:     tc,
+		TaskQueue:    cfg.taskQueue,
+		PollInterval: cfg.pollInterval,
+		PollBurst:    cfg.pollBurst,
+	})
 
-	logger.Info("worker starting",
+	fields := []zap.Field{
 		zap.String("temporal_address", opts.HostPort),
 		zap.String("namespace", opts.Namespace),
 		zap.String("task_queue", cfg.taskQueue),
-		zap.String("outx_base_url", oc.BaseURL()),
-		zap.String("outx_api_key", "set, from "+source),
-	)
+		zap.Strings("senders", accounts.Names()),
+	}
+	if def, ok := accounts.Get(senders.Default); ok {
+		fields = append(fields, zap.String("outx_base_url", def.BaseURL), zap.String("outx_api_key", "set, from "+def.KeySource))
+	}
+	logger.Info("worker starting", fields...)
+	logSenders(logger, accounts)
+	if envIgnored != "" {
+		logger.Info("the senders file defines the default sender: " + envIgnored + " is not used")
+	}
 	// Run returns after SIGINT or SIGTERM, once running activities finished or
 	// the shutdown timeout passed.
 	if err := w.Run(worker.InterruptCh()); err != nil {
@@ -138,6 +167,47 @@ func serve(cfg config, logger *zap.Logger) error {
 	}
 	logger.Info("worker stopped cleanly")
 	return nil
+}
+
+// senderConfig is the worker's sender accounts: those of --senders-file,
+// plus "default" from OUTX_API_KEY (or --outx-api-key-file) unless the file
+// defines it; without a file, that one account, as before senders existed.
+// envIgnored names the key source a file's own "default" overrides.
+func senderConfig(cfg config) (accounts senders.Config, envIgnored string, err error) {
+	if cfg.sendersFile != "" {
+		if accounts, err = senders.Load(cfg.sendersFile); err != nil {
+			return senders.Config{}, "", fmt.Errorf("--senders-file: %w", err)
+		}
+	}
+	key, source, keyErr := apiKey(cfg.keyFile)
+	switch {
+	case keyErr == nil:
+		def := senders.FromEnv(key, cfg.baseURL).Accounts[0]
+		def.KeySource = source
+		var added bool
+		if accounts, added = accounts.Add(def); !added {
+			envIgnored = source
+		}
+	case cfg.sendersFile == "" || cfg.keyFile != "":
+		// Without a file the key is required; a key file named but
+		// unreadable is a mistake either way.
+		return senders.Config{}, "", keyErr
+	}
+	return accounts.WithBaseURL(cfg.baseURL), envIgnored, nil
+}
+
+// logSenders logs each sender's name, API address, key source and limits:
+// what an operator checks at start-up. Never the key.
+func logSenders(logger *zap.Logger, accounts senders.Config) {
+	for _, name := range accounts.Names() {
+		a, _ := accounts.Get(name)
+		logger.Info("sender",
+			zap.String("sender", a.Name),
+			zap.String("outx_base_url", a.BaseURL),
+			zap.String("api_key", "set, from "+a.KeySource),
+			zap.String("limits", a.Limits.String()),
+		)
+	}
 }
 
 // apiKey reads the OutX key from a file or OUTX_API_KEY and says where it

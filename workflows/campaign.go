@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -13,6 +14,7 @@ import (
 	"github.com/outpacehq/outpace/activities"
 	"github.com/outpacehq/outpace/pacing"
 	"github.com/outpacehq/outpace/recipients"
+	"github.com/outpacehq/outpace/senders"
 )
 
 // Error types a campaign fails with.
@@ -56,7 +58,10 @@ type campaign struct {
 	now                 CampaignProgress // the transient part of the progress
 	logger              log.Logger
 	pause, resume, wait workflow.ReceiveChannel
+	events              workflow.ReceiveChannel // SequenceEvents from the campaign's sequences
+	stopReq             workflow.ReceiveChannel // stop-recipient sent as a signal
 	cancelled           bool
+	pacerReq            slotRequester
 	// refused is set when a message reports that OutX refuses the account
 	// (401, no admin): the campaign stops.
 	refused *RecipientWait
@@ -97,9 +102,20 @@ func startCampaign(ctx workflow.Context, in CampaignInput) (*campaign, error) {
 	c.pause = workflow.GetSignalChannel(ctx, SignalPause)
 	c.resume = workflow.GetSignalChannel(ctx, SignalResume)
 	c.wait = workflow.GetSignalChannel(ctx, SignalRecipientWait)
+	c.events = workflow.GetSignalChannel(ctx, SignalSequenceEvent)
+	c.stopReq = workflow.GetSignalChannel(ctx, UpdateStopRecipient)
+	c.pacerReq = slotRequester{sender: in.Sender, campaign: c.id}
 	if err := workflow.SetQueryHandler(ctx, QueryProgress, func() (CampaignProgress, error) {
 		return c.progress(ctx), nil
 	}); err != nil {
+		return nil, err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateStopRecipient,
+		func(ctx workflow.Context, r StopRecipientRequest) (string, error) {
+			return c.stopRecipient(ctx, r), nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(r StopRecipientRequest) error { return checkStop(r) }},
+	); err != nil {
 		return nil, err
 	}
 	// Started by the CLI or the UI without the search attribute: set it, so
@@ -137,6 +153,11 @@ func (c *campaign) run(ctx workflow.Context) (CampaignProgress, error) {
 		}
 		c.st.Cursor, c.st.PageDone = page.Next, 0
 		if page.Done {
+			if c.sequences() {
+				if err := c.waitSequences(ctx); err != nil {
+					return c.finish(ctx, err)
+				}
+			}
 			return c.finish(ctx, nil)
 		}
 		if c.historyFull(ctx) {
@@ -169,7 +190,7 @@ func (c *campaign) inspect(ctx workflow.Context) error {
 	var a *activities.Activities
 	var res activities.InspectResult
 	err := workflow.ExecuteActivity(c.fileCtx(ctx, "check the recipients file"), a.InspectRecipients, activities.InspectInput{
-		File: c.in.RecipientsFile, Template: c.in.Template,
+		File: c.in.RecipientsFile, Template: c.in.Template, Parts: c.parts(),
 	}).Get(ctx, &res)
 	if err != nil {
 		c.now.Status, c.now.Reason = StatusStopped, rootMessage(err)
@@ -193,7 +214,7 @@ func (c *campaign) load(ctx workflow.Context) (recipients.Page, error) {
 	if limit == 0 {
 		limit = DefaultPageSize
 	}
-	in := activities.LoadInput{File: c.in.RecipientsFile, Template: c.in.Template, Cursor: c.st.Cursor, Limit: limit}
+	in := activities.LoadInput{File: c.in.RecipientsFile, Template: c.in.Template, Parts: c.parts(), Cursor: c.st.Cursor, Limit: limit}
 	if in.File == nil {
 		from := int(c.st.Cursor.Offset)
 		to := min(from+limit, len(c.in.Recipients))
@@ -219,8 +240,12 @@ func (c *campaign) load(ctx workflow.Context) (recipients.Page, error) {
 
 // handle takes one recipient to a final outcome.
 func (c *campaign) handle(ctx workflow.Context, r recipients.Prepared) error {
+	send := c.message
+	if c.sequences() {
+		send = c.sequence
+	}
 	if len(r.Problems) > 0 {
-		return c.message(ctx, r, invalidKey(r), invalidKey(r), false)
+		return send(ctx, r, invalidKey(r), invalidKey(r), false)
 	}
 	if r.RecipientURN == "" {
 		urn, problem, err := c.lookup(ctx, r)
@@ -229,11 +254,15 @@ func (c *campaign) handle(ctx workflow.Context, r recipients.Prepared) error {
 		}
 		if problem != "" {
 			r.Problems = []string{problem}
-			return c.message(ctx, r, invalidKey(r), invalidKey(r), false)
+			return send(ctx, r, invalidKey(r), invalidKey(r), false)
 		}
 		r.RecipientURN = urn
 	}
-	return c.message(ctx, r, r.RecipientURN, c.recipientID(r.RecipientURN), true)
+	if !c.sequences() && slices.Contains(c.st.StoppedURNs, r.RecipientURN) {
+		c.count(ctx, Stopped)
+		return nil
+	}
+	return send(ctx, r, r.RecipientURN, c.recipientID(r.RecipientURN), true)
 }
 
 // recipientID names a recipient in workflow ids and search attributes,
@@ -283,7 +312,7 @@ func (c *campaign) message(ctx workflow.Context, r recipients.Prepared, key, nam
 	// Cancelling the campaign must not cancel a message in flight.
 	dctx, _ := workflow.NewDisconnectedContext(cctx)
 	fut := workflow.ExecuteChildWorkflow(dctx, SendMessage, SendMessageInput{
-		RecipientURN: r.RecipientURN, Message: r.Message, Problems: r.Problems, CampaignID: c.id,
+		RecipientURN: r.RecipientURN, Message: r.Message, Problems: r.Problems, CampaignID: c.id, Sender: c.in.Sender,
 		SendDeadline: Duration(c.in.SendDeadline.Or(DefaultCampaignSendDeadline)), PollDeadline: c.in.PollDeadline,
 	})
 	if err := fut.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
@@ -327,7 +356,7 @@ func (c *campaign) message(ctx workflow.Context, r recipients.Prepared, key, nam
 	}
 
 	c.count(ctx, res.Outcome)
-	if res.Outcome != Invalid && res.NotSentCode == "" {
+	if res.Outcome != Invalid && res.Outcome != Stopped && res.NotSentCode == "" {
 		// A task was (or may have been) created: it counts, and the next
 		// gap counts from now, the end of that task.
 		c.st.Actions++
@@ -373,6 +402,15 @@ func (c *campaign) lookup(ctx workflow.Context, r recipients.Prepared) (urn, pro
 		if err := c.waitForSlot(ctx); err != nil {
 			return "", "", err
 		}
+		var held *slot
+		if usesPacer(ctx) {
+			c.setStatus(StatusLookingUp, "waiting for the account's pacer to look up profile "+r.ProfileSlug, time.Time{})
+			s, _, err := c.pacerReq.acquire(ctx, senders.ActionLookup, "", c.in.PollDeadline.Or(DefaultPollDeadline)+time.Hour)
+			if err != nil {
+				return "", "", err
+			}
+			held = s
+		}
 		c.setStatus(StatusLookingUp, "profile "+r.ProfileSlug, time.Time{})
 		start := workflow.Now(ctx)
 		pollFor := c.in.PollDeadline.Or(DefaultPollDeadline)
@@ -391,16 +429,19 @@ func (c *campaign) lookup(ctx workflow.Context, r recipients.Prepared) (urn, pro
 			},
 		})
 		var res activities.LookupResult
-		err := workflow.ExecuteActivity(lctx, a.LookupProfile, activities.LookupInput{ProfileSlug: r.ProfileSlug}).Get(ctx, &res)
-		if err == nil {
-			c.st.Actions++
-			c.st.Pacing.Record(c.policy, start, workflow.Now(ctx))
-			return res.RecipientURN, "", nil
-		}
+		err := workflow.ExecuteActivity(lctx, a.LookupProfile, activities.LookupInput{ProfileSlug: r.ProfileSlug, Sender: c.in.Sender}).Get(ctx, &res)
 		var app *temporal.ApplicationError
 		typ := ""
 		if errors.As(err, &app) {
 			typ = app.Type()
+		}
+		noTask := typ == activities.ErrUnauthorized || typ == activities.ErrNoAdmin || typ == activities.ErrExtensionOffline ||
+			typ == activities.ErrRateLimited || typ == activities.ErrNotSent || typ == activities.ErrInvalidInput
+		held.release(ctx, !noTask, start, workflow.Now(ctx))
+		if err == nil {
+			c.st.Actions++
+			c.st.Pacing.Record(c.policy, start, workflow.Now(ctx))
+			return res.RecipientURN, "", nil
 		}
 		switch typ {
 		case activities.ErrUnauthorized, activities.ErrNoAdmin:
@@ -436,6 +477,9 @@ func (c *campaign) waitForSlot(ctx workflow.Context) error {
 	for {
 		if err := c.waitWhilePaused(ctx); err != nil {
 			return err
+		}
+		if c.sequences() {
+			return nil // the account's pacer applies the campaign's limits to each step
 		}
 		now := workflow.Now(ctx)
 		gap := c.policy.Gap(c.id, c.st.Actions)
@@ -512,15 +556,29 @@ func (c *campaign) addSignals(ctx workflow.Context, sel workflow.Selector) {
 		var p PauseRequest
 		ch.Receive(ctx, &p)
 		c.applyPause(p)
+		c.tellPacer(ctx, CampaignPauseRequest{Paused: true})
 	})
 	sel.AddReceive(c.resume, func(ch workflow.ReceiveChannel, _ bool) {
 		ch.Receive(ctx, nil)
 		c.applyResume()
+		c.tellPacer(ctx, CampaignPauseRequest{Paused: false})
 	})
 	sel.AddReceive(c.wait, func(ch workflow.ReceiveChannel, _ bool) {
 		var w RecipientWait
 		ch.Receive(ctx, &w)
 		c.applyWait(ctx, w)
+	})
+	sel.AddReceive(c.events, func(ch workflow.ReceiveChannel, _ bool) {
+		var ev SequenceEvent
+		ch.Receive(ctx, &ev)
+		c.applyEvent(ctx, ev)
+	})
+	sel.AddReceive(c.stopReq, func(ch workflow.ReceiveChannel, _ bool) {
+		var r StopRecipientRequest
+		ch.Receive(ctx, &r)
+		if checkStop(r) == nil {
+			c.stopRecipient(ctx, r)
+		}
 	})
 	sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) { c.cancelled = true })
 }
@@ -561,7 +619,7 @@ func (c *campaign) setStatus(s CampaignStatus, reason string, next time.Time) {
 func (c *campaign) progress(ctx workflow.Context) CampaignProgress {
 	p := c.now
 	p.CampaignID, p.Name, p.Run, p.StartedAt = c.id, c.in.Name, c.st.Run, c.st.StartedAt
-	p.Counts, p.Total = c.st.Counts, c.st.Total
+	p.Counts, p.Total, p.Active, p.Sender = c.st.Counts, c.st.Total, c.st.Active, senders.Or(c.in.Sender)
 	p.Pending = max(0, p.Total-p.Counts.Done())
 	p.UpdatedAt = workflow.Now(ctx)
 	p.Window = c.policy.Window.String()
@@ -598,6 +656,7 @@ func (c *campaign) finish(ctx workflow.Context, err error) (CampaignProgress, er
 		c.logger.Info("Campaign finished", "Counts", c.st.Counts)
 		return c.progress(ctx), nil
 	case temporal.IsCanceledError(err):
+		c.tellPacer(ctx, CampaignPauseRequest{Cancelled: true})
 		c.setStatus(StatusCancelled, "cancelled; the message in flight, if any, is still confirmed", time.Time{})
 		p := c.progress(ctx)
 		return p, temporal.NewCanceledError(p)
@@ -612,13 +671,26 @@ func (c *campaign) finish(ctx workflow.Context, err error) (CampaignProgress, er
 // continueAsNew starts the next run with the cursor, counters, pacing state
 // and any signal not yet applied.
 func (c *campaign) continueAsNew(ctx workflow.Context) (CampaignProgress, error) {
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return c.finish(ctx, err)
+	}
 	for {
 		var p PauseRequest
+		var ev SequenceEvent
+		var sr StopRecipientRequest
 		switch {
+		case c.events.ReceiveAsync(&ev):
+			c.applyEvent(ctx, ev)
+		case c.stopReq.ReceiveAsync(&sr):
+			if checkStop(sr) == nil {
+				c.stopRecipient(ctx, sr)
+			}
 		case c.pause.ReceiveAsync(&p):
 			c.applyPause(p)
+			c.tellPacer(ctx, CampaignPauseRequest{Paused: true})
 		case c.resume.ReceiveAsync(nil):
 			c.applyResume()
+			c.tellPacer(ctx, CampaignPauseRequest{Paused: false})
 		case c.wait.ReceiveAsync(nil):
 		default:
 			next := c.in

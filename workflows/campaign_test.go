@@ -72,6 +72,7 @@ func newCampaignHarness(t *testing.T, start time.Time, opts outxtest.Options, ap
 	h.env.RegisterWorkflow(workflows.Campaign)
 	h.env.RegisterWorkflow(workflows.SendMessage)
 	h.env.RegisterActivity(&activities.Activities{OutX: client, PollInterval: 2 * time.Millisecond, PollBurst: 20 * time.Millisecond})
+	newGrantAtOnce(h.env)
 	h.env.SetOnChildWorkflowStartedListener(func(info *workflow.Info, ctx workflow.Context, _ converter.EncodedValues) {
 		h.mu.Lock()
 		defer h.mu.Unlock()
@@ -535,6 +536,7 @@ func TestCampaignSpanningSeveralRunsKeepsProgress(t *testing.T) {
 		env.RegisterWorkflow(workflows.Campaign)
 		env.RegisterWorkflow(workflows.SendMessage)
 		env.RegisterActivity(&activities.Activities{OutX: client, PollInterval: time.Millisecond, PollBurst: 50 * time.Millisecond})
+		newGrantAtOnce(env)
 		env.SetOnChildWorkflowStartedListener(func(info *workflow.Info, _ workflow.Context, _ converter.EncodedValues) {
 			if seen[info.WorkflowExecution.ID] {
 				t.Errorf("run %d started %s again", runs, info.WorkflowExecution.ID)

@@ -45,6 +45,9 @@ const (
 	MaxPageSize        = 1000
 	DefaultRunEvents   = 2500
 	MaxInlineRecipient = 1000
+	// MaxActiveSequences bounds a campaign's sequences in progress at once
+	// (Temporal limits a run's pending children to 2,000).
+	MaxActiveSequences = 1000
 	// DefaultCampaignSendDeadline is how long a campaign's message keeps
 	// retrying sends that OutX refused without creating a task (extension
 	// offline, rate limit): the campaign waits with it, so it is long.
@@ -67,8 +70,14 @@ type CampaignInput struct {
 	// only inside the encrypted input.
 	RecipientKey string `json:"recipient_key,omitempty"`
 	// Template is the message, with {{variable}} placeholders filled from
-	// each recipient's columns.
-	Template       string                     `json:"template"`
+	// each recipient's columns. A campaign has a Template (one message per
+	// recipient) or Steps (a sequence per recipient), not both.
+	Template string `json:"template,omitempty"`
+	// Steps is the sequence applied to each recipient, in order.
+	Steps []Step `json:"steps,omitempty"`
+	// Sender names the OutX account (configured in the worker) the campaign
+	// acts from; default "default".
+	Sender         string                     `json:"sender,omitempty"`
 	Recipients     []recipients.Recipient     `json:"recipients,omitempty"`
 	RecipientsFile *activities.RecipientsFile `json:"recipients_file,omitempty"`
 	Pacing         Pacing                     `json:"pacing,omitzero"`
@@ -125,6 +134,14 @@ type CampaignState struct {
 	Pacing  pacing.State `json:"pacing"`
 	// Paused is the operator's pause, with its reason; empty when running.
 	Paused string `json:"paused,omitempty"`
+	// Active counts sequences started and not yet ended; AwaitFirst names
+	// the latest one while its first action is not over (the next
+	// recipient waits for it, so the account's queue holds one newcomer
+	// per campaign).
+	Active     int    `json:"active,omitempty"`
+	AwaitFirst string `json:"await_first,omitempty"`
+	// StoppedURNs are recipients stopped in this campaign (capped).
+	StoppedURNs []string `json:"stopped_urns,omitempty"`
 }
 
 // Counts are a campaign's recipients by outcome.
@@ -136,10 +153,17 @@ type Counts struct {
 	// Skipped: listed twice, or already handled by an earlier run of the
 	// same campaign.
 	Skipped int `json:"skipped"`
+	// NotConnected: a sequence whose connection request was not accepted
+	// in time.
+	NotConnected int `json:"not_connected,omitempty"`
+	// Stopped: stopped by the user (they replied, or the CRM said so).
+	Stopped int `json:"stopped,omitempty"`
 }
 
 // Done is the number of recipients with a final outcome.
-func (c Counts) Done() int { return c.Delivered + c.Failed + c.Unknown + c.Invalid + c.Skipped }
+func (c Counts) Done() int {
+	return c.Delivered + c.Failed + c.Unknown + c.Invalid + c.Skipped + c.NotConnected + c.Stopped
+}
 
 // Skipped is the outcome of a recipient the campaign did not message because
 // this campaign already did (or is doing) it.
@@ -155,6 +179,10 @@ func (c *Counts) add(o Outcome) Outcome {
 		c.Invalid++
 	case Skipped:
 		c.Skipped++
+	case NotConnected:
+		c.NotConnected++
+	case Stopped:
+		c.Stopped++
 	default:
 		c.Unknown++
 		return Unknown
@@ -166,9 +194,12 @@ func (c *Counts) add(o Outcome) Outcome {
 type CampaignStatus string
 
 const (
-	StatusStarting      CampaignStatus = "starting"
-	StatusSending       CampaignStatus = "sending"
-	StatusLookingUp     CampaignStatus = "looking_up"
+	StatusStarting  CampaignStatus = "starting"
+	StatusSending   CampaignStatus = "sending"
+	StatusLookingUp CampaignStatus = "looking_up"
+	// StatusRunning: a sequence campaign's recipients are going through
+	// their steps, each on its own; the account's pacer spaces them.
+	StatusRunning       CampaignStatus = "running"
 	StatusSpacing       CampaignStatus = "spacing"
 	StatusHourlyCap     CampaignStatus = "hourly_cap"
 	StatusDailyCap      CampaignStatus = "daily_cap"
@@ -185,10 +216,13 @@ type CampaignProgress struct {
 	Name       string         `json:"name,omitempty"`
 	Status     CampaignStatus `json:"status"`
 	// Reason explains Status when it is a wait or a stop.
-	Reason     string    `json:"reason,omitempty"`
-	Counts     Counts    `json:"counts"`
-	Total      int       `json:"total"`
-	Pending    int       `json:"pending"`
+	Reason  string `json:"reason,omitempty"`
+	Counts  Counts `json:"counts"`
+	Total   int    `json:"total"`
+	Pending int    `json:"pending"`
+	// Active counts recipients whose sequence is in progress.
+	Active     int       `json:"active,omitempty"`
+	Sender     string    `json:"sender,omitempty"`
 	Current    string    `json:"current,omitempty"` // the recipient being handled
 	NextSendAt time.Time `json:"next_send_at,omitzero"`
 	Run        int       `json:"run"`
@@ -206,6 +240,11 @@ type PauseRequest struct {
 // Policy is the campaign's pacing with defaults applied. Errors name the
 // input field and the rule.
 func (in CampaignInput) Policy() (pacing.Policy, error) {
+	return CampaignLimits{Pacing: in.Pacing, Window: in.Window}.Policy()
+}
+
+// Policy is the campaign's pacing with defaults applied.
+func (in CampaignLimits) Policy() (pacing.Policy, error) {
 	tz, days, hours := in.Window.TimeZone, in.Window.Days, in.Window.Hours
 	if tz == "" {
 		tz = DefaultTimeZone
@@ -241,8 +280,18 @@ func (in CampaignInput) Validate() error {
 	if in.inputErr != "" {
 		errs = append(errs, errors.New(in.inputErr))
 	}
-	if _, err := recipients.ParseTemplate(in.Template); err != nil {
-		errs = append(errs, err) // it names the template
+	switch {
+	case len(in.Steps) > 0 && in.Template != "":
+		errs = append(errs, errors.New("template: give template (one message) or steps (a sequence), not both"))
+	case len(in.Steps) > 0:
+		errs = append(errs, validateSteps(in.Steps)...)
+	default:
+		if _, err := recipients.ParseTemplate(in.Template); err != nil {
+			errs = append(errs, err) // it names the template
+		}
+	}
+	if err := checkSender(in.Sender); err != nil {
+		errs = append(errs, err)
 	}
 	switch {
 	case len(in.Recipients) == 0 && in.RecipientsFile == nil:

@@ -39,6 +39,7 @@ func metricsEnv(t *testing.T, m *metrics.Metrics, start time.Time) (*testsuite.T
 	env.RegisterWorkflow(workflows.SendMessage)
 	env.RegisterWorkflow(workflows.Campaign)
 	env.RegisterActivity(&activities.Activities{OutX: client, PollInterval: 2 * time.Millisecond, PollBurst: 20 * time.Millisecond})
+	newGrantAtOnce(env)
 	return env, sb
 }
 

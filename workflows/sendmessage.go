@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/outpacehq/outpace/activities"
+	"github.com/outpacehq/outpace/senders"
 )
 
 // TaskQueue is the default task queue of outpace's workers.
@@ -78,6 +79,11 @@ type SendMessageInput struct {
 	// Default 24h.
 	PollDeadline Duration `json:"poll_deadline,omitzero"`
 
+	// Sender names the OutX account (configured in the worker) the message
+	// is sent from; default "default". Its pacer spaces every action of the
+	// account.
+	Sender string `json:"sender,omitempty"`
+
 	// The fields below are set by a Campaign for its child runs.
 
 	// CampaignID names the campaign this message belongs to. A campaign's
@@ -88,6 +94,13 @@ type SendMessageInput struct {
 	// Problems found before the run (a template variable missing, a bad URN
 	// in a CSV row): the message is invalid and nothing is sent.
 	Problems []string `json:"problems,omitempty"`
+	// CampaignPacing are the campaign's own limits, which the account's
+	// pacer applies to this message besides the account's (sequences).
+	CampaignPacing *CampaignLimits `json:"campaign_pacing,omitempty"`
+	// Step is set when a campaign's Sequence sends this message as its
+	// step number Step; the run then reports to the sequence, not the
+	// campaign.
+	Step int `json:"step,omitempty"`
 
 	inputErr string // a field that could not be read (input_json.go)
 }
@@ -112,6 +125,9 @@ type SendMessageResult struct {
 	StartedAt  time.Time `json:"started_at"`
 	QueuedAt   time.Time `json:"queued_at,omitzero"` // OutX created the task
 	FinishedAt time.Time `json:"finished_at"`
+	// AlreadyConnected: a connection request found the person already a
+	// 1st-degree connection (counted as delivered).
+	AlreadyConnected bool `json:"already_connected,omitempty"`
 	// TimeToQueue is from the start to the task's creation; TimeToConfirm from
 	// the task's creation to its final status.
 	TimeToQueue   Duration `json:"time_to_queue,omitzero"`
@@ -156,8 +172,12 @@ func SendMessage(ctx workflow.Context, in SendMessageInput) (SendMessageResult, 
 	var a *activities.Activities
 	logger := workflow.GetLogger(ctx)
 	res := SendMessageResult{RecipientURN: in.RecipientURN, StartedAt: workflow.Now(ctx)}
+	var held *slot // the account's slot, once granted
 	end := func(o Outcome, reason string) (SendMessageResult, error) {
 		res.Outcome, res.Reason, res.FinishedAt = o, reason, workflow.Now(ctx)
+		// A task that was (or may have been) created counts against the
+		// account's caps, and the next gap counts from now.
+		held.release(ctx, res.TaskID != "" || o == Unknown, time.Time{}, res.FinishedAt)
 		if !res.QueuedAt.IsZero() {
 			res.TimeToQueue = Duration(res.QueuedAt.Sub(res.StartedAt))
 			if o != Unknown {
@@ -211,41 +231,113 @@ func SendMessage(ctx workflow.Context, in SendMessageInput) (SendMessageResult, 
 		return end(Invalid, strings.Join(verdict.Problems, "; "))
 	}
 
-	// 2. Send: one request per attempt, never retried by Temporal itself, since
+	t := outxTask{res: &res}
+
+	// 2. Wait for the account: every action of one LinkedIn account, from
+	// every campaign and single send, goes through its pacer.
+	if usesPacer(ctx) {
+		req := slotRequester{sender: in.Sender, campaign: in.CampaignID, limits: in.CampaignPacing}
+		hold := in.SendDeadline.Or(DefaultSendDeadline) + in.PollDeadline.Or(DefaultPollDeadline) + time.Hour
+		s, stopped, err := req.acquire(ctx, senders.ActionMessage, in.RecipientURN, hold)
+		if err != nil {
+			return res, err
+		}
+		if stopped != "" {
+			return end(Stopped, "not sent: the recipient was "+stopped)
+		}
+		held = s
+		t.in.SendFrom = s.grantedAt
+	}
+
+	// 3. Send, then confirm.
+	t.in = taskInput{RecipientURN: in.RecipientURN, CampaignID: in.CampaignID, Sender: in.Sender,
+		SendDeadline: in.SendDeadline, PollDeadline: in.PollDeadline, SendFrom: t.in.SendFrom, tellCampaign: in.Step == 0}
+	t.noun, t.sendSummary = "message", "queue the message with OutX (one request, never retried blindly)"
+	t.send = func(ctx workflow.Context) workflow.Future {
+		return workflow.ExecuteActivity(ctx, a.Send, activities.SendInput{
+			RecipientURN: in.RecipientURN, Message: in.Message, Sender: in.Sender,
+		})
+	}
+	o, reason, err := t.run(ctx)
+	if err != nil {
+		return res, err
+	}
+	return end(o, reason)
+}
+
+// taskInput is what sending and confirming one OutX task needs, whatever
+// the action.
+type taskInput struct {
+	RecipientURN, CampaignID, Sender string
+	SendDeadline, PollDeadline       Duration
+	// SendFrom is when the send deadline starts (the slot's grant), if
+	// later than the run's start.
+	SendFrom time.Time
+	// tellCampaign: the run is a campaign's direct child, which tells the
+	// campaign why it waits (a sequence's steps do not).
+	tellCampaign bool
+}
+
+// outxTask sends one OutX task and confirms it: the part SendMessage and
+// SendConnectionRequest share.
+type outxTask struct {
+	in          taskInput
+	res         *SendMessageResult
+	noun        string
+	sendSummary string
+	send        func(ctx workflow.Context) workflow.Future
+}
+
+// run sends the request (retrying, on a durable timer, only when OutX
+// certainly created no task), then polls the task to its final status. It
+// returns the outcome and its reason; err is set only when the workflow
+// itself must stop (a timer cancelled).
+func (t *outxTask) run(ctx workflow.Context) (Outcome, string, error) {
+	var a *activities.Activities
+	logger := workflow.GetLogger(ctx)
+	in, res := t.in, t.res
+	from := res.StartedAt
+	if in.SendFrom.After(from) {
+		from = in.SendFrom // the send deadline counts from the account's slot
+	}
+	tell := func(w RecipientWait) {
+		if in.tellCampaign {
+			tellCampaign(ctx, in.CampaignID, w)
+		}
+	}
+	// Send: one request per attempt, never retried by Temporal itself, since
 	// a timed-out attempt may have reached OutX.
 	sctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
-		Summary:             "queue the message with OutX (one request, never retried blindly)",
+		Summary:             t.sendSummary,
 	})
-	sendBy := res.StartedAt.Add(in.SendDeadline.Or(DefaultSendDeadline))
+	sendBy := from.Add(in.SendDeadline.Or(DefaultSendDeadline))
 	backoff := sendBackoffMin
 	waiting := "" // the reason the campaign was last told about
 	for {
 		res.SendAttempts++
 		var sent activities.SendResult
-		err := workflow.ExecuteActivity(sctx, a.Send, activities.SendInput{
-			RecipientURN: in.RecipientURN, Message: in.Message,
-		}).Get(ctx, &sent)
+		err := t.send(sctx).Get(ctx, &sent)
 		if err == nil {
 			res.TaskID, res.QueuedAt = sent.TaskID, workflow.Now(ctx)
 			if waiting != "" {
-				tellCampaign(ctx, in, RecipientWait{RecipientURN: in.RecipientURN})
+				tell(RecipientWait{RecipientURN: in.RecipientURN})
 			}
 			break
 		}
 		var app *temporal.ApplicationError
 		if !errors.As(err, &app) {
 			// A timeout or a crash mid-request: OutX may have the task.
-			return end(Unknown, "the send's outcome is unknown ("+rootMessage(err)+"); it was not retried, to avoid a duplicate message")
+			return Unknown, "the send's outcome is unknown (" + rootMessage(err) + "); it was not retried, to avoid a duplicate " + t.noun, nil
 		}
 		switch app.Type() {
 		case activities.ErrInvalidInput:
-			return end(Invalid, "OutX refused the request: "+app.Message())
+			return Invalid, "OutX refused the request: " + app.Message(), nil
 		case activities.ErrUnauthorized, activities.ErrNoAdmin:
 			if in.CampaignID == "" {
 				res.NotSentCode = app.Type()
-				return end(Failed, app.Message())
+				return Failed, app.Message(), nil
 			}
 			// In a campaign, the campaign stops on this, and the message
 			// waits, retrying, for the account to be fixed: its run id is
@@ -254,27 +346,27 @@ func SendMessage(ctx workflow.Context, in SendMessageInput) (SendMessageResult, 
 		case activities.ErrExtensionOffline, activities.ErrRateLimited, activities.ErrNotSent:
 			if !workflow.Now(ctx).Add(backoff).Before(sendBy) {
 				res.NotSentCode = app.Type()
-				return end(Failed, fmt.Sprintf("not sent after %d attempts within %s: %s",
-					res.SendAttempts, in.SendDeadline.Or(DefaultSendDeadline), app.Message()))
+				return Failed, fmt.Sprintf("not sent after %d attempts within %s: %s",
+					res.SendAttempts, in.SendDeadline.Or(DefaultSendDeadline), app.Message()), nil
 			}
 			logger.Warn("Send not accepted; no task was created, retrying", "Error", app.Message(), "Backoff", backoff)
 			if app.Message() != waiting {
 				waiting = app.Message()
-				tellCampaign(ctx, in, RecipientWait{RecipientURN: in.RecipientURN, Code: app.Type(),
+				tell(RecipientWait{RecipientURN: in.RecipientURN, Code: app.Type(),
 					Reason: waiting, Since: workflow.Now(ctx), RetryAt: workflow.Now(ctx).Add(backoff)})
 			}
 			if err := workflow.NewTimerWithOptions(ctx, backoff, workflow.TimerOptions{
 				Summary: fmt.Sprintf("OutX refused the send (%s); retry in %s", app.Type(), backoff),
 			}).Get(ctx, nil); err != nil {
-				return res, err
+				return "", "", err
 			}
 			backoff = min(2*backoff, sendBackoffMax)
 		default: // activities.ErrAmbiguous and anything unforeseen
-			return end(Unknown, app.Message()+"; not retried, to avoid a duplicate message")
+			return Unknown, app.Message() + "; not retried, to avoid a duplicate " + t.noun, nil
 		}
 	}
 
-	// 3. Confirm: poll the task. Each attempt fails with TaskPending while the
+	// Confirm: poll the task. Each attempt fails with TaskPending while the
 	// task is not final, and the retry policy spaces the attempts; retries add
 	// no history events however long the extension stays away.
 	pollFor := in.PollDeadline.Or(DefaultPollDeadline)
@@ -295,21 +387,22 @@ func SendMessage(ctx workflow.Context, in SendMessageInput) (SendMessageResult, 
 		Summary: "confirm OutX task " + res.TaskID + " (polls until delivered or failed)",
 	})
 	var status activities.PollResult
-	err := workflow.ExecuteActivity(pctx, a.PollStatus, activities.PollInput{TaskID: res.TaskID}).Get(ctx, &status)
+	err := workflow.ExecuteActivity(pctx, a.PollStatus, activities.PollInput{TaskID: res.TaskID, Sender: in.Sender}).Get(ctx, &status)
 	if err != nil {
 		res.Polls = pollsFromError(err)
 		var app *temporal.ApplicationError
 		var timeout *temporal.TimeoutError
 		if errors.As(err, &timeout) || (errors.As(err, &app) && app.Type() == activities.ErrTaskPending) {
-			return end(Unknown, fmt.Sprintf("OutX task %s had no final status within %s; it may still be performed when the extension comes back", res.TaskID, pollFor))
+			return Unknown, fmt.Sprintf("OutX task %s had no final status within %s; it may still be performed when the extension comes back", res.TaskID, pollFor), nil
 		}
-		return end(Unknown, "could not confirm OutX task "+res.TaskID+": "+rootMessage(err))
+		return Unknown, "could not confirm OutX task " + res.TaskID + ": " + rootMessage(err), nil
 	}
 	res.Polls = status.Polls
+	res.AlreadyConnected = status.AlreadyConnected
 	if status.Sent {
-		return end(Delivered, "")
+		return Delivered, "", nil
 	}
-	return end(Failed, status.Reason)
+	return Failed, status.Reason, nil
 }
 
 // Memo keys a campaign's child run sets when it ends.
@@ -337,9 +430,9 @@ type RecipientWait struct {
 
 // tellCampaign signals the parent campaign, when there is one. Failing to
 // tell it only leaves its progress less precise, so errors are logged.
-func tellCampaign(ctx workflow.Context, in SendMessageInput, w RecipientWait) {
+func tellCampaign(ctx workflow.Context, campaignID string, w RecipientWait) {
 	parent := workflow.GetInfo(ctx).ParentWorkflowExecution
-	if in.CampaignID == "" || parent == nil {
+	if campaignID == "" || parent == nil {
 		return
 	}
 	if err := workflow.SignalExternalWorkflow(ctx, parent.ID, "", SignalRecipientWait, w).Get(ctx, nil); err != nil {

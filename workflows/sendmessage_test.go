@@ -41,6 +41,7 @@ func newHarness(t *testing.T, opts outxtest.Options, clientOpts ...outx.Option) 
 	env := suite.NewTestWorkflowEnvironment()
 	env.RegisterWorkflow(workflows.SendMessage)
 	env.RegisterActivity(&activities.Activities{OutX: client, PollInterval: 5 * time.Millisecond, PollBurst: 200 * time.Millisecond})
+	newGrantAtOnce(env)
 	return &harness{env: env, sb: sb}
 }
 

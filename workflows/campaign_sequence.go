@@ -1,0 +1,167 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/outpacehq/outpace/recipients"
+	"github.com/outpacehq/outpace/senders"
+)
+
+// maxStoppedInCampaign bounds the stops a campaign carries through
+// continue-as-new.
+const maxStoppedInCampaign = 5000
+
+// sequences says whether the campaign runs a sequence per recipient.
+func (c *campaign) sequences() bool { return len(c.in.Steps) > 0 }
+
+// parts lists the texts to render per recipient (nil for a one-message
+// campaign, which renders Template).
+func (c *campaign) parts() []recipients.Part {
+	if !c.sequences() {
+		return nil
+	}
+	return StepParts(c.in.Steps)
+}
+
+// limits are the campaign's own pacing and window, which the account's
+// pacer applies to its steps.
+func (c *campaign) limits() *CampaignLimits {
+	return &CampaignLimits{Pacing: c.in.Pacing, Window: c.in.Window}
+}
+
+// sequence starts the recipient's Sequence run, "<campaign id>/<name>", and
+// returns once it has started: the run goes on by itself and tells the
+// campaign when its first action is over and when it ends. The next
+// recipient starts only after that first action, and at most
+// MaxActiveSequences run at once.
+func (c *campaign) sequence(ctx workflow.Context, r recipients.Prepared, key, name string, paced bool) error {
+	c.now.Current = key
+	if paced {
+		if err := c.waitUntil(ctx, func() bool {
+			return c.st.Paused == "" && c.st.AwaitFirst == "" && c.st.Active < MaxActiveSequences
+		}); err != nil {
+			return err
+		}
+	}
+	in := SequenceInput{
+		CampaignID: c.id, Sender: c.in.Sender, RecipientURN: r.RecipientURN, RecipientID: c.recipientID(r.RecipientURN),
+		Line: r.Line, Steps: c.in.Steps, Texts: r.Texts, Problems: r.Problems, CampaignPacing: c.limits(),
+		SendDeadline: c.in.SendDeadline, PollDeadline: c.in.PollDeadline, HideURN: c.secret != nil,
+	}
+	if !paced {
+		in.RecipientID = ""
+	}
+	if r.RecipientURN != "" && slices.Contains(c.st.StoppedURNs, r.RecipientURN) {
+		in.Problems = nil
+		in.StoppedBefore = "stopped before the campaign reached them"
+	}
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:            c.id + "/" + name,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		// The sequence outlives this run of the campaign (which continues
+		// as new) and goes on if the campaign is cancelled; the account's
+		// pacer then refuses its further steps.
+		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+		TypedSearchAttributes: childAttributes(c.id, in.RecipientID),
+		Memo:                  c.childMemo(r),
+		StaticSummary:         fmt.Sprintf("line %d: %s, %d steps", r.Line, key, len(c.in.Steps)),
+	})
+	fut := workflow.ExecuteChildWorkflow(cctx, Sequence, in)
+	if err := fut.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+		if temporal.IsWorkflowExecutionAlreadyStartedError(err) {
+			c.logger.Info("Recipient skipped: this campaign already has their sequence", "WorkflowID", c.id+"/"+name)
+			c.count(ctx, Skipped)
+			return nil
+		}
+		return err
+	}
+	c.st.Active++
+	if paced && in.StoppedBefore == "" {
+		c.st.AwaitFirst = name
+	}
+	c.setStatus(StatusRunning, "", time.Time{})
+	return nil
+}
+
+// applyEvent notes what a sequence reports.
+func (c *campaign) applyEvent(ctx workflow.Context, ev SequenceEvent) {
+	if ev.Key == c.st.AwaitFirst && (ev.FirstAction || ev.Final) {
+		c.st.AwaitFirst = ""
+	}
+	if ev.Final {
+		c.st.Active = max(0, c.st.Active-1)
+		c.count(ctx, ev.Outcome)
+	}
+}
+
+// waitSequences waits for every sequence started to end.
+func (c *campaign) waitSequences(ctx workflow.Context) error {
+	c.now.Current = ""
+	c.setStatus(StatusRunning, "every recipient has started; waiting for their sequences to end", time.Time{})
+	return c.waitUntil(ctx, func() bool { return c.st.Active == 0 })
+}
+
+// waitUntil blocks, applying signals, until ok holds or the campaign is
+// cancelled.
+func (c *campaign) waitUntil(ctx workflow.Context, ok func() bool) error {
+	sel := workflow.NewSelector(ctx)
+	c.addSignals(ctx, sel)
+	for !ok() && !c.cancelled {
+		switch {
+		case c.st.Paused != "":
+			c.setStatus(StatusPaused, c.st.Paused, time.Time{})
+		case c.st.AwaitFirst != "":
+			c.setStatus(StatusRunning, "waiting for "+c.st.AwaitFirst+"'s first step before starting the next recipient", time.Time{})
+		}
+		sel.Select(ctx)
+	}
+	if c.cancelled {
+		return temporal.NewCanceledError()
+	}
+	return nil
+}
+
+// stopRecipient stops one person in this campaign: the account's pacer
+// refuses any further action for them in it, their sequence (if running)
+// ends before its next step, and if the campaign has not reached them yet,
+// it will not start them.
+func (c *campaign) stopRecipient(ctx workflow.Context, r StopRecipientRequest) string {
+	r.Campaign = c.id
+	if !slices.Contains(c.st.StoppedURNs, r.RecipientURN) {
+		c.st.StoppedURNs = append(c.st.StoppedURNs, r.RecipientURN)
+		if n := len(c.st.StoppedURNs) - maxStoppedInCampaign; n > 0 {
+			c.st.StoppedURNs = slices.Delete(c.st.StoppedURNs, 0, n)
+		}
+	}
+	var done []string
+	if err := workflow.SignalExternalWorkflow(ctx, senders.PacerWorkflowID(c.in.Sender), "", senders.StopRecipient, r).Get(ctx, nil); err == nil {
+		done = append(done, "the account's pacer refuses their further actions in this campaign")
+	}
+	if c.sequences() {
+		id := c.id + "/" + c.recipientID(r.RecipientURN)
+		if err := workflow.SignalExternalWorkflow(ctx, id, "", SignalStopSequence, r).Get(ctx, nil); err == nil {
+			done = append(done, "their running sequence ends before its next step")
+		}
+	}
+	done = append(done, "the campaign will not start them")
+	c.logger.Info("Recipient stopped in the campaign")
+	return "stopped: " + strings.Join(done, "; ")
+}
+
+// tellPacer passes the operator's pause, resume or cancel on to the
+// account's pacer, which holds the campaign's sequences' steps.
+func (c *campaign) tellPacer(ctx workflow.Context, req CampaignPauseRequest) {
+	if !c.sequences() {
+		return
+	}
+	req.Campaign = c.id
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	workflow.SignalExternalWorkflow(dctx, senders.PacerWorkflowID(c.in.Sender), "", SignalPacerPause, req)
+}

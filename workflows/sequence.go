@@ -1,0 +1,454 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/outpacehq/outpace/activities"
+	"github.com/outpacehq/outpace/recipients"
+	"github.com/outpacehq/outpace/senders"
+)
+
+// Step outcomes besides a message's.
+const (
+	// Done: a wait step waited its time.
+	Done Outcome = "done"
+	// Connected: the recipient accepted the connection request.
+	Connected Outcome = "connected"
+)
+
+// SequenceInput is the input of a Sequence run: one recipient of a
+// campaign, the campaign's steps and each step's text already rendered.
+type SequenceInput struct {
+	CampaignID   string `json:"campaign_id"`
+	Sender       string `json:"sender,omitempty"`
+	RecipientURN string `json:"recipient_urn,omitempty"`
+	// RecipientID names the recipient in the step runs' workflow ids and
+	// search attributes: the URN, or with a recipient_key its pseudonym.
+	RecipientID string `json:"recipient_id,omitempty"`
+	Line        int    `json:"line,omitempty"`
+	Steps       []Step `json:"steps"`
+	// Texts holds each step's rendered text, aligned with Steps ("" for a
+	// step without one).
+	Texts []string `json:"texts,omitempty"`
+	// Problems make the recipient invalid: no step runs.
+	Problems []string `json:"problems,omitempty"`
+	// StoppedBefore: the recipient was stopped before the campaign reached
+	// them; the sequence ends stopped at once.
+	StoppedBefore  string          `json:"stopped_before,omitempty"`
+	CampaignPacing *CampaignLimits `json:"campaign_pacing,omitempty"`
+	SendDeadline   Duration        `json:"send_deadline,omitzero"`
+	PollDeadline   Duration        `json:"poll_deadline,omitzero"`
+	// HideURN: the URN must not appear in step runs' ids or summaries
+	// (payload encryption is on), only in their encrypted payloads.
+	HideURN bool `json:"hide_urn,omitempty"`
+}
+
+// SequenceResult is a Sequence run's result.
+type SequenceResult struct {
+	RecipientURN string       `json:"recipient_urn,omitempty"`
+	Outcome      Outcome      `json:"outcome"`
+	Reason       string       `json:"reason,omitempty"`
+	Reached      int          `json:"reached"` // the last step started, 1-based (0: none)
+	Steps        []StepResult `json:"steps"`
+	StartedAt    time.Time    `json:"started_at"`
+	FinishedAt   time.Time    `json:"finished_at"`
+}
+
+// SequenceEvent is what a Sequence tells its campaign.
+type SequenceEvent struct {
+	Key string `json:"key"` // the sequence's name in the campaign (its workflow id's last part)
+	// FirstAction: the first step that acts on LinkedIn is over; the
+	// campaign may start the next recipient.
+	FirstAction bool `json:"first_action,omitempty"`
+	// Final: the sequence ended with Outcome.
+	Final   bool    `json:"final,omitempty"`
+	Outcome Outcome `json:"outcome,omitempty"`
+}
+
+// SequenceProgress answers QuerySequence.
+type SequenceProgress struct {
+	Step    int          `json:"step"` // the step in progress, 1-based
+	Of      int          `json:"of"`
+	Status  string       `json:"status"`
+	Until   time.Time    `json:"until,omitzero"`
+	Stopped string       `json:"stopped,omitempty"`
+	Steps   []StepResult `json:"steps"`
+}
+
+// Sequence takes one recipient of a campaign through the campaign's steps,
+// in order: each message or connection request is a child run (paced by the
+// account's pacer, named "<sequence id>/<n>-<type>" and started once, so a
+// step is never sent twice), waits are durable timers, and a connection is
+// awaited by paced checks. A step runs only if the ones before it
+// succeeded. A stop (SignalStopSequence) ends it before its next step.
+func Sequence(ctx workflow.Context, in SequenceInput) (SequenceResult, error) {
+	s := &sequence{in: in, id: workflow.GetInfo(ctx).WorkflowExecution.ID,
+		res:  SequenceResult{RecipientURN: in.RecipientURN, StartedAt: workflow.Now(ctx), Steps: []StepResult{}},
+		stop: workflow.GetSignalChannel(ctx, SignalStopSequence)}
+	s.req = slotRequester{sender: in.Sender, campaign: in.CampaignID}
+	if err := workflow.SetQueryHandler(ctx, QuerySequence, func() (SequenceProgress, error) {
+		p := s.now
+		p.Of, p.Steps, p.Stopped = len(in.Steps), s.res.Steps, s.stopped
+		return p, nil
+	}); err != nil {
+		return s.res, err
+	}
+	if len(in.Problems) > 0 {
+		return s.finish(ctx, Invalid, strings.Join(in.Problems, "; "))
+	}
+	if in.StoppedBefore != "" {
+		return s.finish(ctx, Stopped, in.StoppedBefore)
+	}
+	if len(in.Steps) == 0 || (len(in.Texts) > 0 && len(in.Texts) != len(in.Steps)) {
+		return s.finish(ctx, Invalid, "steps: the sequence has no steps, or its texts do not match them")
+	}
+	for i, step := range in.Steps {
+		s.pollStop()
+		if s.stopped != "" {
+			return s.finish(ctx, Stopped, s.stopped)
+		}
+		s.res.Reached = i + 1
+		s.now = SequenceProgress{Step: i + 1, Status: string(step.Type)}
+		if !s.toldFirst && (step.Type == StepWait || step.Type == StepWaitForConnection) {
+			// Nothing to pace before a wait: the campaign need not hold
+			// its next recipient for it.
+			s.toldFirst = true
+			s.tell(ctx, SequenceEvent{FirstAction: true})
+		}
+		r, err := s.step(ctx, i, step)
+		if err != nil {
+			return s.res, err
+		}
+		r.Step, r.Type, r.Name, r.At = i+1, step.Type, step.Name, workflow.Now(ctx)
+		s.res.Steps = append(s.res.Steps, r)
+		if err := workflow.UpsertMemo(ctx, map[string]any{MemoSteps: s.res.Steps}); err != nil {
+			return s.res, err
+		}
+		if !s.toldFirst && (step.Type == StepMessage || step.Type == StepConnect) {
+			s.toldFirst = true
+			s.tell(ctx, SequenceEvent{FirstAction: true})
+		}
+		if !r.Outcome.succeeded() {
+			return s.finish(ctx, r.Outcome, fmt.Sprintf("step %d (%s): %s", i+1, stepLabel(step, i), r.Reason))
+		}
+	}
+	return s.finish(ctx, Delivered, "")
+}
+
+// succeeded says whether a step's outcome lets the sequence go on.
+func (o Outcome) succeeded() bool { return o == Delivered || o == Done || o == Connected }
+
+type sequence struct {
+	in        SequenceInput
+	id        string
+	res       SequenceResult
+	now       SequenceProgress
+	req       slotRequester
+	stop      workflow.ReceiveChannel
+	stopped   string
+	toldFirst bool
+	// alreadyConnected: a connect step found the person a connection.
+	alreadyConnected bool
+}
+
+func stepLabel(step Step, i int) string {
+	if step.Name != "" {
+		return step.Name
+	}
+	return string(step.Type)
+}
+
+func (s *sequence) step(ctx workflow.Context, i int, step Step) (StepResult, error) {
+	switch step.Type {
+	case StepMessage, StepConnect:
+		return s.action(ctx, i, step)
+	case StepWait:
+		until := s.waitEnd(workflow.Now(ctx), step)
+		s.now.Until = until
+		if err := s.sleepUntil(ctx, until, fmt.Sprintf("step %d: wait %s", i+1, waitText(step))); err != nil {
+			return StepResult{}, err
+		}
+		if s.stopped != "" {
+			return StepResult{Outcome: Stopped, Reason: s.stopped}, nil
+		}
+		return StepResult{Outcome: Done, Reason: "waited " + waitText(step)}, nil
+	case StepWaitForConnection:
+		return s.waitForConnection(ctx, i, step)
+	}
+	return StepResult{Outcome: Invalid, Reason: fmt.Sprintf("unknown step type %q", step.Type)}, nil
+}
+
+func waitText(step Step) string {
+	d := time.Duration(step.Duration)
+	text := d.String()
+	if d%(24*time.Hour) == 0 {
+		text = fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	if step.SendingDaysOnly {
+		text += " (sending days)"
+	}
+	return text
+}
+
+// action runs a message or connection request step as a child run.
+func (s *sequence) action(ctx workflow.Context, i int, step Step) (StepResult, error) {
+	text := ""
+	if i < len(s.in.Texts) {
+		text = s.in.Texts[i]
+	}
+	name := fmt.Sprintf("%d-%s", i+1, step.Type)
+	who := s.in.RecipientURN
+	if s.in.HideURN {
+		who = s.in.RecipientID
+	}
+	memo := map[string]any{MemoLine: s.in.Line}
+	if s.in.HideURN {
+		memo[MemoRecipientURN] = s.in.RecipientURN
+	}
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:            s.id + "/" + name,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+		TypedSearchAttributes: childAttributes(s.in.CampaignID, s.in.RecipientID),
+		Memo:                  memo,
+		StaticSummary:         fmt.Sprintf("line %d: step %d (%s) for %s", s.in.Line, i+1, stepLabel(step, i), who),
+	})
+	dctx, _ := workflow.NewDisconnectedContext(cctx)
+	var fut workflow.ChildWorkflowFuture
+	if step.Type == StepMessage {
+		fut = workflow.ExecuteChildWorkflow(dctx, SendMessage, SendMessageInput{
+			RecipientURN: s.in.RecipientURN, Message: text, Sender: s.in.Sender, CampaignID: s.in.CampaignID,
+			CampaignPacing: s.in.CampaignPacing, Step: i + 1,
+			SendDeadline: Duration(s.in.SendDeadline.Or(DefaultCampaignSendDeadline)), PollDeadline: s.in.PollDeadline,
+		})
+	} else {
+		fut = workflow.ExecuteChildWorkflow(dctx, SendConnectionRequest, ConnectionRequestInput{
+			ProfileURN: s.in.RecipientURN, Note: text, Sender: s.in.Sender, CampaignID: s.in.CampaignID,
+			CampaignPacing: s.in.CampaignPacing, Step: i + 1,
+			SendDeadline: Duration(s.in.SendDeadline.Or(DefaultCampaignSendDeadline)), PollDeadline: s.in.PollDeadline,
+		})
+	}
+	if err := fut.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+		if temporal.IsWorkflowExecutionAlreadyStartedError(err) {
+			// Only a run of this same sequence can have started it: the
+			// step was taken before; never take it twice.
+			return StepResult{Outcome: Unknown, Reason: "this step was already started by an earlier run; not sent again"}, nil
+		}
+		return StepResult{}, err
+	}
+	var res SendMessageResult
+	if err := fut.Get(ctx, &res); err != nil {
+		var ok bool
+		if res, ok = resultFromAnyError(err); !ok {
+			res = SendMessageResult{Outcome: Unknown, Reason: "the step's run ended without a result: " + rootMessage(err)}
+		}
+	}
+	if res.AlreadyConnected {
+		s.alreadyConnected = true
+	}
+	return StepResult{Outcome: res.Outcome, Reason: res.Reason, TaskID: res.TaskID}, nil
+}
+
+// resultFromAnyError reads the result a failed SendMessage or
+// SendConnectionRequest carries.
+func resultFromAnyError(err error) (SendMessageResult, bool) {
+	if res, ok := ResultFromError(err); ok {
+		return res, true
+	}
+	var app *temporal.ApplicationError
+	var res SendMessageResult
+	if errors.As(err, &app) && strings.HasPrefix(app.Type(), "Connection") && app.HasDetails() {
+		if app.Details(&res) == nil && res.Outcome != "" {
+			return res, true
+		}
+	}
+	return SendMessageResult{}, false
+}
+
+// waitEnd is when a wait step started at from ends. Counted in sending days,
+// each whole day of the duration is a day the campaign's window is open.
+func (s *sequence) waitEnd(from time.Time, step Step) time.Time {
+	d := time.Duration(step.Duration)
+	if !step.SendingDaysOnly {
+		return from.Add(d)
+	}
+	limits := CampaignLimits{}
+	if s.in.CampaignPacing != nil {
+		limits = *s.in.CampaignPacing
+	}
+	pol, err := limits.Policy()
+	if err != nil {
+		return from.Add(d)
+	}
+	w := pol.Window
+	t := from.In(w.Location)
+	days := int(d / (24 * time.Hour))
+	for n := 0; n < days; {
+		t = t.AddDate(0, 0, 1)
+		if w.Days[t.Weekday()] {
+			n++
+		}
+	}
+	return t.Add(d % (24 * time.Hour))
+}
+
+// waitForConnection checks, every CheckEvery, whether the recipient has
+// accepted; each check is an OutX task, paced by the account's pacer.
+func (s *sequence) waitForConnection(ctx workflow.Context, i int, step Step) (StepResult, error) {
+	if s.alreadyConnected {
+		return StepResult{Outcome: Connected, Reason: "already a 1st-degree connection"}, nil
+	}
+	var a *activities.Activities
+	every := step.CheckEvery.Or(DefaultConnectionCheckEvery)
+	timeout := step.Timeout.Or(DefaultConnectionTimeout)
+	deadline := workflow.Now(ctx).Add(timeout)
+	pollFor := s.in.PollDeadline.Or(DefaultPollDeadline)
+	checks := 0
+	for {
+		next := workflow.Now(ctx).Add(every)
+		if next.After(deadline) {
+			next = deadline
+		}
+		s.now.Status, s.now.Until = "waiting for the connection to be accepted", next
+		if err := s.sleepUntil(ctx, next, fmt.Sprintf("step %d: next connection check (gives up %s)", i+1, deadline.Format(time.RFC3339))); err != nil {
+			return StepResult{}, err
+		}
+		if s.stopped != "" {
+			return StepResult{Outcome: Stopped, Reason: s.stopped}, nil
+		}
+		held, stopped, err := s.req.acquire(ctx, senders.ActionLookup, s.in.RecipientURN, pollFor+time.Hour)
+		if err != nil {
+			return StepResult{}, err
+		}
+		if stopped != "" {
+			return StepResult{Outcome: Stopped, Reason: stopped}, nil
+		}
+		checks++
+		lctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			ScheduleToCloseTimeout: pollFor,
+			StartToCloseTimeout:    3 * time.Minute,
+			HeartbeatTimeout:       time.Minute,
+			Summary:                fmt.Sprintf("check %d: has the recipient accepted?", checks),
+			RetryPolicy: &temporal.RetryPolicy{
+				InitialInterval: pollRetryMin, BackoffCoefficient: 1.5, MaximumInterval: pollRetryMax,
+				MaximumAttempts: int32(pollFor/pollRetryMax) + 20,
+				NonRetryableErrorTypes: []string{activities.ErrUnauthorized, activities.ErrNoAdmin, activities.ErrExtensionOffline,
+					activities.ErrRateLimited, activities.ErrInvalidInput, activities.ErrTaskNotFound, activities.ErrUnknownSender,
+					activities.ErrConnectionsUnreadable},
+			},
+		})
+		var res activities.CheckConnectionResult
+		err = workflow.ExecuteActivity(lctx, a.CheckConnection, activities.CheckConnectionInput{
+			Sender: s.in.Sender, ProfileURN: s.in.RecipientURN,
+		}).Get(ctx, &res)
+		var app *temporal.ApplicationError
+		noTask := errors.As(err, &app) && (app.Type() == activities.ErrExtensionOffline || app.Type() == activities.ErrRateLimited ||
+			app.Type() == activities.ErrNotSent || app.Type() == activities.ErrUnauthorized || app.Type() == activities.ErrNoAdmin ||
+			app.Type() == activities.ErrUnknownSender)
+		held.release(ctx, !noTask, time.Time{}, workflow.Now(ctx))
+		switch {
+		case err == nil && res.Connected:
+			return StepResult{Outcome: Connected, Reason: fmt.Sprintf("accepted (check %d)", checks), TaskID: res.TaskID}, nil
+		case err != nil:
+			workflow.GetLogger(ctx).Warn("Connection check failed; checking again later", "Error", err)
+		}
+		if !workflow.Now(ctx).Before(deadline) {
+			why := fmt.Sprintf("not accepted within %s (%d checks)", timeout, checks)
+			if err != nil {
+				why += "; the last check failed: " + rootMessage(err)
+			}
+			return StepResult{Outcome: NotConnected, Reason: why}, nil
+		}
+	}
+}
+
+// sleepUntil waits on a durable timer, or until the recipient is stopped.
+func (s *sequence) sleepUntil(ctx workflow.Context, at time.Time, summary string) error {
+	d := at.Sub(workflow.Now(ctx))
+	if d <= 0 {
+		return nil
+	}
+	tctx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	fired := false
+	sel := workflow.NewSelector(ctx)
+	sel.AddFuture(workflow.NewTimerWithOptions(tctx, d, workflow.TimerOptions{Summary: summary}), func(f workflow.Future) {
+		fired = true
+	})
+	sel.AddReceive(s.stop, func(ch workflow.ReceiveChannel, _ bool) {
+		var r StopRecipientRequest
+		ch.Receive(ctx, &r)
+		s.applyStop(r)
+	})
+	for !fired && s.stopped == "" {
+		sel.Select(ctx)
+	}
+	return ctx.Err()
+}
+
+func (s *sequence) pollStop() {
+	var r StopRecipientRequest
+	for s.stop.ReceiveAsync(&r) {
+		s.applyStop(r)
+	}
+}
+
+func (s *sequence) applyStop(r StopRecipientRequest) {
+	if s.stopped != "" {
+		return
+	}
+	s.stopped = "stopped"
+	if r.Reason != "" {
+		s.stopped += ": " + r.Reason
+	}
+}
+
+// tell signals the campaign; failing only leaves its progress behind, and
+// the campaign also learns the outcome from the run's end.
+func (s *sequence) tell(ctx workflow.Context, ev SequenceEvent) {
+	parent := workflow.GetInfo(ctx).ParentWorkflowExecution
+	if parent == nil {
+		return
+	}
+	ev.Key = s.id[strings.LastIndexByte(s.id, '/')+1:]
+	if err := workflow.SignalExternalWorkflow(ctx, parent.ID, "", SignalSequenceEvent, ev).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("Could not tell the campaign", "Error", err)
+	}
+}
+
+func (s *sequence) finish(ctx workflow.Context, o Outcome, reason string) (SequenceResult, error) {
+	s.pollStop()
+	s.res.Outcome, s.res.Reason, s.res.FinishedAt = o, reason, workflow.Now(ctx)
+	s.now.Status = "finished: " + string(o)
+	workflow.GetLogger(ctx).Info("Sequence finished", "Outcome", o, "Reached", s.res.Reached)
+	if err := workflow.UpsertTypedSearchAttributes(ctx, OutcomeAttribute.ValueSet(string(o))); err != nil {
+		return s.res, err
+	}
+	if err := workflow.UpsertMemo(ctx, map[string]any{MemoOutcome: string(o), MemoReason: reason, MemoSteps: s.res.Steps}); err != nil {
+		return s.res, err
+	}
+	s.tell(ctx, SequenceEvent{Final: true, Outcome: o})
+	return s.res, nil
+}
+
+// StepParts lists the texts a campaign's steps need rendered per recipient,
+// aligned with the steps: a message's text, a connection request's note.
+func StepParts(steps []Step) []recipients.Part {
+	parts := make([]recipients.Part, len(steps))
+	for i, st := range steps {
+		switch st.Type {
+		case StepMessage:
+			parts[i] = recipients.Part{Kind: recipients.PartMessage, Text: st.Template}
+		case StepConnect:
+			parts[i] = recipients.Part{Kind: recipients.PartNote, Text: st.Template}
+		}
+	}
+	return parts
+}

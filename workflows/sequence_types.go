@@ -1,0 +1,164 @@
+package workflows
+
+import (
+	"time"
+
+	"github.com/outpacehq/outpace/senders"
+)
+
+// StepType is one kind of step in a campaign's sequence.
+type StepType string
+
+const (
+	// StepMessage sends the step's template as a LinkedIn message.
+	StepMessage StepType = "message"
+	// StepConnect sends a connection request, with the step's template as
+	// the optional note (at most 300 characters after trimming).
+	StepConnect StepType = "connect"
+	// StepWait waits Duration, or counts only sending days when
+	// SendingDaysOnly is set.
+	StepWait StepType = "wait"
+	// StepWaitForConnection waits until the recipient has accepted the
+	// connection request, checking through OutX every CheckEvery (each check
+	// is a paced action), and ends the sequence as not_connected after
+	// Timeout.
+	StepWaitForConnection StepType = "wait_for_connection"
+)
+
+// Step is one step of a campaign's sequence, applied to each recipient in
+// order. A step after a message or a connection request runs only if that
+// one succeeded.
+type Step struct {
+	Type StepType `json:"type"`
+	// Name labels the step in reports and the UI (default: its type and
+	// number, e.g. "3-message").
+	Name string `json:"name,omitempty"`
+	// Template is a message step's text, or a connect step's note, with
+	// {{variable}} placeholders filled from the recipient's columns.
+	Template string `json:"template,omitempty"`
+	// Duration is how long a wait step waits.
+	Duration Duration `json:"duration,omitzero"`
+	// SendingDaysOnly counts a wait in the campaign's sending days: "3 days"
+	// from a Friday evening ends on Wednesday when weekends are off.
+	SendingDaysOnly bool `json:"sending_days_only,omitempty"`
+	// Timeout ends a wait_for_connection step (default 14 days).
+	Timeout Duration `json:"timeout,omitzero"`
+	// CheckEvery spaces a wait_for_connection step's checks (default 12h).
+	CheckEvery Duration `json:"check_every,omitzero"`
+}
+
+// Defaults of wait_for_connection.
+const (
+	DefaultConnectionTimeout    = 14 * 24 * time.Hour
+	DefaultConnectionCheckEvery = 12 * time.Hour
+	MinConnectionCheckEvery     = time.Minute
+	MaxSteps                    = 20
+)
+
+// Outcomes a sequence can end with besides a message's.
+const (
+	// NotConnected: the recipient did not accept the connection request
+	// within the wait_for_connection step's timeout.
+	NotConnected Outcome = "not_connected"
+	// Stopped: the user (or their CRM) stopped this recipient, e.g. because
+	// they replied; nothing further is sent to them.
+	Stopped Outcome = "stopped"
+)
+
+// StepResult is what became of one step for one recipient.
+type StepResult struct {
+	Step    int       `json:"step"` // 1-based
+	Type    StepType  `json:"type"`
+	Name    string    `json:"name,omitempty"`
+	Outcome Outcome   `json:"outcome"` // delivered (sent, accepted, waited), failed, unknown, invalid, not_connected, stopped
+	Reason  string    `json:"reason,omitempty"`
+	TaskID  string    `json:"task_id,omitempty"`
+	At      time.Time `json:"at"`
+}
+
+// SlotRequest asks a sender's pacer for the right to start one LinkedIn
+// action (senders.SignalAcquire).
+type SlotRequest struct {
+	// ID is unique per request; the grant and the release name it.
+	ID string `json:"id"`
+	// WorkflowID and RunID are the requester's, to which the grant is
+	// signalled.
+	WorkflowID string         `json:"workflow_id"`
+	RunID      string         `json:"run_id"`
+	Action     senders.Action `json:"action"`
+	// Campaign groups requests for fairness ("" for single sends) and names
+	// the campaign whose own limits (CampaignPacing) apply too.
+	Campaign string `json:"campaign,omitempty"`
+	// Recipient is the person the action is for; a stopped recipient is
+	// refused.
+	Recipient string `json:"recipient,omitempty"`
+	// CampaignPacing, when set, are the campaign's own spacing, caps and
+	// sending hours, enforced on its actions besides the account's.
+	CampaignPacing *CampaignLimits `json:"campaign_pacing,omitempty"`
+	// Hold bounds how long the slot may be held before the pacer takes it
+	// back (a requester that was terminated never releases).
+	Hold Duration  `json:"hold"`
+	At   time.Time `json:"at"`
+}
+
+// CampaignLimits are a campaign's own pacing and window.
+type CampaignLimits struct {
+	Pacing Pacing        `json:"pacing,omitzero"`
+	Window SendingWindow `json:"window,omitzero"`
+}
+
+// SlotGrant answers a SlotRequest (senders.SignalGranted).
+type SlotGrant struct {
+	ID string `json:"id"`
+	// Stopped is set instead of a grant when the recipient was stopped: the
+	// action must not be taken (and there is nothing to release).
+	Stopped string `json:"stopped,omitempty"`
+}
+
+// SlotRelease ends a granted slot (senders.SignalRelease). Counted says
+// whether an OutX task was (or may have been) created: only then does the
+// action count against the caps, and the next gap count from End.
+type SlotRelease struct {
+	ID      string    `json:"id"`
+	Counted bool      `json:"counted"`
+	Start   time.Time `json:"start,omitzero"`
+	End     time.Time `json:"end,omitzero"`
+}
+
+// StopRecipientRequest stops one person's sequences (senders.StopRecipient):
+// in the campaign named, or in every campaign of the account when Campaign
+// is empty.
+type StopRecipientRequest struct {
+	RecipientURN string `json:"recipient_urn"`
+	Campaign     string `json:"campaign_id,omitempty"`
+	Reason       string `json:"reason,omitempty"`
+}
+
+// Workflow type names of the sequence machinery.
+const (
+	SequenceWorkflow              = "Sequence"
+	SendConnectionRequestWorkflow = "SendConnectionRequest"
+	SenderPacerWorkflow           = senders.PacerWorkflow
+)
+
+// Names of the controls that stop a recipient.
+const (
+	// UpdateStopRecipient is an update (and a signal) of a Campaign, taking
+	// a StopRecipientRequest whose Campaign is ignored: that recipient's
+	// sequence in this campaign ends as stopped, now or when reached. Sent
+	// to a sender's pacer (senders.PacerWorkflowID) it stops the recipient
+	// in the campaign named, or in every campaign of the account.
+	UpdateStopRecipient = senders.StopRecipient
+	// SignalStopSequence ends one recipient's Sequence run at once (the
+	// campaign and the starter send it; a StopRecipientRequest).
+	SignalStopSequence = "stop"
+	// SignalSequenceEvent is sent by a Sequence to its campaign (a
+	// SequenceEvent).
+	SignalSequenceEvent = "sequence-event"
+	// QuerySequence returns a SequenceProgress.
+	QuerySequence = "sequence"
+)
+
+// Memo key of a Sequence run: its steps' results so far ([]StepResult),
+// besides MemoOutcome, MemoReason, MemoLine and MemoRecipientURN.
+const MemoSteps = "steps"
