@@ -32,6 +32,10 @@ const (
 	PathSendMessage   = "/linkedin-agent/send-message"
 	PathGetTaskStatus = "/linkedin-agent/get-task-status"
 	PathFetchProfile  = "/linkedin-agent/fetch-profile"
+	// PathSendConnectionRequest and PathFetchConnections are listed by OutX
+	// beside Send Message, with the same task model.
+	PathSendConnectionRequest = "/linkedin-agent/send-connection-request"
+	PathFetchConnections      = "/linkedin-agent/fetch-connections"
 )
 
 // maxAnswerBytes bounds how much of an answer is read; OutX's answers are small.
@@ -115,6 +119,29 @@ type FetchProfileRequest struct {
 // in the finished task's output (see Task.ProfileURN).
 func (c *Client) FetchProfile(ctx context.Context, req FetchProfileRequest) (TaskCreated, error) {
 	return c.createTask(ctx, PathFetchProfile, req)
+}
+
+// SendConnectionRequestBody is the body of Send Connection Request: the
+// person's URN and an optional note of at most MaxNoteLength characters
+// after trimming.
+type SendConnectionRequestBody struct {
+	ProfileURN string `json:"profile_urn"`
+	Note       string `json:"note,omitempty"`
+}
+
+// SendConnectionRequest queues a LinkedIn connection request. Like
+// SendMessage, a nil error means the task exists and must be polled, never
+// sent again; on error, NoTaskCreated tells whether sending again is safe.
+// The finished task's output is {"sent": true} when the invitation went out.
+func (c *Client) SendConnectionRequest(ctx context.Context, req SendConnectionRequestBody) (TaskCreated, error) {
+	return c.createTask(ctx, PathSendConnectionRequest, req)
+}
+
+// FetchConnections queues a read of the account's 1st-degree connections;
+// they are in the finished task's output (see Task.Connections). OutX does
+// not document a request field, so the body is empty.
+func (c *Client) FetchConnections(ctx context.Context) (TaskCreated, error) {
+	return c.createTask(ctx, PathFetchConnections, struct{}{})
 }
 
 func (c *Client) createTask(ctx context.Context, path string, body any) (TaskCreated, error) {

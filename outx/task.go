@@ -2,6 +2,7 @@ package outx
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 )
 
@@ -87,6 +88,84 @@ func (t Task) ProfileURN() (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// AlreadyConnected reports whether a finished connection-request task found
+// the person already a 1st-degree connection, so no invitation was sent:
+// task_output {"sent": false, "already_connected": true}. Such a task is not
+// Sent, yet the person can be messaged.
+func (t Task) AlreadyConnected() bool {
+	if !t.Finished() {
+		return false
+	}
+	var out struct {
+		AlreadyConnected bool `json:"already_connected"`
+	}
+	return json.Unmarshal(t.Output, &out) == nil && out.AlreadyConnected
+}
+
+// Connections is the profile URNs listed in a finished Fetch Connections
+// task's output. OutX does not document the shape, so it accepts a list of
+// URN strings or of objects with a profile_urn (or urn), found as the whole
+// output, under "connections", or under "connections" one object down (e.g.
+// {"data": {"connections": [...]}}). ok is false when no such list is found,
+// or when an entry of it has no URN: a shape misread would otherwise look
+// like "nobody is connected", and stay wrong unnoticed.
+func (t Task) Connections() (urns []string, ok bool) {
+	if list, ok := connectionList(t.Output); ok {
+		return list, true
+	}
+	var top map[string]json.RawMessage
+	if json.Unmarshal(t.Output, &top) != nil {
+		return nil, false
+	}
+	if raw, found := top["connections"]; found {
+		return connectionList(raw)
+	}
+	// One object down, in key order so the answer does not depend on map
+	// iteration.
+	keys := make([]string, 0, len(top))
+	for k := range top {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		var inner map[string]json.RawMessage
+		if json.Unmarshal(top[k], &inner) != nil {
+			continue
+		}
+		if raw, found := inner["connections"]; found {
+			return connectionList(raw)
+		}
+	}
+	return nil, false
+}
+
+// connectionList reads a JSON array whose entries are URN strings or objects
+// naming a profile_urn or urn.
+func connectionList(raw json.RawMessage) ([]string, bool) {
+	var entries []json.RawMessage
+	if json.Unmarshal(raw, &entries) != nil || entries == nil {
+		return nil, false
+	}
+	urns := make([]string, 0, len(entries))
+	for _, e := range entries {
+		var urn string
+		if json.Unmarshal(e, &urn) != nil {
+			var obj map[string]json.RawMessage
+			if json.Unmarshal(e, &obj) != nil {
+				return nil, false
+			}
+			if urn = stringField(obj, "profile_urn"); urn == "" {
+				urn = stringField(obj, "urn")
+			}
+		}
+		if urn == "" {
+			return nil, false
+		}
+		urns = append(urns, urn)
+	}
+	return urns, true
 }
 
 func stringField(m map[string]json.RawMessage, key string) string {

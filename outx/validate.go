@@ -14,6 +14,10 @@ import (
 // server counts a string's length: in UTF-16 code units (an emoji counts 2).
 const MaxMessageLength = 10000
 
+// MaxNoteLength is OutX's limit on a connection request's note, counted like
+// MaxMessageLength but after trimming the note's surrounding whitespace.
+const MaxNoteLength = 300
+
 // personURN is a LinkedIn person URN. Ids are opaque base64url-like strings
 // such as ACoAABCDEFG.
 var personURN = regexp.MustCompile(`^urn:li:person:[A-Za-z0-9_-]{1,100}$`)
@@ -36,7 +40,43 @@ func ValidateSendMessage(req SendMessageRequest) error {
 
 // ValidateRecipientURN checks the shape of a LinkedIn person URN.
 func ValidateRecipientURN(urn string) error {
-	const field = "recipient_urn"
+	return validatePersonURN("recipient_urn", urn)
+}
+
+// ValidateConnectionRequest checks a Send Connection Request body against
+// OutX's published rules before anything is sent. It returns every problem
+// found, each a *FieldError.
+func ValidateConnectionRequest(req SendConnectionRequestBody) error {
+	return errors.Join(validatePersonURN("profile_urn", req.ProfileURN), ValidateNote(req.Note))
+}
+
+// ValidateNote checks a connection request's note. The note is optional: an
+// empty or whitespace-only note means no note. Otherwise it follows the
+// message rules (valid UTF-8, no control characters but tab and newlines)
+// and is at most MaxNoteLength UTF-16 code units once trimmed, because OutX
+// counts it after trimming.
+func ValidateNote(note string) error {
+	const field = "note"
+	trimmed := strings.TrimFunc(note, IsJSWhitespace)
+	if trimmed == "" {
+		return nil
+	}
+	if !utf8.ValidString(note) {
+		return &FieldError{field, "must be valid UTF-8 text"}
+	}
+	for i, r := range note {
+		if isControl(r) {
+			return &FieldError{field, fmt.Sprintf("must not contain control character %U (at byte %d)", r, i)}
+		}
+	}
+	if n := MessageLength(trimmed); n > MaxNoteLength {
+		return &FieldError{field, fmt.Sprintf("is %d characters long after trimming (UTF-16 code units, as OutX counts them); the limit is %d", n, MaxNoteLength)}
+	}
+	return nil
+}
+
+// validatePersonURN checks the shape of a LinkedIn person URN given in field.
+func validatePersonURN(field, urn string) error {
 	switch {
 	case urn == "":
 		return &FieldError{field, "is required"}

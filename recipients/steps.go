@@ -42,7 +42,7 @@ type step struct {
 // variables are those of every step, so that a CSV header is bound, and a
 // recipient checked, for every variable any step uses. An error names the
 // step, numbered from 1, and wraps the step's *TemplateError, e.g.
-// `steps[3].template: line 1 (offset 5): unclosed "{{": ...`.
+// `steps[2].template: line 1 (offset 5): unclosed "{{": ...`.
 //
 // A note's text may be empty (the request is sent without one); a
 // message's may not. A step without text must have none, since text there
@@ -57,7 +57,7 @@ func ParseParts(parts []Part) (*Template, error) {
 		switch p.Kind {
 		case PartNone:
 			if p.Text != "" {
-				return nil, fmt.Errorf("steps[%d].template: must be empty: this step sends no text", i+1)
+				return nil, fmt.Errorf("steps[%d].template: must be empty: this step sends no text", i)
 			}
 		case PartNote:
 			if p.Text == "" {
@@ -67,7 +67,7 @@ func ParseParts(parts []Part) (*Template, error) {
 		case PartMessage:
 			st, err := ParseTemplate(p.Text)
 			if err != nil {
-				return nil, fmt.Errorf("steps[%d].%w", i+1, err)
+				return nil, fmt.Errorf("steps[%d].%w", i, err)
 			}
 			s.t = st
 			for _, v := range st.vars {
@@ -76,7 +76,7 @@ func ParseParts(parts []Part) (*Template, error) {
 				}
 			}
 		default:
-			return nil, fmt.Errorf("steps[%d].kind: %s is not a kind of step text; kinds are %q, %q or none", i+1, quote(string(p.Kind)), PartMessage, PartNote)
+			return nil, fmt.Errorf("steps[%d].kind: %s is not a kind of step text; kinds are %q, %q or none", i, quote(string(p.Kind)), PartMessage, PartNote)
 		}
 		t.steps[i] = s
 	}

@@ -42,14 +42,14 @@ func TestParsePartsErrors(t *testing.T) {
 	}{
 		{"no steps", nil, "steps: at least one step is required", false},
 		{"unclosed placeholder in step 3", []Part{msg("Hi"), {}, msg("Hi {{first_name"), msg("{{}}")},
-			`steps[3].template: line 1 (offset 3): unclosed "{{": a placeholder is written {{name}}`, true},
-		{"empty message", []Part{{Kind: PartNote}, msg("")}, "steps[2].template: must not be empty", true},
-		{"whitespace-only message", []Part{msg(" \n ")}, "steps[1].template: must not be only whitespace", true},
-		{"whitespace-only note", []Part{msg("Hi"), {Kind: PartNote, Text: "  "}}, "steps[2].template: must not be only whitespace", true},
+			`steps[2].template: line 1 (offset 3): unclosed "{{": a placeholder is written {{name}}`, true},
+		{"empty message", []Part{{Kind: PartNote}, msg("")}, "steps[1].template: must not be empty", true},
+		{"whitespace-only message", []Part{msg(" \n ")}, "steps[0].template: must not be only whitespace", true},
+		{"whitespace-only note", []Part{msg("Hi"), {Kind: PartNote, Text: "  "}}, "steps[1].template: must not be only whitespace", true},
 		{"bad name in a note", []Part{{Kind: PartNote, Text: "a\n{{first name}}"}},
-			`steps[1].template: line 2 (offset 2): invalid variable name "first name": a name starts with a letter or '_' and has only letters, digits, '_', '.' and '-'`, true},
-		{"text on a step without text", []Part{msg("Hi"), {Text: "wait here"}}, "steps[2].template: must be empty: this step sends no text", false},
-		{"unknown kind", []Part{msg("Hi"), {Kind: "connect", Text: "Hi"}}, `steps[2].kind: "connect" is not a kind of step text; kinds are "message", "note" or none`, false},
+			`steps[0].template: line 2 (offset 2): invalid variable name "first name": a name starts with a letter or '_' and has only letters, digits, '_', '.' and '-'`, true},
+		{"text on a step without text", []Part{msg("Hi"), {Text: "wait here"}}, "steps[1].template: must be empty: this step sends no text", false},
+		{"unknown kind", []Part{msg("Hi"), {Kind: "connect", Text: "Hi"}}, `steps[1].kind: "connect" is not a kind of step text; kinds are "message", "note" or none`, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,8 +19,10 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/outpacehq/outpace/activities"
+	"github.com/outpacehq/outpace/campaignfile"
 	"github.com/outpacehq/outpace/pacing"
 	"github.com/outpacehq/outpace/recipients"
+	"github.com/outpacehq/outpace/senders"
 	"github.com/outpacehq/outpace/workflows"
 )
 
@@ -35,13 +38,18 @@ Usage:
 `,
 	subcommands: []command{
 		campaignStartCommand, campaignPreviewCommand, campaignStatusCommand, campaignWatchCommand,
-		campaignPauseCommand, campaignResumeCommand, campaignCancelCommand, campaignReportCommand,
+		campaignPauseCommand, campaignResumeCommand, campaignCancelCommand, campaignStopRecipientCommand, campaignReportCommand,
 	},
 }
 
 // recipientsUsage is the part of start's and preview's help about the
 // recipients and the template, which they share.
-const recipientsUsage = `Recipients: --csv PATH (a CSV file with a recipient_urn, profile_url or
+const recipientsUsage = `A campaign file (--file PATH, YAML or JSON) gives the sequence of steps applied
+to each recipient (connect, wait_for_connection, message, wait), the sender,
+the window, the pacing and the recipients' CSV; flags given override it. See
+README.md for its format. Without a file, the campaign is one message.
+
+Recipients: --csv PATH (a CSV file with a recipient_urn, profile_url or
 profile_slug column; every other column is a template variable), or --to URN
 (repeatable), or --recipients-json PATH (a JSON array of {"recipient_urn",
 "profile_url", "profile_slug", "vars": {...}}, at most 1000).
@@ -56,8 +64,9 @@ var campaignStartCommand = command{
 	usage: `starter campaign start checks every recipient and starts a Campaign workflow.
 
 Usage:
+  starter campaign start --file PATH [--id ID] [--csv PATH] [--sender NAME] [--watch]
   starter campaign start --id ID (--csv PATH | --to URN... | --recipients-json PATH)
-      (--template TEXT | --template-file PATH) [pacing and window flags] [--watch]
+      (--template TEXT | --template-file PATH) [--sender NAME] [pacing and window flags] [--watch]
 
 ` + recipientsUsage + `
 Every row is rendered and checked before anything starts. Any invalid row
@@ -99,6 +108,7 @@ var campaignPreviewCommand = command{
 shows the first messages. It sends nothing and needs no Temporal server.
 
 Usage:
+  starter campaign preview --file PATH [--csv PATH] [--limit N]
   starter campaign preview (--csv PATH | --to URN... | --recipients-json PATH)
       (--template TEXT | --template-file PATH) [pacing and window flags] [--show N]
 
@@ -108,7 +118,8 @@ Exit status: 0 every recipient is valid, 2 some are not (or bad input).
 	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) int {
 		p := &campaignPreview{common: o}
 		p.src.register(fs)
-		fs.IntVar(&p.show, "show", 3, "how many rendered messages to show")
+		fs.IntVar(&p.show, "show", 3, "how many recipients' rendered messages to show")
+		fs.IntVar(&p.limit, "limit", 3, "the same as --show")
 		return p.run
 	},
 }
@@ -116,7 +127,12 @@ Exit status: 0 every recipient is valid, 2 some are not (or bad input).
 // campaignSource holds the flags that start and preview share, so that a
 // preview checks exactly what a start with the same flags would send.
 type campaignSource struct {
-	fs                         *pflag.FlagSet
+	fs           *pflag.FlagSet
+	file, sender string
+	// recipientsFrom names where the recipients file came from, for its
+	// errors: "--csv", or the campaign file's line.
+	recipientsFrom             string
+	needID                     bool // start's: the campaign needs an id
 	csv, recipientsJSON        string
 	to                         []string
 	template, templateFile     string
@@ -130,6 +146,8 @@ type campaignSource struct {
 
 func (f *campaignSource) register(fs *pflag.FlagSet) {
 	f.fs = fs
+	fs.StringVar(&f.file, "file", "", "campaign file, YAML or JSON: steps, sender, window, pacing, recipients (flags given override it)")
+	fs.StringVar(&f.sender, "sender", "", "the worker's sender account to act from (default: the file's, else env "+envSender+", else \"default\")")
 	fs.StringVar(&f.csv, "csv", "", "CSV file of recipients, one per row after a header")
 	fs.StringArrayVar(&f.to, "to", nil, "a recipient's URN, urn:li:person:<id> (repeatable; the template then has no variables)")
 	fs.StringVar(&f.recipientsJSON, "recipients-json", "", "JSON file of inline recipients (- for standard input)")
@@ -162,7 +180,20 @@ func (f *campaignSource) input(id, name string) (workflows.CampaignInput, error)
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
 	stdinUsed := false
+	var file *campaignfile.File
 	switch {
+	case f.file != "" && (f.fs.Changed("template") || f.templateFile != ""):
+		bad("--file, --template/--template-file: give one; a campaign file's steps hold its messages")
+	case f.file != "":
+		cf, err := campaignfile.Load(f.file)
+		if err != nil {
+			errs = append(errs, err) // *campaignfile.Errors names each line
+			break
+		}
+		file = &cf
+		in = cf.Input
+		// Flags override the file.
+		in.CampaignID, in.Name = cmp.Or(id, cf.ID), cmp.Or(name, cf.Input.Name)
 	case f.template != "" && f.templateFile != "":
 		bad("--template, --template-file: give one, not both")
 	case f.templateFile != "":
@@ -185,7 +216,13 @@ func (f *campaignSource) input(id, name string) (workflows.CampaignInput, error)
 			given++
 		}
 	}
+	f.recipientsFrom = "--csv"
 	switch {
+	case given == 0 && file != nil && file.Recipients != "":
+		in.RecipientsFile = &activities.RecipientsFile{Path: file.Recipients}
+		f.recipientsFrom = fmt.Sprintf("%s:%d: recipients", f.file, file.Line("recipients"))
+	case given == 0 && f.file != "":
+		bad("--csv, --to or --recipients-json: one is required, or recipients: in the campaign file")
 	case given == 0:
 		bad("--csv, --to or --recipients-json: one is required")
 	case given > 1:
@@ -211,6 +248,12 @@ func (f *campaignSource) input(id, name string) (workflows.CampaignInput, error)
 		in.Recipients = rs
 	}
 
+	switch {
+	case f.fs.Changed("sender"):
+		in.Sender = f.sender
+	case in.Sender == "":
+		in.Sender = os.Getenv(envSender) // below the file's: a file names its account on purpose
+	}
 	if f.fs.Changed("min-gap") {
 		in.Pacing.MinGap = ptr(workflows.Duration(f.minGap))
 	}
@@ -257,10 +300,16 @@ func (f *campaignSource) input(id, name string) (workflows.CampaignInput, error)
 	if f.fs.Changed("max-run-events") {
 		in.MaxRunEvents = f.maxRunEvents
 	}
+	if f.needID && in.CampaignID == "" {
+		bad("--id: is required (it names the campaign and its workflow), or id: in the campaign file")
+	}
 	return in, errors.Join(errs...)
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// envSender names the sender when neither --sender nor the campaign file does.
+const envSender = "OUTPACE_SENDER"
 
 // campaignStdin is standard input, replaceable by tests.
 var campaignStdin io.Reader = os.Stdin
@@ -309,8 +358,18 @@ func readRecipientsJSON(path string) ([]recipients.Recipient, error) {
 // the first preview rows prepared. For a file it also records the file's
 // digest in the input, so the worker refuses a file changed since. Errors
 // are the user's: a file that cannot be read or does not parse.
-func checkRecipients(in *workflows.CampaignInput, preview int) (recipients.Summary, error) {
-	t, err := recipients.ParseTemplate(in.Template)
+//
+// A campaign of steps has every step's text rendered for every recipient
+// (Prepared.Texts), as the worker will before its first send. from names
+// where the file came from, for its errors.
+func checkRecipients(in *workflows.CampaignInput, preview int, from string) (recipients.Summary, error) {
+	var t *recipients.Template
+	var err error
+	if len(in.Steps) > 0 {
+		t, err = recipients.ParseParts(workflows.StepParts(in.Steps))
+	} else {
+		t, err = recipients.ParseTemplate(in.Template)
+	}
 	if err != nil {
 		return recipients.Summary{}, err
 	}
@@ -319,7 +378,7 @@ func checkRecipients(in *workflows.CampaignInput, preview int) (recipients.Summa
 	}
 	f, err := os.Open(in.RecipientsFile.Path)
 	if err != nil {
-		return recipients.Summary{}, fmt.Errorf("--csv: %w", err)
+		return recipients.Summary{}, fmt.Errorf("%s: %w", cmp.Or(from, "--csv"), err)
 	}
 	defer f.Close()
 	sum, err := recipients.Scan(f, t, preview)
@@ -354,7 +413,7 @@ func (f *campaignSource) check(o *common, id, name string, preview int, conseque
 		o.errorf("invalid campaign%s:\n%s", consequence, indent(err))
 		return checkedCampaign{}, exitUsage, false
 	}
-	sum, err := checkRecipients(&in, preview)
+	sum, err := checkRecipients(&in, preview, f.recipientsFrom)
 	if err != nil {
 		o.errorf("invalid recipients%s:\n%s", consequence, indent(err))
 		return checkedCampaign{}, exitUsage, false
@@ -378,19 +437,28 @@ func spacingText(p pacing.Policy) string {
 // input: a memo with its name and settings (carried across continue-as-new),
 // a one-line summary and a details panel.
 func campaignMetadata(name string, c checkedCampaign) (memo map[string]any, summary, details string) {
+	sender := senders.Or(c.in.Sender)
 	settings := map[string]any{
 		"recipients": c.summary.Rows, "invalid": c.summary.Invalid, "source": c.source(),
-		"spacing": c.spacing, "window": c.window,
+		"spacing": c.spacing, "window": c.window, "sender": sender,
 	}
-	memo = map[string]any{"settings": settings}
+	// The sender is also at the top, where stop-recipient --everywhere
+	// finds the account whose pacer to tell.
+	memo = map[string]any{"settings": settings, "sender": sender}
 	title := c.in.CampaignID
 	if name != "" {
 		memo["name"], title = name, name
 	}
-	summary = fmt.Sprintf("Campaign %s: %d recipients from %s", title, c.summary.Rows, filepath.Base(c.source()))
-	details = fmt.Sprintf("**Recipients:** %d (%d invalid) from `%s`\n\n**Spacing:** %s\n\n**Sending hours:** %s\n\n"+
-		"Each recipient's message is a child run `%s/<recipient>`; filter them with `CampaignId = %q`.",
-		c.summary.Rows, c.summary.Invalid, c.source(), c.spacing, c.window, c.in.CampaignID, c.in.CampaignID)
+	what, runs := "message", "Each recipient's message is a child run `%s/<recipient>`"
+	if len(c.in.Steps) > 0 {
+		settings["steps"] = stepsOutline(c.in.Steps)
+		what = stepsOutline(c.in.Steps)
+		runs = "Each recipient's sequence is a child run `%s/<recipient>`, and each of its messages and connection requests a run under it"
+	}
+	summary = fmt.Sprintf("Campaign %s: %d recipients from %s, from %s", title, c.summary.Rows, filepath.Base(c.source()), sender)
+	details = fmt.Sprintf("**Recipients:** %d (%d invalid) from `%s`\n\n**Sender:** %s\n\n**Steps:** %s\n\n**Spacing:** %s\n\n**Sending hours:** %s\n\n"+
+		runs+"; filter them with `CampaignId = %q`.",
+		c.summary.Rows, c.summary.Invalid, c.source(), sender, what, c.spacing, c.window, c.in.CampaignID, c.in.CampaignID)
 	return memo, summary, details
 }
 
@@ -405,8 +473,8 @@ func (c checkedCampaign) source() string {
 
 type campaignPreview struct {
 	*common
-	src  campaignSource
-	show int
+	src         campaignSource
+	show, limit int
 }
 
 // previewOutput is what preview --json prints.
@@ -416,9 +484,20 @@ type previewOutput struct {
 	Valid   int    `json:"valid"`
 	Window  string `json:"window"`
 	Spacing string `json:"spacing"`
+	Sender  string `json:"sender"`
+	// Steps are a sequence campaign's; each previewed recipient's texts
+	// are aligned with them.
+	Steps []workflows.Step `json:"steps,omitempty"`
 }
 
 func (p *campaignPreview) run(context.Context) int {
+	if p.src.fs.Changed("limit") {
+		if p.src.fs.Changed("show") {
+			p.errorf("--show, --limit: give one (they are the same)")
+			return exitUsage
+		}
+		p.show = p.limit
+	}
 	if p.show < 0 {
 		p.errorf("--show: must not be negative")
 		return exitUsage
@@ -433,7 +512,8 @@ func (p *campaignPreview) run(context.Context) int {
 		code = exitUsage
 	}
 	if p.json {
-		printJSON(p.stdout, previewOutput{Source: c.source(), Summary: s, Valid: s.Rows - s.Invalid, Window: c.window, Spacing: c.spacing})
+		printJSON(p.stdout, previewOutput{Source: c.source(), Summary: s, Valid: s.Rows - s.Invalid, Window: c.window, Spacing: c.spacing,
+			Sender: senders.Or(c.in.Sender), Steps: c.in.Steps})
 		return code
 	}
 	w := p.stdout
@@ -443,6 +523,10 @@ func (p *campaignPreview) run(context.Context) int {
 		fmt.Fprintf(w, "columns: %s\n", strings.Join(s.Columns, ", "))
 	}
 	fmt.Fprintf(w, "rows %d  valid %d  invalid %d\n", s.Rows, s.Rows-s.Invalid, s.Invalid)
+	fmt.Fprintf(w, "sender: %s\n", senders.Or(c.in.Sender))
+	if len(c.in.Steps) > 0 {
+		fmt.Fprintf(w, "steps: %s\n", stepsOutline(c.in.Steps))
+	}
 	fmt.Fprintf(w, "window: %s\n", c.window)
 	fmt.Fprintf(w, "spacing: %s\n", c.spacing)
 	if s.Rows == 0 {
@@ -455,6 +539,10 @@ func (p *campaignPreview) run(context.Context) int {
 			fmt.Fprintf(w, "  %s  %s\n", rowLabel(c.in, r.Line), recipientName(r))
 			if len(r.Problems) > 0 {
 				fmt.Fprintf(w, "    (invalid: %s)\n", strings.Join(r.Problems, "; "))
+				continue
+			}
+			if len(c.in.Steps) > 0 {
+				printStepTexts(w, c.in.Steps, r.Texts)
 				continue
 			}
 			fmt.Fprintf(w, "    %s\n", strings.ReplaceAll(r.Message, "\n", "\n    "))
@@ -517,6 +605,8 @@ type campaignStartOutput struct {
 	Source         string `json:"source"`
 	Window         string `json:"window"`
 	Spacing        string `json:"spacing"`
+	Sender         string `json:"sender"`
+	Steps          string `json:"steps,omitempty"`           // a sequence campaign's, outlined
 	StartedAgain   bool   `json:"started_again,omitempty"`   // earlier runs exist: whom they handled is skipped
 	AlreadyRunning bool   `json:"already_running,omitempty"` // nothing was started
 	// RecipientIDs says how the messages' workflow ids and RecipientUrn
@@ -526,18 +616,16 @@ type campaignStartOutput struct {
 }
 
 func (s *campaignStart) run(ctx context.Context) int {
-	if s.id == "" {
-		s.errorf("invalid campaign, nothing was started:\n  --id: is required (it names the campaign and its workflow)")
-		return exitUsage
-	}
 	if s.watch && s.interval <= 0 {
 		s.errorf("--interval: must be positive")
 		return exitUsage
 	}
+	s.src.needID = true
 	c, code, ok := s.src.check(s.common, s.id, s.name, 0, ", nothing was started")
 	if !ok {
 		return code
 	}
+	s.id, s.name = c.in.CampaignID, c.in.Name // maybe from the campaign file
 	sum := c.summary
 	if sum.Rows == 0 {
 		s.errorf("invalid recipients, nothing was started:\n  %s: no recipients (a header and no rows)", c.source())
@@ -563,7 +651,7 @@ func (s *campaignStart) run(ctx context.Context) int {
 
 	out := campaignStartOutput{
 		CampaignID: s.id, RunsURL: s.campaignRunsURL(s.id), Recipients: sum.Rows, Invalid: sum.Invalid,
-		Source: c.source(), Window: c.window, Spacing: c.spacing,
+		Source: c.source(), Window: c.window, Spacing: c.spacing, Sender: senders.Or(c.in.Sender), Steps: stepsOutline(c.in.Steps),
 	}
 	// An earlier, closed campaign under this id is no obstacle (the default
 	// reuse policy allows it); the user should know that whom it handled is
@@ -642,6 +730,10 @@ func (s *campaignStart) run(ctx context.Context) int {
 		}
 		if s.name != "" {
 			fmt.Fprintf(w, "  name:        %s\n", s.name)
+		}
+		fmt.Fprintf(w, "  sender:      %s\n", out.Sender)
+		if len(c.in.Steps) > 0 {
+			fmt.Fprintf(w, "  steps:       %s\n", out.Steps)
 		}
 		fmt.Fprintf(w, "  recipients:  %d from %s\n", sum.Rows, out.Source)
 		if sum.Invalid > 0 {

@@ -313,9 +313,15 @@ func printCampaign(w io.Writer, v campaignView, now time.Time) {
 	fmt.Fprintf(w, "all runs: %s\n", v.RunsURL)
 }
 
+// countsLine lists the counts by outcome; a sequence's own outcomes
+// (not_connected, stopped) only once a recipient has one, so that a
+// one-message campaign's line stays as it was.
 func countsLine(c workflows.Counts, pending int) string {
-	return fmt.Sprintf("delivered %d  failed %d  unknown %d  invalid %d  skipped %d  pending %d",
-		c.Delivered, c.Failed, c.Unknown, c.Invalid, c.Skipped, pending)
+	s := fmt.Sprintf("delivered %d  failed %d  unknown %d  invalid %d  skipped %d", c.Delivered, c.Failed, c.Unknown, c.Invalid, c.Skipped)
+	if c.NotConnected > 0 || c.Stopped > 0 {
+		s += fmt.Sprintf("  not_connected %d  stopped %d", c.NotConnected, c.Stopped)
+	}
+	return s + fmt.Sprintf("  pending %d", pending)
 }
 
 // relative says when t is from now, e.g. "in 1m12s" or "3s ago".
@@ -429,9 +435,13 @@ func progressLine(v campaignView, now time.Time) (line, key string) {
 		filled = min(width, done*width/total)
 	}
 	c := v.Counts
-	key = fmt.Sprintf("[%s%s] %d/%d  delivered %d failed %d invalid %d skipped %d unknown %d | %s",
+	seq := ""
+	if c.NotConnected > 0 || c.Stopped > 0 {
+		seq = fmt.Sprintf(" not_connected %d stopped %d", c.NotConnected, c.Stopped)
+	}
+	key = fmt.Sprintf("[%s%s] %d/%d  delivered %d failed %d invalid %d skipped %d unknown %d%s | %s",
 		strings.Repeat("#", filled), strings.Repeat(".", width-filled), done, total,
-		c.Delivered, c.Failed, c.Invalid, c.Skipped, c.Unknown, doing(v))
+		c.Delivered, c.Failed, c.Invalid, c.Skipped, c.Unknown, seq, doing(v))
 	line = key
 	if !v.closed() && v.NextSendAt.After(now) {
 		line += " (next send " + relative(v.NextSendAt, now) + ")"

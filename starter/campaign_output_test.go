@@ -83,7 +83,7 @@ func TestCampaignRunsURL(t *testing.T) {
 	if got := o.campaignRunsURL("spring 2026"); got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
-	if got := reportQuery(`a"b`); got != `WorkflowType = "SendMessage" AND CampaignId = "a\"b"` {
+	if got := reportQuery(`a"b`, workflows.SendMessageWorkflow); got != `WorkflowType = "SendMessage" AND CampaignId = "a\"b"` {
 		t.Errorf("query = %s", got)
 	}
 }
@@ -117,7 +117,7 @@ func TestReportRows(t *testing.T) {
 	killed := exec(enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, map[string]*commonpb.Payload{workflows.MemoLine: payload(t, 9)}, "")
 
 	var out strings.Builder
-	w := newReportWriter(&out, false)
+	w := newReportWriter(&out, false, false)
 	for _, e := range []*workflowpb.WorkflowExecutionInfo{done, running, killed} {
 		if err := w.write(rowFromExecution(e, converter.GetDefaultDataConverter())); err != nil {
 			t.Fatal(err)
@@ -135,7 +135,7 @@ func TestReportRows(t *testing.T) {
 	}
 
 	out.Reset()
-	w = newReportWriter(&out, true)
+	w = newReportWriter(&out, true, false)
 	_ = w.write(rowFromExecution(done, converter.GetDefaultDataConverter()))
 	if got := out.String(); got != `{"line":7,"recipient_urn":"urn:li:person:ada","outcome":"failed","reason":"not a connection","task_id":"task-1","workflow_id":"spring/urn:li:person:ada","status":"Failed"}`+"\n" {
 		t.Errorf("JSON line: %s", got)

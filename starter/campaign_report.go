@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/pflag"
 	commonpb "go.temporal.io/api/common/v1"
@@ -66,9 +67,21 @@ type reportRow struct {
 	TaskID       string `json:"task_id,omitempty"`
 	WorkflowID   string `json:"workflow_id"`
 	Status       string `json:"status"`
+	// For a sequence campaign: the step reached (1-based, with its type),
+	// the number of steps (0 when the campaign's input is gone), and what
+	// became of each step so far.
+	Step       int                    `json:"step,omitempty"`
+	StepType   workflows.StepType     `json:"step_type,omitempty"`
+	StepsTotal int                    `json:"steps_total,omitempty"`
+	Steps      []workflows.StepResult `json:"steps,omitempty"`
 }
 
 var reportHeader = []string{"line", "recipient_urn", "outcome", "reason", "task_id", "workflow_id", "status"}
+
+// sequenceHeader is a sequence campaign's: one row per recipient, with the
+// step reached ("3/5 message") and each step's outcome ("1 connect
+// delivered, 2 wait_for_connection delivered, 3 message delivered").
+var sequenceHeader = []string{"line", "recipient_urn", "outcome", "reason", "step", "steps", "workflow_id", "status"}
 
 // reportPageSize is the most visibility returns per page.
 const reportPageSize = 1000
@@ -102,16 +115,40 @@ func (r *campaignReport) run(ctx context.Context) int {
 		defer file.Close() // on early returns; the normal path closes it below to see its error
 		out = file
 	}
-	w := newReportWriter(out, r.json)
-	counts := map[string]int{}
-	rows := 0
+	// A sequence campaign's recipients are its Sequence runs; their
+	// messages and connection requests carry the same CampaignId but are
+	// steps, not recipients. A one-message campaign has no Sequence run.
 	req := &workflowservice.ListWorkflowExecutionsRequest{
 		Namespace: r.namespace,
 		PageSize:  int32(r.pageSize),
-		Query:     reportQuery(r.id),
+		Query:     reportQuery(r.id, workflows.SequenceWorkflow),
 	}
+	first, err := c.ListWorkflow(ctx, req)
+	if err != nil {
+		r.errorf("listing the recipients of campaign %s: %v%s", r.id, err, searchAttributeHint(err))
+		return exitError
+	}
+	sequences := len(first.GetExecutions()) > 0
+	stepsTotal := 0
+	if sequences {
+		// Best effort: "step 3/5" needs the campaign's steps, which are
+		// gone with its run after the namespace's retention.
+		if d, err := c.DescribeWorkflowExecution(ctx, r.id, ""); err == nil {
+			in, _ := readCampaignInput(ctx, c, r.dataConverter, r.keys != nil, r.id, d.GetWorkflowExecutionInfo().GetExecution().GetRunId())
+			stepsTotal = len(in.Steps)
+		}
+	} else {
+		req.Query, first = reportQuery(r.id, workflows.SendMessageWorkflow), nil
+	}
+	w := newReportWriter(out, r.json, sequences)
+	counts := map[string]int{}
+	rows := 0
 	for {
-		resp, err := c.ListWorkflow(ctx, req)
+		resp := first
+		if resp == nil {
+			resp, err = c.ListWorkflow(ctx, req)
+		}
+		first = nil
 		if err != nil {
 			_ = w.flush()
 			r.errorf("listing the messages of campaign %s (after %d rows): %v%s", r.id, rows, err, searchAttributeHint(err))
@@ -119,6 +156,9 @@ func (r *campaignReport) run(ctx context.Context) int {
 		}
 		for _, e := range resp.GetExecutions() {
 			row := rowFromExecution(e, r.dataConverter)
+			if sequences {
+				row.StepsTotal = stepsTotal
+			}
 			if err := w.write(row); err != nil {
 				r.errorf("writing the report: %v", err)
 				return exitError
@@ -143,9 +183,13 @@ func (r *campaignReport) run(ctx context.Context) int {
 			return exitError
 		}
 	}
-	fmt.Fprintf(r.stderr, "report: rows %d  delivered %d  failed %d  unknown %d  invalid %d  pending %d\n",
+	fmt.Fprintf(r.stderr, "report: rows %d  delivered %d  failed %d  unknown %d  invalid %d",
 		rows, counts[string(workflows.Delivered)], counts[string(workflows.Failed)], counts[string(workflows.Unknown)],
-		counts[string(workflows.Invalid)], counts[pending])
+		counts[string(workflows.Invalid)])
+	if sequences {
+		fmt.Fprintf(r.stderr, "  not_connected %d  stopped %d", counts[string(workflows.NotConnected)], counts[string(workflows.Stopped)])
+	}
+	fmt.Fprintf(r.stderr, "  pending %d\n", counts[pending])
 	switch {
 	case rows == 0:
 		fmt.Fprintf(r.stderr, "report: no messages found for campaign %s (visibility lags a few seconds behind)\n", r.id)
@@ -155,10 +199,11 @@ func (r *campaignReport) run(ctx context.Context) int {
 	return exitOK
 }
 
-// reportQuery finds a campaign's messages: its own run carries the same
-// CampaignId, so the type is part of the query.
-func reportQuery(id string) string {
-	return fmt.Sprintf("WorkflowType = %s AND CampaignId = %s", visibilityString(workflows.SendMessageWorkflow), visibilityString(id))
+// reportQuery finds a campaign's runs of one type (SendMessage, or
+// Sequence for a campaign of steps): its own run and its steps' runs carry
+// the same CampaignId, so the type is part of the query.
+func reportQuery(id, workflowType string) string {
+	return fmt.Sprintf("WorkflowType = %s AND CampaignId = %s", visibilityString(workflowType), visibilityString(id))
 }
 
 // rowFromExecution reads a message's row from its visibility record: the
@@ -176,6 +221,10 @@ func rowFromExecution(e *workflowpb.WorkflowExecutionInfo, dc converter.DataConv
 	decode(dc, memo[workflows.MemoOutcome], &row.Outcome)
 	decode(dc, memo[workflows.MemoReason], &row.Reason)
 	decode(dc, memo[workflows.MemoTaskID], &row.TaskID)
+	decode(dc, memo[workflows.MemoSteps], &row.Steps)
+	if n := len(row.Steps); n > 0 {
+		row.Step, row.StepType = row.Steps[n-1].Step, row.Steps[n-1].Type
+	}
 	// With payload encryption on, the search attribute holds a pseudonym
 	// and the memo the URN.
 	decode(dc, memo[workflows.MemoRecipientURN], &row.RecipientURN)
@@ -222,17 +271,47 @@ func decodeKeyword(p *commonpb.Payload, s *string) {
 
 // reportWriter writes rows as CSV or JSON lines.
 type reportWriter struct {
-	csv  *csv.Writer
-	json *json.Encoder
+	csv       *csv.Writer
+	json      *json.Encoder
+	sequences bool
 }
 
-func newReportWriter(w io.Writer, asJSON bool) *reportWriter {
+func newReportWriter(w io.Writer, asJSON, sequences bool) *reportWriter {
 	if asJSON {
-		return &reportWriter{json: newJSONEncoder(w)}
+		return &reportWriter{json: newJSONEncoder(w), sequences: sequences}
 	}
 	cw := csv.NewWriter(w)
-	_ = cw.Write(reportHeader)
-	return &reportWriter{csv: cw}
+	if sequences {
+		_ = cw.Write(sequenceHeader)
+	} else {
+		_ = cw.Write(reportHeader)
+	}
+	return &reportWriter{csv: cw, sequences: sequences}
+}
+
+// stepReached says how far a recipient's sequence went: "3/5 message".
+func stepReached(r reportRow) string {
+	if r.Step == 0 {
+		if r.StepsTotal > 0 {
+			return fmt.Sprintf("0/%d", r.StepsTotal)
+		}
+		return ""
+	}
+	s := strconv.Itoa(r.Step)
+	if r.StepsTotal > 0 {
+		s += "/" + strconv.Itoa(r.StepsTotal)
+	}
+	return s + " " + string(r.StepType)
+}
+
+// stepOutcomes lists each step's outcome: "1 connect delivered, 2
+// wait_for_connection delivered".
+func stepOutcomes(steps []workflows.StepResult) string {
+	parts := make([]string, len(steps))
+	for i, st := range steps {
+		parts[i] = fmt.Sprintf("%d %s %s", st.Step, st.Type, st.Outcome)
+	}
+	return strings.Join(parts, ", ")
 }
 
 func (w *reportWriter) write(r reportRow) error {
@@ -242,6 +321,9 @@ func (w *reportWriter) write(r reportRow) error {
 	line := ""
 	if r.Line > 0 {
 		line = strconv.Itoa(r.Line)
+	}
+	if w.sequences {
+		return w.csv.Write([]string{line, r.RecipientURN, r.Outcome, r.Reason, stepReached(r), stepOutcomes(r.Steps), r.WorkflowID, r.Status})
 	}
 	return w.csv.Write([]string{line, r.RecipientURN, r.Outcome, r.Reason, r.TaskID, r.WorkflowID, r.Status})
 }

@@ -86,7 +86,7 @@ func TestCampaignInputFromCSVAndTemplateFile(t *testing.T) {
 		t.Fatalf("Validate: %v", err)
 	}
 
-	sum, err := checkRecipients(&in, 1)
+	sum, err := checkRecipients(&in, 1, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -114,7 +114,7 @@ func runCommand(ctx context.Context, path string, c command, args []string, stdo
 func groupUsage(path string, g command) string {
 	var list strings.Builder
 	for _, c := range g.subcommands {
-		fmt.Fprintf(&list, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(&list, "  %-14s %s\n", c.name, c.summary)
 	}
 	return fmt.Sprintf("%s\nSubcommands:\n%s\nRun \"%s <subcommand> --help\" for a subcommand's flags.\n", g.usage, list.String(), path)
 }

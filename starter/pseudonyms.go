@@ -112,25 +112,9 @@ func readPreviousCampaign(ctx context.Context, c client.Client, dc converter.Dat
 		return previousCampaign{}, fmt.Errorf("checking whether campaign %s ran before: %w", id, err)
 	}
 	prev := previousCampaign{exists: true, running: d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING}
-	runID := d.GetWorkflowExecutionInfo().GetExecution().GetRunId()
-	it := c.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	if !it.HasNext() {
-		return prev, fmt.Errorf("campaign %s ran before, but its history is empty", id)
-	}
-	first, err := it.Next()
+	in, err := readCampaignInput(ctx, c, dc, encrypted, id, d.GetWorkflowExecutionInfo().GetExecution().GetRunId())
 	if err != nil {
-		return prev, fmt.Errorf("reading the input of campaign %s's earlier run: %w", id, err)
-	}
-	payloads := first.GetWorkflowExecutionStartedEventAttributes().GetInput()
-	if len(payloads.GetPayloads()) == 0 {
-		return prev, fmt.Errorf("campaign %s ran before, but its first event holds no input", id)
-	}
-	if !encrypted && string(payloads.GetPayloads()[0].GetMetadata()[converter.MetadataEncoding]) == codec.EncodingEncrypted {
-		return prev, fmt.Errorf("campaign %s's input is encrypted, and payload encryption is off here: give the keys it was encrypted with (--encryption-key-file or %s)", id, codec.EnvKey)
-	}
-	var in workflows.CampaignInput
-	if err := dc.FromPayloads(payloads, &in); err != nil {
-		return prev, fmt.Errorf("campaign %s's input cannot be read: %w", id, err)
+		return prev, err
 	}
 	if in.RecipientKey != "" {
 		if _, err := workflows.ParseRecipientKey(in.RecipientKey); err != nil {
@@ -141,6 +125,31 @@ func readPreviousCampaign(ctx context.Context, c client.Client, dc converter.Dat
 	return prev, nil
 }
 
+// readCampaignInput reads a campaign run's input from its first event,
+// with dc (which decrypts when encrypted is true).
+func readCampaignInput(ctx context.Context, c client.Client, dc converter.DataConverter, encrypted bool, id, runID string) (workflows.CampaignInput, error) {
+	var in workflows.CampaignInput
+	it := c.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	if !it.HasNext() {
+		return in, fmt.Errorf("campaign %s ran before, but its history is empty", id)
+	}
+	first, err := it.Next()
+	if err != nil {
+		return in, fmt.Errorf("reading the input of campaign %s's earlier run: %w", id, err)
+	}
+	payloads := first.GetWorkflowExecutionStartedEventAttributes().GetInput()
+	if len(payloads.GetPayloads()) == 0 {
+		return in, fmt.Errorf("campaign %s ran before, but its first event holds no input", id)
+	}
+	if !encrypted && string(payloads.GetPayloads()[0].GetMetadata()[converter.MetadataEncoding]) == codec.EncodingEncrypted {
+		return in, fmt.Errorf("campaign %s's input is encrypted, and payload encryption is off here: give the keys it was encrypted with (--encryption-key-file or %s)", id, codec.EnvKey)
+	}
+	if err := dc.FromPayloads(payloads, &in); err != nil {
+		return in, fmt.Errorf("campaign %s's input cannot be read: %w", id, err)
+	}
+	return in, nil
+}
+
 // earlierMessages looks for messages of campaign id when the campaign's own
 // runs are gone: removed after the namespace's retention period, while
 // messages that ended later are still kept, and still refuse to be started
@@ -149,7 +158,10 @@ func readPreviousCampaign(ctx context.Context, c client.Client, dc converter.Dat
 func earlierMessages(ctx context.Context, c client.Client, namespace, id string) (found, pseudonyms bool, err error) {
 	// Runs of invalid rows (<id>/invalid-line-N) name nobody, so the pages
 	// are read until a run that names a recipient says how it does.
-	req := &workflowservice.ListWorkflowExecutionsRequest{Namespace: namespace, PageSize: 100, Query: reportQuery(id)}
+	// A sequence campaign's recipients are its Sequence runs.
+	query := fmt.Sprintf("WorkflowType IN (%s, %s) AND CampaignId = %s", visibilityString(workflows.SendMessageWorkflow),
+		visibilityString(workflows.SequenceWorkflow), visibilityString(id))
+	req := &workflowservice.ListWorkflowExecutionsRequest{Namespace: namespace, PageSize: 100, Query: query}
 	for {
 		resp, err := c.ListWorkflow(ctx, req)
 		if err != nil {

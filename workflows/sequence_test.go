@@ -4,10 +4,10 @@ import (
 	"errors"
 	"log/slog"
 	"maps"
-	"sync"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 

@@ -51,7 +51,7 @@ type Step struct {
 const (
 	DefaultConnectionTimeout    = 14 * 24 * time.Hour
 	DefaultConnectionCheckEvery = 12 * time.Hour
-	MinConnectionCheckEvery     = time.Minute
+	MinConnectionCheckEvery     = 10 * time.Second
 	MaxSteps                    = 20
 )
 

@@ -3,8 +3,11 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"regexp"
+	"strings"
 	"time"
 
+	"github.com/outpacehq/outpace/outx"
 	"github.com/outpacehq/outpace/recipients"
 	"github.com/outpacehq/outpace/senders"
 )
@@ -12,6 +15,9 @@ import (
 // maxConnectionChecks bounds a wait_for_connection step's checks (its
 // timeout over its check interval), which bounds the run's history.
 const maxConnectionChecks = 500
+
+// placeholder is a {{variable}} in a template.
+var placeholder = regexp.MustCompile(`\{\{[^}]*\}\}`)
 
 // validateSteps checks a campaign's sequence as a whole. Every problem names
 // the step's field path (steps[i].field, 0-based) and the rule.
@@ -31,13 +37,16 @@ func validateSteps(steps []Step) []error {
 	for i, st := range steps {
 		switch st.Type {
 		case StepMessage:
-			actions++
-			if st.Template == "" {
-				bad(i, "template", "a message step needs its text")
-			}
+			actions++ // its text is checked by ParseParts, below
 		case StepConnect:
 			actions++
 			connects++
+			// The note's fixed text alone must fit: otherwise every
+			// recipient would be invalid.
+			fixed := placeholder.ReplaceAllString(st.Template, "")
+			if n := outx.MessageLength(strings.TrimFunc(fixed, outx.IsJSWhitespace)); n > outx.MaxNoteLength {
+				bad(i, "template", "the note's own text is %d characters long after trimming, before any variable is filled in; the limit is %d", n, outx.MaxNoteLength)
+			}
 		case StepWait:
 			if st.Duration <= 0 {
 				bad(i, "duration", "a wait step needs a positive duration, e.g. 3d or 72h")

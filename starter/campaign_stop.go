@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/outpacehq/outpace/outx"
+	"github.com/outpacehq/outpace/senders"
+	"github.com/outpacehq/outpace/workflows"
+)
+
+var campaignStopRecipientCommand = command{
+	name:    "stop-recipient",
+	summary: "stop one person's sequence (they replied)",
+	usage: `starter campaign stop-recipient stops one person's sequence in a campaign: no
+further step is taken for them, and they end "stopped". Use it when they
+replied, or your CRM says to stop. A step already under way (a message queued
+at OutX) is not recalled.
+
+With --everywhere, the person is stopped in every campaign of the sender
+account, now and in campaigns started later: the account's pacer refuses any
+action for them. The sender is --sender, or the campaign's.
+
+Usage:
+  starter campaign stop-recipient --campaign ID (--urn URN | --recipient-id ID) [--reason TEXT]
+  starter campaign stop-recipient --everywhere (--campaign ID | --sender NAME) --urn URN [--reason TEXT]
+
+--recipient-id is the name of the recipient's run in the campaign
+("<campaign>/<recipient id>"; a pseudonym with payload encryption on, see
+starter recipient-id).
+
+Exit status: 0 stopped, 1 error (the campaign is not running...), 2 bad input:
+nothing was sent.
+`,
+	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) int {
+		s := &stopRecipient{common: o}
+		fs.StringVar(&s.campaign, "campaign", "", "campaign id")
+		fs.StringVar(&s.urn, "urn", "", "the person's URN, urn:li:person:<id>")
+		fs.StringVar(&s.recipientID, "recipient-id", "", "the person's id in the campaign's run names, instead of --urn")
+		fs.BoolVar(&s.everywhere, "everywhere", false, "stop them in every campaign of the sender account")
+		fs.StringVar(&s.sender, "sender", "", "with --everywhere: the sender account (default: the campaign's)")
+		fs.StringVar(&s.reason, "reason", "", "why, e.g. \"replied\"; kept with the stop")
+		return s.run
+	},
+}
+
+type stopRecipient struct {
+	*common
+	campaign, urn, recipientID, sender, reason string
+	everywhere                                 bool
+}
+
+// stopOutput is what stop-recipient --json prints.
+type stopOutput struct {
+	RecipientURN string `json:"recipient_urn"`
+	CampaignID   string `json:"campaign_id,omitempty"`
+	Sender       string `json:"sender,omitempty"`        // with --everywhere
+	WorkflowID   string `json:"workflow_id"`             // the run told: the campaign, or the sender's pacer
+	Result       string `json:"result,omitempty"`        // what the workflow answered
+	StartedPacer bool   `json:"started_pacer,omitempty"` // the pacer was not running: the stop started it
+}
+
+// check validates the flags before anything is dialled or sent.
+func (s *stopRecipient) check() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	s.urn, s.recipientID = strings.TrimSpace(s.urn), strings.TrimSpace(s.recipientID)
+	switch {
+	case s.urn != "" && s.recipientID != "":
+		bad("--urn, --recipient-id: give one, not both")
+	case s.urn == "" && s.recipientID == "":
+		bad("--urn or --recipient-id: one is required")
+	case s.urn != "":
+		if err := outx.ValidateRecipientURN(s.urn); err != nil {
+			bad("--urn: %v", err)
+		}
+	case s.campaign == "":
+		bad("--recipient-id: needs --campaign, whose runs it names")
+	}
+	switch {
+	case s.sender != "" && !s.everywhere:
+		bad("--sender: only with --everywhere (a campaign's own stop goes to the campaign)")
+	case s.sender != "" && !senders.ValidName(s.sender):
+		bad("--sender: %q is not a sender name: lower-case letters, digits, '-' and '_', at most 63", s.sender)
+	case s.campaign == "" && !s.everywhere:
+		bad("--campaign: is required (or --everywhere with --sender)")
+	case s.campaign == "" && s.sender == "":
+		bad("--campaign or --sender: one is required with --everywhere, to name the sender account")
+	}
+	return errors.Join(errs...)
+}
+
+func (s *stopRecipient) run(ctx context.Context) int {
+	if err := s.check(); err != nil {
+		s.errorf("nothing was sent:\n%s", indent(err))
+		return exitUsage
+	}
+	c, err := s.dial()
+	if err != nil {
+		s.errorf("%v", err)
+		return exitError
+	}
+	defer c.Close()
+
+	var v campaignView
+	if s.campaign != "" {
+		if v, err = s.describeCampaign(ctx, c, s.campaign); err != nil {
+			s.errorf("%v; nothing was sent", err)
+			return exitError
+		}
+		if v.closed() && !s.everywhere {
+			s.errorf("campaign %s is not running (%s): its sequences are over, nothing was sent", s.campaign, v.WorkflowStatus)
+			return exitError
+		}
+	}
+	if s.urn == "" {
+		if s.urn, err = s.urnOf(ctx, c); err != nil {
+			s.errorf("%v; nothing was sent", err)
+			return exitError
+		}
+	}
+	out := stopOutput{RecipientURN: s.urn, CampaignID: s.campaign}
+	req := workflows.StopRecipientRequest{RecipientURN: s.urn, Reason: s.reason}
+	if !s.everywhere {
+		out.WorkflowID = s.campaign
+		if out.Result, err = s.update(ctx, c, s.campaign, req); err != nil {
+			s.errorf("stopping %s in campaign %s: %v", s.urn, s.campaign, rootMessage(err))
+			return exitError
+		}
+	} else {
+		if s.sender == "" {
+			if s.sender, err = s.campaignSender(ctx, c, v); err != nil {
+				s.errorf("%v; nothing was sent (give --sender)", err)
+				return exitError
+			}
+		}
+		out.Sender, out.WorkflowID = s.sender, senders.PacerWorkflowID(s.sender)
+		out.Result, err = s.update(ctx, c, out.WorkflowID, req)
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			// No pacer runs for this account now: start it with the stop, so
+			// that it is recorded before any campaign acts again.
+			_, err = c.SignalWithStartWorkflow(ctx, out.WorkflowID, senders.StopRecipient, req,
+				client.StartWorkflowOptions{ID: out.WorkflowID, TaskQueue: s.taskQueue},
+				senders.PacerWorkflow, workflows.PacerInput{Sender: s.sender})
+			out.StartedPacer, out.Result = err == nil, ""
+		}
+		if err != nil {
+			s.errorf("stopping %s for sender %s: %v", s.urn, s.sender, rootMessage(err))
+			return exitError
+		}
+	}
+	if s.json {
+		printJSON(s.stdout, out)
+		return exitOK
+	}
+	w := s.stdout
+	if s.everywhere {
+		fmt.Fprintf(w, "Stopped %s in every campaign of sender %s.\n", s.urn, s.sender)
+		if out.StartedPacer {
+			fmt.Fprintf(w, "  The sender's pacer was not running: it was started with the stop, which it keeps.\n")
+		}
+	} else {
+		fmt.Fprintf(w, "Stopped %s in campaign %s.\n", s.urn, s.campaign)
+	}
+	if out.Result != "" {
+		fmt.Fprintf(w, "  %s\n", out.Result)
+	}
+	fmt.Fprintf(w, "  told: %s\n", out.WorkflowID)
+	return exitOK
+}
+
+// update sends the stop as an update, so that the answer says what it did
+// (stopped now, or when the person's sequence gets there).
+func (s *stopRecipient) update(ctx context.Context, c client.Client, workflowID string, req workflows.StopRecipientRequest) (string, error) {
+	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflowID, UpdateName: workflows.UpdateStopRecipient,
+		Args: []any{req}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return "", err
+	}
+	var result string
+	err = h.Get(ctx, &result)
+	return result, err
+}
+
+// campaignSender is the sender a campaign acts from: in its memo, or its
+// input for a campaign started without it.
+func (s *stopRecipient) campaignSender(ctx context.Context, c client.Client, v campaignView) (string, error) {
+	d, err := c.DescribeWorkflowExecution(ctx, s.campaign, v.RunID)
+	if err != nil {
+		return "", fmt.Errorf("campaign %s: %w", s.campaign, err)
+	}
+	var sender string
+	decode(s.dataConverter, d.GetWorkflowExecutionInfo().GetMemo().GetFields()["sender"], &sender)
+	if sender != "" {
+		return sender, nil
+	}
+	in, err := readCampaignInput(ctx, c, s.dataConverter, s.keys != nil, s.campaign, v.RunID)
+	if err != nil {
+		return "", err
+	}
+	return senders.Or(in.Sender), nil
+}
+
+// urnOf finds the URN of --recipient-id from the memo of its run in the
+// campaign, where the campaign wrote it (encrypted, when payloads are).
+func (s *stopRecipient) urnOf(ctx context.Context, c client.Client) (string, error) {
+	id := s.campaign + "/" + s.recipientID
+	d, err := c.DescribeWorkflowExecution(ctx, id, "")
+	var nf *serviceerror.NotFound
+	switch {
+	case errors.As(err, &nf):
+		return "", fmt.Errorf("--recipient-id: campaign %s has no run %s (starter recipient-id --campaign %s --urn URN names a recipient's)", s.campaign, id, s.campaign)
+	case err != nil:
+		return "", fmt.Errorf("--recipient-id: %s: %w", id, err)
+	}
+	var urn string
+	decode(s.dataConverter, d.GetWorkflowExecutionInfo().GetMemo().GetFields()[workflows.MemoRecipientURN], &urn)
+	if urn == "" {
+		decodeKeyword(d.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()[workflows.RecipientURNAttribute.GetName()], &urn)
+	}
+	if outx.ValidateRecipientURN(urn) != nil {
+		return "", fmt.Errorf("--recipient-id: run %s does not say whom it is for (no URN in its memo); use --urn", id)
+	}
+	return urn, nil
+}

@@ -1,0 +1,265 @@
+package workflows_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/outpacehq/outpace/outx/outxtest"
+	"github.com/outpacehq/outpace/recipients"
+	"github.com/outpacehq/outpace/senders"
+	"github.com/outpacehq/outpace/workflows"
+)
+
+func ptr(n int) *int { return &n }
+
+// crowd is n people whose URNs start with prefix.
+func crowd(prefix string, n int) []recipients.Recipient {
+	rs := make([]recipients.Recipient, n)
+	for i := range rs {
+		rs[i] = person(fmt.Sprintf("urn:li:person:%s%03d", prefix, i), fmt.Sprintf("P%d", i))
+	}
+	return rs
+}
+
+// unpaced is a campaign with no limits of its own: only the account's apply.
+func unpaced(in workflows.CampaignInput) workflows.CampaignInput {
+	in.Pacing = workflows.Pacing{MinGap: dur(0), MaxGap: dur(0), HourlyCap: num(0), DailyCap: num(0)}
+	in.Window = workflows.SendingWindow{TimeZone: "UTC", Days: "mon-sun", Hours: "00:00-24:00"}
+	return in
+}
+
+// tasksOf lists a team's tasks, oldest first.
+func (h *stackHarness) tasksOf(team string) []outxtest.Task {
+	var out []outxtest.Task
+	for _, t := range h.sb.Tasks() {
+		if t.Team == team {
+			out = append(out, t)
+		}
+	}
+	slices.SortFunc(out, func(a, b outxtest.Task) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return out
+}
+
+// checkAccountPacing checks, from the sandbox's own timestamps, that one
+// account's tasks never overlapped, that each started at least minGap after
+// the previous one ended, inside the window, and within the caps.
+func checkAccountPacing(t *testing.T, tasks []outxtest.Task, minGap time.Duration, open func(time.Time) bool, hourly, daily int) {
+	t.Helper()
+	for i, task := range tasks {
+		if task.FinishedAt.IsZero() {
+			t.Errorf("task %d (%s) never finished", i, task.Type)
+			continue
+		}
+		if !open(task.CreatedAt) {
+			t.Errorf("task %d created %s, outside the sending hours", i, task.CreatedAt)
+		}
+		if i > 0 {
+			prev := tasks[i-1]
+			if task.CreatedAt.Before(prev.FinishedAt) {
+				t.Errorf("task %d created %s while task %d was in flight (until %s)", i, task.CreatedAt, i-1, prev.FinishedAt)
+			} else if gap := task.CreatedAt.Sub(prev.FinishedAt); gap < minGap {
+				t.Errorf("task %d came %s after the previous one ended, want at least %s", i, gap, minGap)
+			}
+		}
+		inHour, inDay := 0, 0
+		for _, u := range tasks[:i+1] {
+			if task.CreatedAt.Sub(u.CreatedAt) < time.Hour {
+				inHour++
+			}
+			if u.CreatedAt.Truncate(24 * time.Hour).Equal(task.CreatedAt.Truncate(24 * time.Hour)) {
+				inDay++
+			}
+		}
+		if inHour > hourly {
+			t.Errorf("task %d is the %dth in an hour; the cap is %d", i, inHour, hourly)
+		}
+		if inDay > daily {
+			t.Errorf("task %d is the %dth of its day; the cap is %d", i, inDay, daily)
+		}
+	}
+}
+
+// TestTwoCampaignsShareOneAccount runs a one-message campaign and a
+// sequence campaign at once on one account: the account's pacer lets one
+// task through at a time, spaced, capped and inside its hours, and serves
+// both campaigns in turn.
+func TestTwoCampaignsShareOneAccount(t *testing.T) {
+	limits := senders.Limits{TimeZone: "UTC", Days: "mon-fri", Hours: "09:00-17:00", MinGap: "2m", MaxGap: "4m",
+		HourlyCap: ptr(10), DailyCap: ptr(50), Message: senders.Caps{HourlyCap: ptr(6), DailyCap: ptr(20)}}
+	h := newStack(t, map[string]senders.Limits{senders.Default: limits}, outxtest.Options{})
+	h.env.SetTestTimeout(5 * time.Minute)
+	one := unpaced(workflows.CampaignInput{CampaignID: "one", Template: "Hello {{first_name}}", Recipients: crowd("ACoAAOne", 25)})
+	seq := unpaced(workflows.CampaignInput{CampaignID: "seq", Recipients: crowd("ACoAASeq", 25), Steps: []workflows.Step{
+		{Type: workflows.StepMessage, Template: "Hi {{first_name}}"},
+	}})
+	out := h.run(t, stackInput{Senders: []string{senders.Default}, Campaigns: []workflows.CampaignInput{one, seq}})
+	for i, p := range out {
+		if p.Counts.Delivered != 25 {
+			t.Errorf("campaign %d: %+v, want 25 delivered", i, p.Counts)
+		}
+	}
+	tasks := h.tasksOf(senders.Default)
+	if len(tasks) != 50 {
+		t.Fatalf("%d tasks, want 50", len(tasks))
+	}
+	open := func(at time.Time) bool {
+		u := at.UTC()
+		return u.Weekday() != time.Saturday && u.Weekday() != time.Sunday && u.Hour() >= 9 && u.Hour() < 17
+	}
+	checkAccountPacing(t, tasks, 2*time.Minute, open, 6, 20)
+	// Turns: in the first 20 tasks, each campaign has about half.
+	n := 0
+	for _, task := range tasks[:20] {
+		if strings.Contains(task.RecipientURN, "One") {
+			n++
+		}
+	}
+	if n < 8 || n > 12 {
+		t.Errorf("campaign one had %d of the first 20 tasks, want about half: the campaigns must take turns", n)
+	}
+	// 50 messages at 20 a day: the third day is reached, on weekdays only.
+	last := tasks[len(tasks)-1].CreatedAt
+	if last.Weekday() != time.Wednesday {
+		t.Errorf("last task on %s, want Wednesday (20 messages a day from Monday)", last.Weekday())
+	}
+}
+
+// TestSendersDoNotSlowEachOther: two accounts' campaigns, run at once, each
+// take as long as the same campaign run alone: each account has its own
+// pacer.
+func TestSendersDoNotSlowEachOther(t *testing.T) {
+	limits := senders.Limits{TimeZone: "UTC", Days: "mon-sun", Hours: "00:00-24:00", MinGap: "5m", MaxGap: "5m",
+		HourlyCap: ptr(0), DailyCap: ptr(0), Message: senders.Caps{HourlyCap: ptr(0), DailyCap: ptr(0)}}
+	campaign := func(id, sender string) workflows.CampaignInput {
+		in := unpaced(workflows.CampaignInput{CampaignID: id, Sender: sender, Template: "Hello {{first_name}}", Recipients: crowd("ACoAA"+id, 10)})
+		return in
+	}
+	span := func(tasks []outxtest.Task) time.Duration {
+		return tasks[len(tasks)-1].FinishedAt.Sub(tasks[0].CreatedAt)
+	}
+
+	alone := newStack(t, map[string]senders.Limits{"alice": limits}, outxtest.Options{})
+	alone.run(t, stackInput{Senders: []string{"alice"}, Campaigns: []workflows.CampaignInput{campaign("a", "alice")}})
+	baseline := span(alone.tasksOf("alice"))
+
+	both := newStack(t, map[string]senders.Limits{"alice": limits, "bob": limits}, outxtest.Options{})
+	both.run(t, stackInput{Senders: []string{"alice", "bob"}, Campaigns: []workflows.CampaignInput{campaign("a", "alice"), campaign("b", "bob")}})
+	ta, tb := both.tasksOf("alice"), both.tasksOf("bob")
+	if len(ta) != 10 || len(tb) != 10 {
+		t.Fatalf("alice %d tasks, bob %d; want 10 each", len(ta), len(tb))
+	}
+	for name, tasks := range map[string][]outxtest.Task{"alice": ta, "bob": tb} {
+		if got := span(tasks); got > baseline+time.Minute {
+			t.Errorf("%s's campaign took %s beside the other account's, %s alone: one account slowed the other", name, got, baseline)
+		}
+		checkAccountPacing(t, tasks, 5*time.Minute, func(time.Time) bool { return true }, 1000, 1000)
+	}
+	// The two accounts acted at the same time.
+	overlap := 0
+	for _, a := range ta {
+		for _, b := range tb {
+			if b.CreatedAt.Before(a.FinishedAt) && a.CreatedAt.Before(b.FinishedAt) {
+				overlap++
+			}
+		}
+	}
+	if overlap == 0 {
+		t.Error("no task of bob's ran while one of alice's was in flight: the accounts were paced as one")
+	}
+}
+
+// TestWeeklyConnectionCap: connection requests stop at the weekly cap and
+// resume the next week, whatever the daily cap allows.
+func TestWeeklyConnectionCap(t *testing.T) {
+	limits := senders.Limits{TimeZone: "UTC", Days: "mon-sun", Hours: "00:00-24:00", MinGap: "1m", MaxGap: "1m",
+		HourlyCap: ptr(0), DailyCap: ptr(0), Connect: senders.Caps{HourlyCap: ptr(0), DailyCap: ptr(10), WeeklyCap: ptr(25)}}
+	h := newStack(t, map[string]senders.Limits{senders.Default: limits}, outxtest.Options{})
+	h.env.SetTestTimeout(5 * time.Minute)
+	in := unpaced(workflows.CampaignInput{CampaignID: "invites", Recipients: crowd("ignores", 40), Steps: []workflows.Step{
+		{Type: workflows.StepConnect},
+	}})
+	out := h.run(t, stackInput{Senders: []string{senders.Default}, Campaigns: []workflows.CampaignInput{in}})
+	if out[0].Counts.Delivered != 40 {
+		t.Errorf("counts %+v, want 40 delivered", out[0].Counts)
+	}
+	perWeek, perDay := map[string]int{}, map[string]int{}
+	for _, task := range h.tasksOf(senders.Default) {
+		y, w := task.CreatedAt.ISOWeek()
+		perWeek[fmt.Sprintf("%d-W%02d", y, w)]++
+		perDay[task.CreatedAt.Format(time.DateOnly)]++
+	}
+	for w, n := range perWeek {
+		if n > 25 {
+			t.Errorf("week %s: %d connection requests, cap 25", w, n)
+		}
+	}
+	for d, n := range perDay {
+		if n > 10 {
+			t.Errorf("%s: %d connection requests, cap 10", d, n)
+		}
+	}
+	// Sunday 1 Nov: 10 (week 44); Mon-Tue-Wed: 10+10+5 (week 45, capped);
+	// then nothing until Monday 9 Nov.
+	if perWeek["2026-W44"] != 10 || perWeek["2026-W45"] != 25 || perWeek["2026-W46"] != 5 {
+		t.Errorf("requests per week = %v, want W44 10, W45 25, W46 5", perWeek)
+	}
+}
+
+// TestStopRecipientEverywhere: a stop sent to the account's pacer, for
+// every campaign, keeps the person from any further action in two
+// campaigns, one of which has not reached them yet.
+func TestStopRecipientEverywhere(t *testing.T) {
+	h := newStack(t, map[string]senders.Limits{senders.Default: anyHours}, outxtest.Options{})
+	target := "urn:li:person:ACoAATarget"
+	first := sequenceCampaign("first", person(target, "Tia"))
+	first.Steps = []workflows.Step{
+		{Type: workflows.StepMessage, Template: "Hi {{first_name}}"},
+		{Type: workflows.StepWait, Duration: workflows.Duration(48 * time.Hour)},
+		{Type: workflows.StepMessage, Template: "Following up, {{first_name}}"},
+	}
+	second := unpaced(workflows.CampaignInput{CampaignID: "second", Template: "Hello {{first_name}}",
+		Recipients: append(crowd("ACoAAOther", 3), person(target, "Tia"))})
+	second.Pacing.MinGap, second.Pacing.MaxGap = dur(12*time.Hour), dur(12*time.Hour)
+	h.env.RegisterDelayedCallback(func() {
+		err := h.env.UpdateWorkflowByID(senders.PacerWorkflowID(senders.Default), workflows.UpdateStopRecipient, "stop", &testsuite.TestUpdateCallback{
+			OnAccept: func() {}, OnReject: func(err error) { t.Errorf("rejected: %v", err) }, OnComplete: func(any, error) {},
+		}, workflows.StopRecipientRequest{RecipientURN: target, Reason: "replied to the first campaign"})
+		if err != nil {
+			t.Errorf("stop-recipient: %v", err)
+		}
+	}, 6*time.Hour)
+	out := h.run(t, stackInput{Senders: []string{senders.Default}, Campaigns: []workflows.CampaignInput{first, second}})
+	if got := countOf(types(h.tasks(target)), "send_message"); got != 1 {
+		t.Errorf("the stopped person got %d messages, want 1 (before the stop)", got)
+	}
+	if out[0].Counts.Stopped != 1 || out[1].Counts.Stopped != 1 || out[1].Counts.Delivered != 3 {
+		t.Errorf("counts: first %+v, second %+v; want the person stopped in both and the others delivered", out[0].Counts, out[1].Counts)
+	}
+}
+
+// TestWaitInSendingDays: a 3-day wait counted in sending days, from a
+// Thursday with weekends off, ends on Tuesday.
+func TestWaitInSendingDays(t *testing.T) {
+	h := newStack(t, map[string]senders.Limits{senders.Default: anyHours}, outxtest.Options{})
+	h.env.SetStartTime(time.Date(2026, 11, 5, 10, 0, 0, 0, time.UTC)) // Thursday
+	in := sequenceCampaign("days", person("urn:li:person:ACoAADays", "Di"))
+	in.Window = workflows.SendingWindow{TimeZone: "UTC", Days: "mon-fri", Hours: "00:00-24:00"}
+	in.Steps = []workflows.Step{
+		{Type: workflows.StepMessage, Template: "Hi {{first_name}}"},
+		{Type: workflows.StepWait, Duration: workflows.Duration(72 * time.Hour), SendingDaysOnly: true},
+		{Type: workflows.StepMessage, Template: "Again, {{first_name}}"},
+	}
+	h.run(t, stackInput{Senders: []string{senders.Default}, Campaigns: []workflows.CampaignInput{in}})
+	msgs := messageTasks(h.tasks("urn:li:person:ACoAADays"))
+	if len(msgs) != 2 {
+		t.Fatalf("%d messages, want 2", len(msgs))
+	}
+	if d := msgs[1].CreatedAt.Weekday(); d != time.Tuesday {
+		t.Errorf("follow-up on %s (%s), want Tuesday: Fri, Mon, Tue are the 3 sending days", d, msgs[1].CreatedAt)
+	}
+}
