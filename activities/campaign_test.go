@@ -167,8 +167,8 @@ func TestInspectRecipientsWithParts(t *testing.T) {
 
 	bad := append(slices.Clone(sequenceParts), recipients.Part{Kind: recipients.PartMessage, Text: "{{first_name"})
 	_, err = e.ExecuteActivity(a.InspectRecipients, activities.InspectInput{File: file, Parts: bad})
-	if errorType(err) != activities.ErrCampaignInput || retryable(err) || !strings.Contains(err.Error(), "steps[5].template: ") {
-		t.Errorf("err = %v, want non-retryable %s naming steps[5]", err, activities.ErrCampaignInput)
+	if errorType(err) != activities.ErrCampaignInput || retryable(err) || !strings.Contains(err.Error(), "steps[4].template: ") {
+		t.Errorf("err = %v, want non-retryable %s naming steps[4]", err, activities.ErrCampaignInput)
 	}
 }
 

@@ -89,8 +89,13 @@ func (a *Activities) SenderLimits(_ context.Context, in SenderLimitsInput) (send
 // RequestSlotInput is a slot request (a workflows.SlotRequest, kept raw
 // here because workflows imports this package) for the account Sender.
 type RequestSlotInput struct {
-	Sender  string          `json:"sender,omitempty"`
-	Request json.RawMessage `json:"request"`
+	Sender string `json:"sender,omitempty"`
+	// PacerID and TaskQueue are the pacer's workflow id and queue, as the
+	// requesting workflow names them (default: from Sender and the
+	// worker's queue).
+	PacerID   string          `json:"pacer_id,omitempty"`
+	TaskQueue string          `json:"task_queue,omitempty"`
+	Request   json.RawMessage `json:"request"`
 }
 
 // RequestSlot hands a slot request to the account's pacer workflow with
@@ -114,7 +119,13 @@ func (a *Activities) RequestSlot(ctx context.Context, in RequestSlotInput) error
 	if queue == "" {
 		queue = activity.GetInfo(ctx).TaskQueue
 	}
-	id := senders.PacerWorkflowID(name)
+	id := in.PacerID
+	if id == "" {
+		id = senders.PacerWorkflowID(queue, name)
+	}
+	if in.TaskQueue != "" {
+		queue = in.TaskQueue
+	}
 	_, err := a.Temporal.SignalWithStartWorkflow(ctx, id, senders.SignalAcquire, in.Request,
 		client.StartWorkflowOptions{
 			ID:            id,

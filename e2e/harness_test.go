@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -141,6 +142,8 @@ func start() (*stack, error) {
 		Teams:     []outxtest.Team{{Name: "e2e", APIKey: apiKey}},
 		TaskDelay: taskDelay,
 		SlowDelay: slowDelay,
+		// Accepts people accept soon, so sequences finish within a test.
+		AcceptDelay: 2 * time.Second,
 	})
 	s.worker, err = s.startWorker(workflows.TaskQueue)
 	if err != nil {
@@ -165,6 +168,9 @@ func (s *stack) close() {
 	}
 }
 
+// sendersFile configures the workers' account without limits of its own.
+var sendersFile, _ = filepath.Abs("testdata/senders.yaml")
+
 // env is the environment of the binaries: the dev server's address and the
 // sandbox, as a user would configure them.
 func (s *stack) env(extra ...string) []string {
@@ -173,13 +179,21 @@ func (s *stack) env(extra ...string) []string {
 		"TEMPORAL_NAMESPACE=default",
 		"OUTX_BASE_URL="+s.sandbox.URL,
 		"OUTX_API_KEY="+apiKey,
+		"OUTPACE_SENDERS_FILE="+sendersFile,
 	), extra...)
 }
 
 func (s *stack) startWorker(taskQueue string, extra ...string) (*process, error) {
+	return s.startWorkerWithEnv(taskQueue, nil, extra...)
+}
+
+// startWorkerWithEnv starts a worker whose environment has env on top of the
+// stack's (a later entry wins): a scenario's own sandbox (OUTX_BASE_URL) or
+// senders file (OUTPACE_SENDERS_FILE).
+func (s *stack) startWorkerWithEnv(taskQueue string, env []string, extra ...string) (*process, error) {
 	args := append([]string{"--task-queue", taskQueue, "--poll-interval", "200ms", "--poll-burst", "10s"}, extra...)
 	p := &process{cmd: exec.Command(filepath.Join(s.bin, "worker"), args...)}
-	p.cmd.Env = s.env()
+	p.cmd.Env = s.env(env...)
 	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
 	if err := p.cmd.Start(); err != nil {
 		return nil, err
@@ -214,6 +228,13 @@ func (p *process) waitFor(text string, timeout time.Duration) error {
 		}
 	}
 	return fmt.Errorf("did not print %q within %s", text, timeout)
+}
+
+// kill kills the process with SIGKILL, as a crash or an OOM kill would, and
+// waits for it to be gone.
+func (p *process) kill() {
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
 }
 
 func (p *process) stop() {

@@ -16,8 +16,16 @@ import (
 
 	"github.com/outpacehq/outpace/outx/outxtest"
 	"github.com/outpacehq/outpace/recipients"
+	"github.com/outpacehq/outpace/senders"
 	"github.com/outpacehq/outpace/workflows"
 )
+
+// registerAll registers every workflow the worker hosts.
+func registerAll(r worker.WorkflowRegistry) {
+	for _, w := range workflows.All() {
+		r.RegisterWorkflow(w)
+	}
+}
 
 // TestRecordedHistories runs SendMessage to every outcome on the real server
 // and replays each history against the current code. With
@@ -66,6 +74,24 @@ func TestRecordedHistories(t *testing.T) {
 			Pacing:   workflows.Pacing{MinGap: &gap, MaxGap: &gap, HourlyCap: &noCap, DailyCap: &noCap},
 			PageSize: 3, MaxRunEvents: 100,
 		}},
+		// A sequence campaign: a person who accepts goes through every
+		// step, one who does not ends not_connected.
+		"sequence-campaign": {workflows.CampaignWorkflow, workflows.CampaignInput{
+			CampaignID: "e2e-hist-sequence",
+			Recipients: []recipients.Recipient{
+				{RecipientURN: outxtest.Accepts + "-histseq", Vars: map[string]string{"first_name": "Ann"}},
+				{RecipientURN: outxtest.Ignores + "-histseq", Vars: map[string]string{"first_name": "Ian"}},
+			},
+			Steps: []workflows.Step{
+				{Type: workflows.StepConnect, Template: "Hi {{first_name}}"},
+				{Type: workflows.StepWaitForConnection, CheckEvery: workflows.Duration(10 * time.Second), Timeout: workflows.Duration(25 * time.Second)},
+				{Type: workflows.StepMessage, Template: "Thanks, {{first_name}}"},
+				{Type: workflows.StepWait, Duration: workflows.Duration(2 * time.Second)},
+				{Type: workflows.StepMessage, Template: "Following up, {{first_name}}"},
+			},
+			Window: workflows.SendingWindow{Days: "mon-sun", Hours: "00:00-24:00"},
+			Pacing: workflows.Pacing{MinGap: &gap, MaxGap: &gap, HourlyCap: &noCap, DailyCap: &noCap},
+		}},
 	}
 	var wg sync.WaitGroup
 	histories := make(map[string]*historypb.History, len(cases))
@@ -88,6 +114,21 @@ func TestRecordedHistories(t *testing.T) {
 			mu.Lock()
 			histories[name] = h
 			mu.Unlock()
+			if name == "sequence-campaign" {
+				mu.Lock()
+				for key, id := range map[string]string{
+					"sequence-accepted":      "e2e-hist-sequence/" + outxtest.Accepts + "-histseq",
+					"sequence-not-connected": "e2e-hist-sequence/" + outxtest.Ignores + "-histseq",
+					"sequence-step-connect":  "e2e-hist-sequence/" + outxtest.Accepts + "-histseq/1-connect",
+					"sequence-step-message":  "e2e-hist-sequence/" + outxtest.Accepts + "-histseq/5-message",
+					// The account's pacer, still running: what it did so far.
+					"pacer": senders.PacerWorkflowID(workflows.TaskQueue, senders.Default),
+				} {
+					histories[key] = &historypb.History{Events: s.history(t, id, "")}
+				}
+				mu.Unlock()
+				return
+			}
 			if in.workflow == workflows.CampaignWorkflow {
 				last := &historypb.History{Events: s.history(t, run.GetID(), "")}
 				if len(h.Events) == 0 || h.Events[len(h.Events)-1].GetEventType() != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW {
@@ -109,8 +150,7 @@ func TestRecordedHistories(t *testing.T) {
 	wg.Wait()
 
 	replayer := worker.NewWorkflowReplayer()
-	replayer.RegisterWorkflow(workflows.SendMessage)
-	replayer.RegisterWorkflow(workflows.Campaign)
+	registerAll(replayer)
 	for name, h := range histories {
 		if err := replayer.ReplayWorkflowHistory(nil, h); err != nil {
 			t.Errorf("%s does not replay: %v", name, err)

@@ -81,14 +81,14 @@ func parseConfig(args []string, stdout, stderr io.Writer) (cfg config, code int,
 	fs.DurationVar(&cfg.opts.TaskDelay, "task-delay", 2*time.Second, "time from a task's creation to its final status")
 	fs.DurationVar(&cfg.opts.SlowDelay, "slow-delay", time.Minute, "how long tasks of slow… recipients stay pending")
 	fs.DurationVar(&cfg.opts.AcceptDelay, "accept-delay", time.Minute, "how long after its connection request is sent an accepts… person accepts")
-	extraTeams := fs.StringSlice("team", nil, "another team (sender account) besides \"sandbox\", as `name=key`; repeatable")
+	extraTeams := fs.StringSlice("team", nil, "another team (sender account) besides \"sandbox\", as `name=key`; repeatable, or comma-separated")
 	cfg.log.Register(fs)
 	cliflags.Env(fs, "addr", "SANDBOX_ADDR")
 	cliflags.Env(fs, "api-key", "SANDBOX_API_KEY")
 	cliflags.Env(fs, "task-delay", "SANDBOX_TASK_DELAY")
 	cliflags.Env(fs, "slow-delay", "SANDBOX_SLOW_DELAY")
 	cliflags.Env(fs, "accept-delay", "SANDBOX_ACCEPT_DELAY")
-	cliflags.Env(fs, "team", "SANDBOX_TEAMS, comma-separated")
+	cliflags.Env(fs, "team", "SANDBOX_TEAMS")
 	if code, ok := cliflags.ParseCommand(fs, args, stderr); !ok {
 		return cfg, code, false
 	}

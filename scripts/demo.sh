@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # outpace demo: a Temporal dev server (with the Temporal UI), the OutX sandbox
-# and the worker, then messages that end in every outcome, and a short campaign.
+# and the worker, then messages that end in every outcome, a short campaign,
+# and a multi-step sequence from a campaign file.
 #
 # Run it with `make demo`, which builds the binaries and the pinned Temporal CLI
 # first. Settings (all optional):
@@ -61,15 +62,15 @@ pids+=($!)
 wait_for "the Temporal dev server" "$temporal" operator cluster health --address "127.0.0.1:$port"
 
 echo "Starting the OutX sandbox on :$sandbox_port..."
-"$bin/sandbox" --addr "127.0.0.1:$sandbox_port" >"$state/sandbox.log" 2>&1 &
+"$bin/sandbox" --addr "127.0.0.1:$sandbox_port" --accept-delay 3s >"$state/sandbox.log" 2>&1 &
 pids+=($!)
 wait_for "the OutX sandbox" bash -c "exec 3<>/dev/tcp/127.0.0.1/$sandbox_port"
 
 export TEMPORAL_ADDRESS=127.0.0.1:$port
 export OUTPACE_UI_URL=http://127.0.0.1:$ui_port
-echo "Starting the worker (OutX API: the sandbox)..."
+echo "Starting the worker (OutX API: the sandbox; account limits of seconds, from examples/demo-senders.yaml)..."
 OUTX_BASE_URL=http://127.0.0.1:$sandbox_port OUTX_API_KEY=sandbox-key \
-  "$bin/worker" --poll-interval 1s >"$state/worker.log" 2>&1 &
+  "$bin/worker" --poll-interval 1s --senders-file "$root/examples/demo-senders.yaml" >"$state/worker.log" 2>&1 &
 pids+=($!)
 wait_for "the worker" grep -q "Started Worker" "$state/worker.log"
 
@@ -132,9 +133,49 @@ echo
 echo "The outcome of every recipient, as CSV:"
 show "$bin/starter" campaign report --id "$campaign"
 
+section "8. A sequence from a campaign file: connect, wait for the acceptance, message, follow up"
+sequence=demo-sequence-$run_id
+people=$state/$sequence.csv
+cat >"$people" <<CSV
+recipient_urn,first_name
+urn:li:person:accepts-ann$run_id,Ann
+urn:li:person:ignores-ian$run_id,Ian
+urn:li:person:accepts-cat$run_id,Cat
+CSV
+file=$state/$sequence.yaml
+cat >"$file" <<YAML
+# Seconds instead of days, for the demo. See examples/spring-launch.yaml.
+name: Demo sequence
+id: $sequence
+recipients: $sequence.csv
+window: {days: mon-sun, hours: "00:00-24:00"}
+pacing: {min_gap: 1s, max_gap: 2s}
+steps:
+  - connect:
+      note: "Hi {{first_name}}, shall we connect?"
+  - wait_for_connection: {timeout: 30s, check_every: 10s}
+  - message: "Thanks for connecting, {{first_name}}!"
+  - wait: 5s
+  - message:
+      name: follow-up
+      text: "{{first_name}}, any thoughts?"
+YAML
+cat "$file"
+echo
+echo "Ann accepts after 3 seconds; Ian never does; Cat replies, and is stopped."
+show "$bin/starter" campaign preview --file "$file" --show 1
+show "$bin/starter" campaign start --file "$file"
+show "$bin/starter" campaign stop-recipient --campaign "$sequence" --urn "urn:li:person:accepts-cat$run_id" --reason "replied"
+show "$bin/starter" campaign watch --id "$sequence"
+echo
+echo "Each recipient: the step reached and every step's outcome:"
+show "$bin/starter" campaign report --id "$sequence"
+
 section "What OutX (the sandbox) received"
 curl -s "http://127.0.0.1:$sandbox_port/_sandbox/tasks" |
-  jq -r '(.[] | "  \(.recipient_urn)  \(.status)  \(.output // "" | tostring)"), "  \(length) task(s): one per message sent, none for bad input, no duplicate"'
+  jq -r '(.[] | "  \(.type | ltrimstr("agent_"))  \(.recipient_urn // "")  \(.status)"),
+    "  \(map(select(.type == "agent_send_message")) | length) message task(s): one per message sent, none for bad input, no duplicate",
+    "  \(map(select(.type == "agent_send_connection_request")) | length) connection request(s), \(map(select(.type == "agent_fetch_connections")) | length) connection check(s)"'
 
 section "See every run in the Temporal UI"
 echo "  http://127.0.0.1:$ui_port/namespaces/default/workflows"

@@ -16,9 +16,11 @@ const Default = "default"
 // LinkedIn action of that account waits for (workflows.SenderPacer).
 const PacerWorkflow = "SenderPacer"
 
-// PacerWorkflowID is the workflow id of the named sender's pacer: one per
-// account, shared by every campaign and single send that uses it.
-func PacerWorkflowID(sender string) string { return "outpace-sender/" + Or(sender) }
+// PacerWorkflowID is the workflow id of the named sender's pacer on a task
+// queue: one per account of the workers serving that queue (whose
+// configuration defines the account), shared by every campaign and single
+// send that uses it, e.g. "pacer/outpace/default".
+func PacerWorkflowID(taskQueue, sender string) string { return "pacer/" + taskQueue + "/" + Or(sender) }
 
 // Or returns sender, or Default when it is empty.
 func Or(sender string) string {

@@ -222,7 +222,9 @@ func (f *campaignSource) input(id, name string) (workflows.CampaignInput, error)
 		in.RecipientsFile = &activities.RecipientsFile{Path: file.Recipients}
 		f.recipientsFrom = fmt.Sprintf("%s:%d: recipients", f.file, file.Line("recipients"))
 	case given == 0 && f.file != "":
-		bad("--csv, --to or --recipients-json: one is required, or recipients: in the campaign file")
+		if file != nil { // else the file's own errors say what is wrong
+			bad("--csv, --to or --recipients-json: one is required, or recipients: in the campaign file")
+		}
 	case given == 0:
 		bad("--csv, --to or --recipients-json: one is required")
 	case given > 1:

@@ -140,7 +140,7 @@ func (s *stopRecipient) run(ctx context.Context) int {
 				return exitError
 			}
 		}
-		out.Sender, out.WorkflowID = s.sender, senders.PacerWorkflowID(s.sender)
+		out.Sender, out.WorkflowID = s.sender, senders.PacerWorkflowID(s.taskQueue, s.sender)
 		out.Result, err = s.update(ctx, c, out.WorkflowID, req)
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {

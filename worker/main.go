@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/pflag"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 	"go.uber.org/zap"
 
 	"github.com/outpacehq/outpace/activities"
@@ -130,12 +129,9 @@ func serve(cfg config, logger *zap.Logger) error {
 	}
 
 	w := worker.New(tc, cfg.taskQueue, worker.Options{WorkerStopTimeout: cfg.stopTimeout})
-	w.RegisterWorkflow(workflows.SendMessage)
-	w.RegisterWorkflow(workflows.Campaign)
-	w.RegisterWorkflow(workflows.Sequence)
-	w.RegisterWorkflow(workflows.SendConnectionRequest)
-	// Registered under the name RequestSlot starts it by.
-	w.RegisterWorkflowWithOptions(workflows.SenderPacer, workflow.RegisterOptions{Name: senders.PacerWorkflow})
+	for _, wf := range workflows.All() {
+		w.RegisterWorkflow(wf)
+	}
 	w.RegisterActivity(&activities.Activities{
 		OutX:         clients[senders.Default], // nil when there is no default sender
 		Accounts:     clients,

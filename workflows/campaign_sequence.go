@@ -141,7 +141,7 @@ func (c *campaign) stopRecipient(ctx workflow.Context, r StopRecipientRequest) s
 		}
 	}
 	var done []string
-	if err := workflow.SignalExternalWorkflow(ctx, senders.PacerWorkflowID(c.in.Sender), "", senders.StopRecipient, r).Get(ctx, nil); err == nil {
+	if err := workflow.SignalExternalWorkflow(ctx, senders.PacerWorkflowID(workflow.GetInfo(ctx).TaskQueueName, c.in.Sender), "", senders.StopRecipient, r).Get(ctx, nil); err == nil {
 		done = append(done, "the account's pacer refuses their further actions in this campaign")
 	}
 	if c.sequences() {
@@ -163,5 +163,5 @@ func (c *campaign) tellPacer(ctx workflow.Context, req CampaignPauseRequest) {
 	}
 	req.Campaign = c.id
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
-	workflow.SignalExternalWorkflow(dctx, senders.PacerWorkflowID(c.in.Sender), "", SignalPacerPause, req)
+	workflow.SignalExternalWorkflow(dctx, senders.PacerWorkflowID(workflow.GetInfo(ctx).TaskQueueName, c.in.Sender), "", SignalPacerPause, req)
 }

@@ -69,9 +69,12 @@ func newGrantAtOnce(env *testsuite.TestWorkflowEnvironment) *grantAtOnce {
 	return g
 }
 
+// testQueue is the task queue of Temporal's test environment.
+const testQueue = "default-test-taskqueue"
+
 func isPacer(id string) bool {
 	for _, name := range []string{senders.Default, "alice", "bob"} {
-		if id == senders.PacerWorkflowID(name) {
+		if id == senders.PacerWorkflowID(testQueue, name) {
 			return true
 		}
 	}

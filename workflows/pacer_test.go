@@ -226,7 +226,7 @@ func TestStopRecipientEverywhere(t *testing.T) {
 		Recipients: append(crowd("ACoAAOther", 3), person(target, "Tia"))})
 	second.Pacing.MinGap, second.Pacing.MaxGap = dur(12*time.Hour), dur(12*time.Hour)
 	h.env.RegisterDelayedCallback(func() {
-		err := h.env.UpdateWorkflowByID(senders.PacerWorkflowID(senders.Default), workflows.UpdateStopRecipient, "stop", &testsuite.TestUpdateCallback{
+		err := h.env.UpdateWorkflowByID(senders.PacerWorkflowID(testQueue, senders.Default), workflows.UpdateStopRecipient, "stop", &testsuite.TestUpdateCallback{
 			OnAccept: func() {}, OnReject: func(err error) { t.Errorf("rejected: %v", err) }, OnComplete: func(any, error) {},
 		}, workflows.StopRecipientRequest{RecipientURN: target, Reason: "replied to the first campaign"})
 		if err != nil {

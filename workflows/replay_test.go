@@ -22,8 +22,9 @@ func TestReplayRecordedHistories(t *testing.T) {
 		t.Fatal("no recorded histories in testdata/histories: record them with `OUTPACE_UPDATE_HISTORIES=1 go test ./e2e -run TestRecordedHistories`")
 	}
 	replayer := worker.NewWorkflowReplayer()
-	replayer.RegisterWorkflow(workflows.SendMessage)
-	replayer.RegisterWorkflow(workflows.Campaign)
+	for _, w := range workflows.All() {
+		replayer.RegisterWorkflow(w)
+	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {

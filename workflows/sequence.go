@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/outpacehq/outpace/activities"
+	"github.com/outpacehq/outpace/outx"
 	"github.com/outpacehq/outpace/recipients"
 	"github.com/outpacehq/outpace/senders"
 )
@@ -89,7 +90,13 @@ type SequenceProgress struct {
 // awaited by paced checks. A step runs only if the ones before it
 // succeeded. A stop (SignalStopSequence) ends it before its next step.
 func Sequence(ctx workflow.Context, in SequenceInput) (SequenceResult, error) {
-	s := &sequence{in: in, id: workflow.GetInfo(ctx).WorkflowExecution.ID,
+	// The run's id, as the campaign named it; from the input, so that a
+	// replay (which may not know the id) names the step runs the same.
+	id := workflow.GetInfo(ctx).WorkflowExecution.ID
+	if in.CampaignID != "" && in.RecipientID != "" {
+		id = in.CampaignID + "/" + in.RecipientID
+	}
+	s := &sequence{in: in, id: id,
 		res:  SequenceResult{RecipientURN: in.RecipientURN, StartedAt: workflow.Now(ctx), Steps: []StepResult{}},
 		stop: workflow.GetSignalChannel(ctx, SignalStopSequence)}
 	s.req = slotRequester{sender: in.Sender, campaign: in.CampaignID}
@@ -230,7 +237,7 @@ func (s *sequence) action(ctx workflow.Context, i int, step Step) (StepResult, e
 		})
 	} else {
 		fut = workflow.ExecuteChildWorkflow(dctx, SendConnectionRequest, ConnectionRequestInput{
-			ProfileURN: s.in.RecipientURN, Note: text, Sender: s.in.Sender, CampaignID: s.in.CampaignID,
+			ProfileURN: s.in.RecipientURN, Note: strings.TrimFunc(text, outx.IsJSWhitespace), Sender: s.in.Sender, CampaignID: s.in.CampaignID,
 			CampaignPacing: s.in.CampaignPacing, Step: i + 1,
 			SendDeadline: Duration(s.in.SendDeadline.Or(DefaultCampaignSendDeadline)), PollDeadline: s.in.PollDeadline,
 		})

@@ -37,7 +37,7 @@ type stackInput struct {
 // the campaigns' final progress, in order.
 func stack(ctx workflow.Context, in stackInput) ([]workflows.CampaignProgress, error) {
 	for _, s := range in.Senders {
-		pctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: senders.PacerWorkflowID(s)})
+		pctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: senders.PacerWorkflowID(workflow.GetInfo(ctx).TaskQueueName, s)})
 		if err := workflow.ExecuteChildWorkflow(pctx, workflows.SenderPacer, workflows.PacerInput{Sender: s}).
 			GetChildWorkflowExecution().Get(ctx, nil); err != nil {
 			return nil, err

@@ -162,3 +162,10 @@ const (
 // Memo key of a Sequence run: its steps' results so far ([]StepResult),
 // besides MemoOutcome, MemoReason, MemoLine and MemoRecipientURN.
 const MemoSteps = "steps"
+
+// All lists every workflow a worker hosts, each registered under its
+// function's name (SendMessage, Campaign, Sequence, SendConnectionRequest,
+// SenderPacer).
+func All() []any {
+	return []any{SendMessage, Campaign, Sequence, SendConnectionRequest, SenderPacer}
+}

@@ -34,7 +34,7 @@ type slotRequester struct {
 // slot is a granted right to run one OutX task.
 type slot struct {
 	id        string
-	sender    string
+	pacerID   string
 	grantedAt time.Time
 }
 
@@ -55,11 +55,18 @@ func (r *slotRequester) acquire(ctx workflow.Context, action senders.Action, rec
 	// is not (the account's first action ever, or after it was
 	// terminated) does an activity start it with signal-with-start, which
 	// workflow code cannot do.
-	pacerID := senders.PacerWorkflowID(r.sender)
-	if err := workflow.SignalExternalWorkflow(ctx, pacerID, "", senders.SignalAcquire, req).Get(ctx, nil); err != nil {
+	pacerID := senders.PacerWorkflowID(info.TaskQueueName, r.sender)
+	granted := workflow.GetSignalChannel(ctx, senders.SignalGranted)
+	// The pacer is almost always running: signal it directly, and wait for
+	// the grant and the signal's fate at once. Only when the signal fails
+	// (the account's first action ever, or the pacer was terminated) does
+	// an activity start the pacer with signal-with-start, which workflow
+	// code cannot do.
+	var signalled workflow.Future = workflow.SignalExternalWorkflow(ctx, pacerID, "", senders.SignalAcquire, req)
+	startPacer := func() error {
 		raw, err := json.Marshal(req)
 		if err != nil {
-			return nil, "", err
+			return err
 		}
 		var a *activities.Activities
 		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
@@ -68,20 +75,34 @@ func (r *slotRequester) acquire(ctx workflow.Context, action senders.Action, rec
 				NonRetryableErrorTypes: []string{activities.ErrUnknownSender}},
 			Summary: fmt.Sprintf("start account %s's pacer and ask it for a %s slot", senders.Or(r.sender), action),
 		})
-		if err := workflow.ExecuteActivity(actx, a.RequestSlot, activities.RequestSlotInput{Sender: senders.Or(r.sender), Request: raw}).Get(ctx, nil); err != nil {
-			return nil, "", err
-		}
+		return workflow.ExecuteActivity(actx, a.RequestSlot, activities.RequestSlotInput{
+			Sender: senders.Or(r.sender), PacerID: pacerID, TaskQueue: info.TaskQueueName, Request: raw,
+		}).Get(ctx, nil)
 	}
-	granted := workflow.GetSignalChannel(ctx, senders.SignalGranted)
 	for {
 		var g SlotGrant
-		cancelled := false
+		cancelled, signalFailed := false, false
 		sel := workflow.NewSelector(ctx)
 		sel.AddReceive(granted, func(ch workflow.ReceiveChannel, _ bool) { ch.Receive(ctx, &g) })
 		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) { cancelled = true })
+		if signalled != nil {
+			sel.AddFuture(signalled, func(f workflow.Future) {
+				signalFailed = f.Get(ctx, nil) != nil
+				signalled = nil
+			})
+		}
 		sel.Select(ctx)
+		if signalFailed {
+			if err := startPacer(); err != nil {
+				return nil, "", err
+			}
+			continue
+		}
+		if g.ID == "" && !cancelled {
+			continue // the signal was delivered; the grant is still to come
+		}
 		if cancelled {
-			(&slot{id: req.ID, sender: r.sender}).release(ctx, false, time.Time{}, time.Time{})
+			(&slot{id: req.ID, pacerID: pacerID}).release(ctx, false, time.Time{}, time.Time{})
 			return nil, "", temporal.NewCanceledError()
 		}
 		if g.ID != req.ID {
@@ -89,14 +110,14 @@ func (r *slotRequester) acquire(ctx workflow.Context, action senders.Action, rec
 			// answered twice): give it back, or the account would wait
 			// for it until its hold ends.
 			if g.Stopped == "" {
-				(&slot{id: g.ID, sender: r.sender}).release(ctx, false, time.Time{}, time.Time{})
+				(&slot{id: g.ID, pacerID: pacerID}).release(ctx, false, time.Time{}, time.Time{})
 			}
 			continue
 		}
 		if g.Stopped != "" {
 			return nil, g.Stopped, nil
 		}
-		return &slot{id: req.ID, sender: r.sender, grantedAt: workflow.Now(ctx)}, "", nil
+		return &slot{id: req.ID, pacerID: pacerID, grantedAt: workflow.Now(ctx)}, "", nil
 	}
 }
 
@@ -107,7 +128,6 @@ func (s *slot) release(ctx workflow.Context, counted bool, start, end time.Time)
 	if s == nil {
 		return
 	}
-	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	rel := SlotRelease{ID: s.id, Counted: counted, Start: start, End: end}
 	if counted && rel.Start.IsZero() {
 		rel.Start = s.grantedAt
@@ -115,7 +135,8 @@ func (s *slot) release(ctx workflow.Context, counted bool, start, end time.Time)
 	if counted && rel.End.IsZero() {
 		rel.End = workflow.Now(ctx)
 	}
-	if err := workflow.SignalExternalWorkflow(dctx, senders.PacerWorkflowID(s.sender), "", senders.SignalRelease, rel).Get(dctx, nil); err != nil {
-		workflow.GetLogger(ctx).Warn("Could not release the account's slot; the pacer takes it back when its hold ends", "Error", err)
-	}
+	// Not waited for: the run goes on (or ends) at once. Should the signal
+	// fail, the pacer takes the slot back when its hold ends.
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	workflow.SignalExternalWorkflow(dctx, s.pacerID, "", senders.SignalRelease, rel)
 }

@@ -148,7 +148,7 @@ func TestMessageOutcomeIsDecidedWhenTheTaskIsPerformed(t *testing.T) {
 	urn := outxtest.Accepts + "-1"
 	connect(t, c, urn, "")
 	clk.Add(time.Second + time.Minute - 500*time.Millisecond) // acceptance in 0.5s
-	msg := message(t, c, urn)                                  // performed in 1s
+	msg := message(t, c, urn)                                 // performed in 1s
 	clk.Add(time.Second)
 	if task := status(t, c, msg); !task.Sent() {
 		t.Fatalf("a message queued before acceptance and performed after = %+v, want delivered", task)
