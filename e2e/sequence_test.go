@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"github.com/outpacehq/outpace/recipients"
+	"go.temporal.io/sdk/client"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -531,4 +533,58 @@ func (r *paceRun) sequenceReport(id string, want int) map[string]map[string]stri
 		return len(rows) == want
 	}, func() string { return last.String() })
 	return rows
+}
+
+// TestSequenceCampaignContinuesAsNew: a sequence campaign whose history
+// fills up continues as new several times while its recipients' sequences
+// are in progress, and every sequence still reports to it: each recipient
+// gets both messages once, and the counts add up.
+func TestSequenceCampaignContinuesAsNew(t *testing.T) {
+	s := up(t)
+	t.Parallel()
+	const team, n = "canseq", 24
+	r := newPaceRun(t, s, "e2e-seq-can", outxtest.Options{
+		Teams: []outxtest.Team{{Name: team, APIKey: apiKey}}, TaskDelay: 200 * time.Millisecond,
+	}, "senders:\n"+senderYAML("default", "api_key_env: OUTX_API_KEY", "0s", "0s", "{hourly_cap: 0, daily_cap: 0}"))
+	var rs []recipients.Recipient
+	for i := range n {
+		rs = append(rs, recipients.Recipient{RecipientURN: fmt.Sprintf("urn:li:person:ACoAACan%02d", i), Vars: map[string]string{"name": fmt.Sprint(i)}})
+	}
+	zero, noCap := workflows.Duration(0), 0
+	id := "e2e-seq-can"
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	run, err := s.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: r.queue}, workflows.CampaignWorkflow, workflows.CampaignInput{
+		CampaignID: id, Recipients: rs, MaxRunEvents: 100, PageSize: 4,
+		Steps: []workflows.Step{
+			{Type: workflows.StepMessage, Template: "Hi {{name}}"},
+			{Type: workflows.StepWait, Duration: workflows.Duration(3 * time.Second)},
+			{Type: workflows.StepMessage, Template: "Again, {{name}}"},
+		},
+		Window: workflows.SendingWindow{Days: "mon-sun", Hours: "00:00-24:00"},
+		Pacing: workflows.Pacing{MinGap: &zero, MaxGap: &zero, HourlyCap: &noCap, DailyCap: &noCap},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p workflows.CampaignProgress
+	if err := run.Get(ctx, &p); err != nil {
+		pacer, perr := r.pacer(senders.Default)
+		t.Fatalf("campaign: %v\nprogress: %+v\npacer: %+v %v\ntasks: %d", err, s.progress(t, id), pacer, perr, len(r.teamTasks(team)))
+	}
+	if p.Counts != (workflows.Counts{Delivered: n}) || p.Pending != 0 || p.Active != 0 {
+		t.Errorf("final progress: counts %+v, pending %d, active %d; want %d delivered", p.Counts, p.Pending, p.Active, n)
+	}
+	if p.Run < 3 {
+		t.Errorf("the campaign ended in run %d; want it to have continued as new at least twice", p.Run)
+	}
+	per := map[string]int{}
+	for _, task := range r.teamTasks(team) {
+		per[task.RecipientURN]++
+	}
+	for _, rec := range rs {
+		if per[rec.RecipientURN] != 2 {
+			t.Errorf("%s: %d messages, want 2", rec.RecipientURN, per[rec.RecipientURN])
+		}
+	}
 }

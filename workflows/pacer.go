@@ -167,6 +167,12 @@ func SenderPacer(ctx workflow.Context, in PacerInput) error {
 	}
 	for {
 		drain()
+		if ctx.Err() != nil {
+			// Cancelled by an operator: the pacer ends; the next action of
+			// the account starts a fresh one (without this one's memory).
+			p.logger.Warn("Pacer cancelled", "Queued", len(p.st.Queue))
+			return temporal.NewCanceledError()
+		}
 		if p.historyFull(ctx) {
 			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 				return err
@@ -209,6 +215,7 @@ func SenderPacer(ctx workflow.Context, in PacerInput) error {
 				woke = true
 			})
 		}
+		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
 		sel.Select(ctx)
 		if cancelTimer != nil && woke {
 			cancelTimer()

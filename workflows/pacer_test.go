@@ -1,13 +1,21 @@
 package workflows_test
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/outpacehq/outpace/activities"
+	"github.com/outpacehq/outpace/outx"
 
 	"github.com/outpacehq/outpace/outx/outxtest"
 	"github.com/outpacehq/outpace/recipients"
@@ -261,5 +269,94 @@ func TestWaitInSendingDays(t *testing.T) {
 	}
 	if d := msgs[1].CreatedAt.Weekday(); d != time.Tuesday {
 		t.Errorf("follow-up on %s (%s), want Tuesday: Fri, Mon, Tue are the 3 sending days", d, msgs[1].CreatedAt)
+	}
+}
+
+// pacerEnv runs SenderPacer alone, as the root, with the grants it signals
+// recorded.
+func pacerEnv(t *testing.T, limits senders.Limits) (*testsuite.TestWorkflowEnvironment, *[]workflows.SlotGrant) {
+	t.Helper()
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetStartTime(sunday)
+	env.RegisterWorkflow(workflows.SenderPacer)
+	client, err := outx.New("http://127.0.0.1:1", "unused") // the pacer makes no OutX call
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.RegisterActivity(&activities.Activities{
+		Accounts: map[string]*outx.Client{senders.Default: client},
+		Senders:  senders.Config{Accounts: []senders.Account{{Name: senders.Default, Limits: limits}}},
+	})
+	var mu sync.Mutex
+	grants := &[]workflows.SlotGrant{}
+	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, mock.Anything, senders.SignalGranted, mock.Anything).
+		Return(func(_, _, _, _ string, arg any) error {
+			mu.Lock()
+			defer mu.Unlock()
+			*grants = append(*grants, arg.(workflows.SlotGrant))
+			return nil
+		})
+	return env, grants
+}
+
+func slotRequest(id, campaign string) workflows.SlotRequest {
+	return workflows.SlotRequest{ID: id, WorkflowID: "wf-" + id, RunID: "run-" + id, Action: senders.ActionMessage, Campaign: campaign,
+		Recipient: "urn:li:person:ACoAA" + id, Hold: workflows.Duration(time.Hour)}
+}
+
+// TestPacerCarriesItsStateThroughContinueAsNew: when its history is long,
+// the pacer continues as new with its queue, its pacing memory and its
+// stops, and the next run goes on where it stopped: the queued request is
+// granted only once the gap after the last task has passed.
+func TestPacerCarriesItsStateThroughContinueAsNew(t *testing.T) {
+	limits := senders.Limits{TimeZone: "UTC", Days: "mon-sun", Hours: "00:00-24:00", MinGap: "10m", MaxGap: "10m"}
+	env, grants := pacerEnv(t, limits)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(senders.SignalAcquire, slotRequest("r1", "a"))
+		env.SignalWorkflow(senders.SignalAcquire, slotRequest("r2", "b"))
+		env.SignalWorkflow(senders.StopRecipient, workflows.StopRecipientRequest{RecipientURN: "urn:li:person:ACoAAGone", Reason: "replied"})
+	}, time.Second)
+	env.RegisterDelayedCallback(func() {
+		env.SetCurrentHistoryLength(5000)
+		env.SignalWorkflow(senders.SignalRelease, workflows.SlotRelease{ID: "r1", Counted: true,
+			Start: sunday.Add(time.Second), End: sunday.Add(time.Minute)})
+	}, time.Minute)
+	env.ExecuteWorkflow(workflows.SenderPacer, workflows.PacerInput{Sender: senders.Default})
+	var can *workflow.ContinueAsNewError
+	if err := env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("the pacer ended with %v, want it to continue as new", err)
+	}
+	var next workflows.PacerInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	st := next.State
+	if len(*grants) != 1 || (*grants)[0].ID != "r1" {
+		t.Fatalf("grants before continuing as new: %+v, want r1 only", *grants)
+	}
+	if st == nil || st.Holder != nil || len(st.Queue) != 1 || st.Queue[0].ID != "r2" || st.Actions != 1 ||
+		!st.Account.LastEnd.Equal(sunday.Add(time.Minute)) || len(st.Stopped) != 1 || !slices.Contains(st.Recent, "r1") {
+		t.Fatalf("carried state = %+v, want r2 queued, r1's task recorded, the stop kept", st)
+	}
+
+	// The next run: r2 waits out the 10-minute gap from r1's end, and a
+	// repeated signal of r1 is not served again.
+	env2, grants2 := pacerEnv(t, limits)
+	env2.SetStartTime(sunday.Add(time.Minute))
+	var grantedAt time.Time
+	env2.RegisterDelayedCallback(func() {
+		env2.SignalWorkflow(senders.SignalAcquire, slotRequest("r1", "a"))
+	}, time.Second)
+	env2.SetOnTimerFiredListener(func(string) { grantedAt = env2.Now() })
+	env2.RegisterDelayedCallback(func() {
+		if len(*grants2) != 1 || (*grants2)[0].ID != "r2" {
+			t.Errorf("grants of the next run: %+v, want r2 only", *grants2)
+		}
+		env2.CancelWorkflow()
+	}, time.Hour)
+	env2.ExecuteWorkflow(workflows.SenderPacer, next)
+	if want := sunday.Add(11 * time.Minute); grantedAt.Before(want) {
+		t.Errorf("r2 granted at %s, want not before %s (10 minutes after r1 ended)", grantedAt, want)
 	}
 }

@@ -135,8 +135,12 @@ func (s *slot) release(ctx workflow.Context, counted bool, start, end time.Time)
 	if counted && rel.End.IsZero() {
 		rel.End = workflow.Now(ctx)
 	}
-	// Not waited for: the run goes on (or ends) at once. Should the signal
-	// fail, the pacer takes the slot back when its hold ends.
+	// Waited for: the server drops a signal whose sender has closed by the
+	// time it is delivered, and a run often ends right after releasing.
+	// Should the signal fail, the pacer takes the slot back when its hold
+	// ends.
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
-	workflow.SignalExternalWorkflow(dctx, s.pacerID, "", senders.SignalRelease, rel)
+	if err := workflow.SignalExternalWorkflow(dctx, s.pacerID, "", senders.SignalRelease, rel).Get(dctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("Could not release the account's slot; the pacer takes it back when its hold ends", "Error", err)
+	}
 }
