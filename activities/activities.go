@@ -211,15 +211,7 @@ func (a *Activities) PollStatus(ctx context.Context, in PollInput) (PollResult, 
 	if activity.HasHeartbeatDetails(ctx) {
 		_ = activity.GetHeartbeatDetails(ctx, &progress)
 	}
-	interval := orDefault(a.PollInterval, 5*time.Second)
-	stopAt := time.Now() // later attempts read once
-	if info.Attempt == 1 {
-		stopAt = stopAt.Add(orDefault(a.PollBurst, 2*time.Minute))
-	}
-	// Leave the attempt before Temporal would time it out.
-	if !info.Deadline.IsZero() && info.Deadline.Add(-interval).Before(stopAt) {
-		stopAt = info.Deadline.Add(-interval)
-	}
+	interval, stopAt := a.pollAttempt(info)
 
 	var last string
 	for {
@@ -260,6 +252,21 @@ func (a *Activities) PollStatus(ctx context.Context, in PollInput) (PollResult, 
 		case <-time.After(interval):
 		}
 	}
+}
+
+// pollAttempt is how often an attempt reads a task's status, and until
+// when: the first attempt keeps reading for PollBurst, later ones read once,
+// and each leaves before Temporal would time it out.
+func (a *Activities) pollAttempt(info activity.Info) (interval time.Duration, stopAt time.Time) {
+	interval = orDefault(a.PollInterval, 5*time.Second)
+	stopAt = time.Now()
+	if info.Attempt == 1 {
+		stopAt = stopAt.Add(orDefault(a.PollBurst, 2*time.Minute))
+	}
+	if !info.Deadline.IsZero() && info.Deadline.Add(-interval).Before(stopAt) {
+		stopAt = info.Deadline.Add(-interval)
+	}
+	return interval, stopAt
 }
 
 func orDefault(d, def time.Duration) time.Duration {

@@ -127,15 +127,7 @@ func (a *Activities) readTask(ctx context.Context, c *outx.Client, what string, 
 		p.TaskID = created.TaskID
 		activity.RecordHeartbeat(ctx, p)
 	}
-	interval := orDefault(a.PollInterval, 5*time.Second)
-	info := activity.GetInfo(ctx)
-	stopAt := time.Now()
-	if info.Attempt == 1 {
-		stopAt = stopAt.Add(orDefault(a.PollBurst, 2*time.Minute))
-	}
-	if !info.Deadline.IsZero() && info.Deadline.Add(-interval).Before(stopAt) {
-		stopAt = info.Deadline.Add(-interval)
-	}
+	interval, stopAt := a.pollAttempt(activity.GetInfo(ctx))
 	var last string
 	for {
 		task, err := c.GetTaskStatus(ctx, p.TaskID)

@@ -37,24 +37,13 @@ func SendConnectionRequest(ctx workflow.Context, in ConnectionRequestInput) (Sen
 	res := SendMessageResult{RecipientURN: in.ProfileURN, StartedAt: workflow.Now(ctx)}
 	var held *slot
 	end := func(o Outcome, reason string) (SendMessageResult, error) {
-		res.Outcome, res.Reason, res.FinishedAt = o, reason, workflow.Now(ctx)
-		held.release(ctx, res.TaskID != "" || o == Unknown, time.Time{}, res.FinishedAt)
-		if !res.QueuedAt.IsZero() {
-			res.TimeToQueue = Duration(res.QueuedAt.Sub(res.StartedAt))
-			if o != Unknown {
-				res.TimeToConfirm = Duration(res.FinishedAt.Sub(res.QueuedAt))
-			}
-		}
+		settle(ctx, &res, o, reason, held)
 		workflow.GetLogger(ctx).Info("Connection request finished", "Outcome", o, "TaskID", res.TaskID, "Reason", reason)
 		if err := workflow.UpsertTypedSearchAttributes(ctx, OutcomeAttribute.ValueSet(string(o))); err != nil {
 			return res, err
 		}
-		if in.CampaignID != "" {
-			if err := workflow.UpsertMemo(ctx, map[string]any{
-				MemoOutcome: string(o), MemoReason: reason, MemoTaskID: res.TaskID,
-			}); err != nil {
-				return res, err
-			}
+		if err := recordForReport(ctx, in.CampaignID, res); err != nil {
+			return res, err
 		}
 		if o == Delivered {
 			return res, nil

@@ -174,16 +174,7 @@ func SendMessage(ctx workflow.Context, in SendMessageInput) (SendMessageResult, 
 	res := SendMessageResult{RecipientURN: in.RecipientURN, StartedAt: workflow.Now(ctx)}
 	var held *slot // the account's slot, once granted
 	end := func(o Outcome, reason string) (SendMessageResult, error) {
-		res.Outcome, res.Reason, res.FinishedAt = o, reason, workflow.Now(ctx)
-		// A task that was (or may have been) created counts against the
-		// account's caps, and the next gap counts from now.
-		held.release(ctx, res.TaskID != "" || o == Unknown, time.Time{}, res.FinishedAt)
-		if !res.QueuedAt.IsZero() {
-			res.TimeToQueue = Duration(res.QueuedAt.Sub(res.StartedAt))
-			if o != Unknown {
-				res.TimeToConfirm = Duration(res.FinishedAt.Sub(res.QueuedAt))
-			}
-		}
+		settle(ctx, &res, o, reason, held)
 		logger.Info("Message finished", "Outcome", o, "TaskID", res.TaskID, "Reason", reason)
 		recordMessage(ctx, res)
 		if workflow.GetVersion(ctx, versionOutcomeAttribute, workflow.DefaultVersion, 1) == 1 {
@@ -191,14 +182,8 @@ func SendMessage(ctx workflow.Context, in SendMessageInput) (SendMessageResult, 
 				return res, err
 			}
 		}
-		if in.CampaignID != "" {
-			// The campaign's report lists outcomes from visibility, not from
-			// the campaign's own state, so it scales to any number of runs.
-			if err := workflow.UpsertMemo(ctx, map[string]any{
-				MemoOutcome: string(o), MemoReason: reason, MemoTaskID: res.TaskID,
-			}); err != nil {
-				return res, err
-			}
+		if err := recordForReport(ctx, in.CampaignID, res); err != nil {
+			return res, err
 		}
 		if o == Delivered {
 			return res, nil
@@ -403,6 +388,33 @@ func (t *outxTask) run(ctx workflow.Context) (Outcome, string, error) {
 		return Delivered, "", nil
 	}
 	return Failed, status.Reason, nil
+}
+
+// settle records how a task ended: its outcome, reason and timings, and
+// gives the account's slot back. A task that was (or may have been)
+// created counts against the account's caps, and the next gap counts from
+// now.
+func settle(ctx workflow.Context, res *SendMessageResult, o Outcome, reason string, held *slot) {
+	res.Outcome, res.Reason, res.FinishedAt = o, reason, workflow.Now(ctx)
+	held.release(ctx, res.TaskID != "" || o == Unknown, time.Time{}, res.FinishedAt)
+	if !res.QueuedAt.IsZero() {
+		res.TimeToQueue = Duration(res.QueuedAt.Sub(res.StartedAt))
+		if o != Unknown {
+			res.TimeToConfirm = Duration(res.FinishedAt.Sub(res.QueuedAt))
+		}
+	}
+}
+
+// recordForReport puts a campaign's run's outcome in its memo: the
+// campaign's report lists outcomes from visibility, not from the campaign's
+// own state, so it scales to any number of runs.
+func recordForReport(ctx workflow.Context, campaignID string, res SendMessageResult) error {
+	if campaignID == "" {
+		return nil
+	}
+	return workflow.UpsertMemo(ctx, map[string]any{
+		MemoOutcome: string(res.Outcome), MemoReason: res.Reason, MemoTaskID: res.TaskID,
+	})
 }
 
 // Memo keys a campaign's child run sets when it ends.
