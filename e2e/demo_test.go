@@ -43,7 +43,15 @@ func TestDemo(t *testing.T) {
 		"delivered 3  failed 1  unknown 0  invalid 2  skipped 1  pending 0",
 		"line,recipient_urn,outcome,reason,task_id,workflow_id,status",
 		"query=CampaignId%3D%22demo-campaign-",
-		"7 task(s)",
+		// The sequence: one accepts and gets both messages, one never
+		// accepts, one is stopped before the campaign reaches them.
+		"steps: connect → wait for connection (30s) → message → wait 5s → message “follow-up”",
+		"delivered 1  failed 0  unknown 0  invalid 0  skipped 0  not_connected 1  stopped 1  pending 0",
+		"5/5 message,\"1 connect delivered, 2 wait_for_connection connected, 3 message delivered, 4 wait done, 5 message delivered\"",
+		"not accepted within 30s",
+		"stopped before the campaign reached them",
+		"9 message task(s)",
+		"2 connection request(s)",
 		fmt.Sprintf("http://127.0.0.1:%d/namespaces/default/workflows", ports[1]),
 		"Stopped.",
 	} {
