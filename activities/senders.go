@@ -3,10 +3,13 @@ package activities
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -137,4 +140,29 @@ func (a *Activities) RequestSlot(ctx context.Context, in RequestSlotInput) error
 		return fmt.Errorf("signalling the pacer %s: %w", id, err)
 	}
 	return nil
+}
+
+// RunInput names one workflow run.
+type RunInput struct {
+	WorkflowID string `json:"workflow_id"`
+	RunID      string `json:"run_id"`
+}
+
+// RunOpen reports whether a workflow run is still open. The account's pacer
+// asks it about a slot's holder that has held the slot long, so that a
+// holder that will never release it (terminated by an operator) does not
+// hold the account up until its hold ends.
+func (a *Activities) RunOpen(ctx context.Context, in RunInput) (bool, error) {
+	if a.Temporal == nil {
+		return false, temporal.NewNonRetryableApplicationError("the worker gave the activities no Temporal client", ErrInvalidInput, nil)
+	}
+	d, err := a.Temporal.DescribeWorkflowExecution(ctx, in.WorkflowID, in.RunID)
+	var nf *serviceerror.NotFound
+	switch {
+	case errors.As(err, &nf):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
 }

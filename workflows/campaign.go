@@ -133,6 +133,9 @@ func (c *campaign) run(ctx workflow.Context) (CampaignProgress, error) {
 		if err := c.inspect(ctx); err != nil {
 			return c.progress(ctx), err
 		}
+		// Started again under the id of a campaign that was cancelled:
+		// the account's pacer must no longer refuse it.
+		c.tellPacer(ctx, CampaignPauseRequest{Paused: false})
 	}
 	for {
 		page, err := c.load(ctx)

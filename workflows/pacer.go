@@ -53,6 +53,9 @@ type SlotHolder struct {
 	Request   SlotRequest `json:"request"`
 	GrantedAt time.Time   `json:"granted_at"`
 	Until     time.Time   `json:"until"`
+	// NextCheck is when the pacer next checks that the holder is still
+	// running (a terminated run never releases).
+	NextCheck time.Time `json:"next_check,omitzero"`
 }
 
 // CampaignTurn is one campaign's place in the pacer.
@@ -149,8 +152,16 @@ func SenderPacer(ctx workflow.Context, in PacerInput) error {
 		}},
 		{pause, &s4, func() {
 			p.turn(s4.Campaign).Paused = s4.Paused && !s4.Cancelled
-			if s4.Cancelled {
+			switch {
+			case s4.Cancelled:
 				p.applyStop(StopRecipientRequest{Campaign: s4.Campaign, Reason: "the campaign was cancelled"})
+			case !s4.Paused:
+				// Resumed, or started again under the same id after a
+				// cancel: its actions are no longer refused as a whole
+				// (stops of single recipients stay).
+				p.st.Stopped = slices.DeleteFunc(p.st.Stopped, func(r StopRecipientRequest) bool {
+					return r.RecipientURN == "" && r.Campaign == s4.Campaign
+				})
 			}
 		}},
 	}
@@ -186,12 +197,27 @@ func SenderPacer(ctx workflow.Context, in PacerInput) error {
 		var wake time.Time
 		summary := "slot held"
 		if h := p.st.Holder; h != nil {
-			wake = h.Until
-			if !now.Before(wake) {
+			if !now.Before(h.Until) {
 				p.logger.Warn("Slot never released; taking it back", "Request", h.Request.ID, "Holder", h.Request.WorkflowID)
 				p.release(ctx, SlotRelease{ID: h.Request.ID, Counted: true, Start: h.GrantedAt, End: now})
 				continue
 			}
+			if h.NextCheck.IsZero() {
+				h.NextCheck = h.GrantedAt.Add(holderCheckEvery)
+			}
+			if !now.Before(h.NextCheck) {
+				if !p.holderOpen(ctx, h) {
+					p.logger.Warn("The slot's holder has ended without releasing it; taking it back", "Request", h.Request.ID, "Holder", h.Request.WorkflowID)
+					p.release(ctx, SlotRelease{ID: h.Request.ID, Counted: true, Start: h.GrantedAt, End: workflow.Now(ctx)})
+					continue
+				}
+				h.NextCheck = workflow.Now(ctx).Add(holderCheckEvery)
+			}
+			wake = h.Until
+			if h.NextCheck.Before(wake) {
+				wake = h.NextCheck
+			}
+			summary = "slot held by " + h.Request.WorkflowID
 		} else if i, at, why := p.next(now); i >= 0 {
 			if !at.After(now) {
 				p.grant(ctx, i)
@@ -255,6 +281,30 @@ func (p *pacer) loadLimits(ctx workflow.Context) {
 		acct, types, _ = AccountPolicies(senders.DefaultLimits())
 	}
 	p.account, p.types = acct, types
+}
+
+// holderCheckEvery spaces the checks that a slot's holder still runs: a
+// message's task is usually over within minutes, so a holder is first asked
+// after this long.
+const holderCheckEvery = 15 * time.Minute
+
+// holderOpen asks whether the holder's run is still open; when that cannot
+// be told, it is assumed to be.
+func (p *pacer) holderOpen(ctx workflow.Context, h *SlotHolder) bool {
+	var a *activities.Activities
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
+		Summary:             "is " + h.Request.WorkflowID + " still running?",
+	})
+	open := true
+	if err := workflow.ExecuteActivity(actx, a.RunOpen, activities.RunInput{
+		WorkflowID: h.Request.WorkflowID, RunID: h.Request.RunID,
+	}).Get(ctx, &open); err != nil {
+		p.logger.Warn("Could not tell whether the slot's holder runs; assuming it does", "Error", err)
+		return true
+	}
+	return open
 }
 
 // AccountPolicies turns an account's limits into the pacing policies the

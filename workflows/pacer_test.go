@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -358,5 +359,46 @@ func TestPacerCarriesItsStateThroughContinueAsNew(t *testing.T) {
 	env2.ExecuteWorkflow(workflows.SenderPacer, next)
 	if want := sunday.Add(11 * time.Minute); grantedAt.Before(want) {
 		t.Errorf("r2 granted at %s, want not before %s (10 minutes after r1 ended)", grantedAt, want)
+	}
+}
+
+// TestPacerTakesBackASlotWhoseHolderEnded: a holder that ended without
+// releasing (terminated by an operator) holds the account up only until
+// the pacer's next check on it, not for its whole hold.
+func TestPacerTakesBackASlotWhoseHolderEnded(t *testing.T) {
+	limits := senders.Limits{TimeZone: "UTC", Days: "mon-sun", Hours: "00:00-24:00", MinGap: "1m", MaxGap: "1m"}
+	env, grants := pacerEnv(t, limits)
+	var a *activities.Activities
+	env.OnActivity(a.RunOpen, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.RunInput) (bool, error) {
+		return in.WorkflowID != "wf-r1", nil // r1's run is gone
+	})
+	env.RegisterDelayedCallback(func() {
+		r1 := slotRequest("r1", "a")
+		r1.Hold = workflows.Duration(48 * time.Hour)
+		r2 := slotRequest("r2", "b")
+		r2.Hold = r1.Hold
+		env.SignalWorkflow(senders.SignalAcquire, r1)
+		env.SignalWorkflow(senders.SignalAcquire, r2)
+	}, time.Second)
+	env.RegisterDelayedCallback(func() {
+		env.CancelWorkflow()
+	}, 2*time.Hour)
+	env.ExecuteWorkflow(workflows.SenderPacer, workflows.PacerInput{Sender: senders.Default})
+	if len(*grants) != 2 || (*grants)[1].ID != "r2" {
+		t.Fatalf("grants %+v, want r1 then r2", *grants)
+	}
+	status, err := env.QueryWorkflow(senders.QueryPacer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st workflows.PacerStatus
+	if err := status.Get(&st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Holder == nil || st.Holder.Request.ID != "r2" || st.Actions != 1 {
+		t.Fatalf("pacer after taking r1's slot back: %+v, want r2 holding and r1's task counted", st)
+	}
+	if at := st.Holder.GrantedAt; at.After(sunday.Add(20 * time.Minute)) {
+		t.Errorf("r2 granted at %s, want within the 15-minute check (and the 1-minute gap) after r1", at)
 	}
 }

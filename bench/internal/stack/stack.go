@@ -166,6 +166,22 @@ func (s *Stack) startDevServer(ctx context.Context) error {
 	return nil
 }
 
+// unlimitedAccount is the benchmarks' sender: the sandbox's team, any day
+// and hour, no gap, no cap.
+const unlimitedAccount = `senders:
+  - name: default
+    api_key_env: OUTX_API_KEY
+    days: mon-sun
+    hours: "00:00-24:00"
+    min_gap: 0s
+    max_gap: 0s
+    hourly_cap: 0
+    daily_cap: 0
+    message: {hourly_cap: 0, daily_cap: 0}
+    connect: {hourly_cap: 0, daily_cap: 0, weekly_cap: 0}
+    lookup: {hourly_cap: 0, daily_cap: 0}
+`
+
 // StartWorker starts a worker process on the stack's server and sandbox and
 // waits until it polls the task queue.
 func (s *Stack) StartWorker(ctx context.Context) (*Worker, error) {
@@ -178,9 +194,16 @@ func (s *Stack) StartWorker(ctx context.Context) (*Worker, error) {
 	if lvl == "" {
 		lvl = "warn"
 	}
+	// The account has no limits of its own, so that a benchmark measures
+	// outpace's cost: its pacer still lets one task through at a time.
+	sendersFile := filepath.Join(s.Tmp, "senders.yaml")
+	if err := os.WriteFile(sendersFile, []byte(unlimitedAccount), 0o600); err != nil {
+		return nil, err
+	}
 	args := append([]string{
 		"--address", s.Dev.FrontendHostPort(), "--namespace", "default",
 		"--task-queue", workflows.TaskQueue, "--outx-base-url", s.Sandbox.URL, "--log-level", lvl,
+		"--senders-file", sendersFile,
 	}, s.opts.WorkerArgs...)
 	w.cmd = exec.Command(s.opts.WorkerBin, args...)
 	w.cmd.Dir = s.Tmp
