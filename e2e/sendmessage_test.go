@@ -235,7 +235,9 @@ func TestAPIKeyAppearsNowhere(t *testing.T) {
 			t.Fatalf("the API key leaked into process output:\n%s", text)
 		}
 	}
-	if !strings.Contains(s.worker.out.String(), `"outx_api_key": "set, from OUTX_API_KEY"`) {
+	// The e2e workers' senders file reads the default account's key from
+	// OUTX_API_KEY.
+	if !strings.Contains(s.worker.out.String(), `"outx_api_key": "set, from $OUTX_API_KEY"`) {
 		t.Fatalf("the worker does not say where its key came from:\n%s", s.worker.out.String())
 	}
 	it, err := s.client.ListWorkflow(context.Background(), listRequest())

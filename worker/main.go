@@ -182,7 +182,10 @@ func senderConfig(cfg config) (accounts senders.Config, envIgnored string, err e
 		def.KeySource = source
 		var added bool
 		if accounts, added = accounts.Add(def); !added {
-			envIgnored = source
+			// Unless the file's own default reads that same variable.
+			if own, _ := accounts.Get(senders.Default); own.KeySource != "$"+source {
+				envIgnored = source
+			}
 		}
 	case cfg.sendersFile == "" || cfg.keyFile != "":
 		// Without a file the key is required; a key file named but
