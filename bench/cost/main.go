@@ -32,11 +32,13 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/outpacehq/outpace/bench/internal/actions"
 	"github.com/outpacehq/outpace/bench/internal/benchcmd"
 	"github.com/outpacehq/outpace/bench/internal/stack"
 	"github.com/outpacehq/outpace/outx/outxtest"
+	"github.com/outpacehq/outpace/senders"
 	"github.com/outpacehq/outpace/workflows"
 )
 
@@ -108,6 +110,7 @@ type scenario struct {
 
 	messages actions.Tally // the messages' own runs (SendMessage)
 	parent   actions.Tally // the campaign's runs
+	pacer    actions.Tally // the account's pacer: its events during the scenario
 	polls    int           // Get Task Status requests, from the runs' results
 	outcomes map[workflows.Outcome]int
 	server   map[string]float64 // the server's action counter, delta
@@ -144,9 +147,45 @@ func (b *bench) measure(ctx context.Context, sc *scenario) error {
 	if err != nil {
 		return fmt.Errorf("reading the server's metrics: %w", err)
 	}
+	if err := b.pacerShare(ctx, sc, start, time.Now()); err != nil {
+		return fmt.Errorf("the account's pacer: %w", err)
+	}
 	sc.server = stack.Diff(after, before)
 	stack.Progress("%s: done in %s; history: %d actions, server: %.0f actions (%.0f heartbeats)", sc.name,
-		sc.elapsed.Round(time.Second), sc.messages.Actions+sc.parent.Actions, sc.serverTotal(), sc.heartbeats())
+		sc.elapsed.Round(time.Second), sc.total(), sc.serverTotal(), sc.heartbeats())
+	return nil
+}
+
+// total is the scenario's actions in history: the messages', the
+// campaign's and the pacer's.
+func (sc *scenario) total() int { return sc.messages.Actions + sc.parent.Actions + sc.pacer.Actions }
+
+// pacerShare counts the events of the account's pacer (every run of it)
+// that happened during the scenario: each message asks it for a slot and
+// gives the slot back, and it signals the grant.
+func (b *bench) pacerShare(ctx context.Context, sc *scenario, from, to time.Time) error {
+	id := senders.PacerWorkflowID(workflows.TaskQueue, senders.Default)
+	resp, err := b.st.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		Namespace: "default", Query: fmt.Sprintf("WorkflowId = %q", id),
+	})
+	if err != nil {
+		return err
+	}
+	for _, e := range resp.GetExecutions() {
+		h, err := b.st.History(ctx, id, e.GetExecution().GetRunId())
+		if err != nil {
+			return err
+		}
+		var during []*historypb.HistoryEvent
+		for _, ev := range h {
+			if at := ev.GetEventTime().AsTime(); !at.Before(from) && !at.After(to) {
+				during = append(during, ev)
+			}
+		}
+		if len(during) > 0 {
+			sc.pacer.Add(during)
+		}
+	}
 	return nil
 }
 
@@ -319,8 +358,11 @@ func (b *bench) print(w io.Writer, started time.Time, scs []*scenario) {
 		}
 		return fmt.Sprintf("%s (%d events in %d runs)", f(per(sc, float64(sc.parent.Events))), sc.parent.Events, sc.parent.Runs)
 	})
+	row("history events: the account's pacer, during the scenario", func(sc *scenario) string {
+		return f(per(sc, float64(sc.pacer.Events)))
+	})
 	row("**actions in history** (rules below)", func(sc *scenario) string {
-		return "**" + f(per(sc, float64(sc.messages.Actions+sc.parent.Actions))) + "**"
+		return "**" + f(per(sc, float64(sc.total()))) + "**"
 	})
 	row("… of which the message's run", func(sc *scenario) string { return sc.messages.Breakdown(float64(sc.n)) })
 	row("… of which the campaign's share", func(sc *scenario) string {
@@ -329,11 +371,17 @@ func (b *bench) print(w io.Writer, started time.Time, scs []*scenario) {
 		}
 		return sc.parent.Breakdown(float64(sc.n))
 	})
+	row("… of which the account's pacer", func(sc *scenario) string {
+		if sc.pacer.Runs == 0 {
+			return "–"
+		}
+		return sc.pacer.Breakdown(float64(sc.n))
+	})
 	row("status polls (Get Task Status)", func(sc *scenario) string { return f(per(sc, float64(sc.polls))) })
 	row("heartbeat calls in activity code (polls − 1)", func(sc *scenario) string { return f(per(sc, float64(sc.polls-sc.n))) })
 	row("**heartbeats that reached the server** (server metric)", func(sc *scenario) string { return "**" + f(per(sc, sc.heartbeats())) + "**" })
 	row("**billable actions: history + heartbeats**", func(sc *scenario) string {
-		return "**" + f(per(sc, float64(sc.messages.Actions+sc.parent.Actions)+sc.heartbeats())) + "**"
+		return "**" + f(per(sc, float64(sc.total())+sc.heartbeats())) + "**"
 	})
 	row("the server's own action counter", func(sc *scenario) string { return f(per(sc, sc.serverTotal())) })
 	row("… by action type (total for the scenario)", func(sc *scenario) string {
@@ -364,11 +412,11 @@ func (b *bench) print(w io.Writer, started time.Time, scs []*scenario) {
 		eventsPer := float64(sc.parent.Events) / float64(sc.n)
 		perRun := float64(workflows.DefaultRunEvents) / eventsPer
 		share := perRecipient + 1/float64(workflows.DefaultPageSize) + 1/perRun
-		child := float64(sc.messages.Actions)/float64(sc.n) + sc.heartbeats()/float64(sc.n)
+		child := float64(sc.messages.Actions+sc.pacer.Actions)/float64(sc.n) + sc.heartbeats()/float64(sc.n)
 		p("Amortized over a large campaign at the defaults (page_size %d, max_run_events %d): the campaign's share is %s actions per recipient "+
 			"(%s per recipient: child start 2, gap timer 1, …; plus 1/%d for loading its page, plus 1/%.0f for continue-as-new, "+
 			"a run holding about %.0f recipients at %.1f events each; the campaign's start is amortized away), "+
-			"so a recipient costs **%s billable actions** with its child's %s (history and heartbeats).",
+			"so a recipient costs **%s billable actions** with its child's and the pacer's %s (history and heartbeats).",
 			workflows.DefaultPageSize, workflows.DefaultRunEvents, f(share), f(perRecipient), workflows.DefaultPageSize, perRun, perRun, eventsPer,
 			f(share+child), f(child))
 	}
