@@ -213,9 +213,14 @@ func SenderPacer(ctx workflow.Context, in PacerInput) error {
 				}
 				h.NextCheck = workflow.Now(ctx).Add(holderCheckEvery)
 			}
-			wake = h.Until
-			if h.NextCheck.Before(wake) {
-				wake = h.NextCheck
+			// Only a queued request needs the holder gone: while nobody
+			// waits, no timer runs (it would cost one per action), and the
+			// checks resume when a request arrives.
+			if len(p.st.Queue) > 0 {
+				wake = h.Until
+				if h.NextCheck.Before(wake) {
+					wake = h.NextCheck
+				}
 			}
 			summary = "slot held by " + h.Request.WorkflowID
 		} else if i, at, why := p.next(now); i >= 0 {
