@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/pflag"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
@@ -174,5 +175,30 @@ func TestSequenceReportRow(t *testing.T) {
 		",urn:li:person:ada,delivered,,3/5 message,\"1 connect delivered, 2 wait_for_connection delivered, 3 message delivered\",spring/urn:li:person:ada,Completed\n"
 	if out.String() != want {
 		t.Errorf("report:\n%s\nwant\n%s", out.String(), want)
+	}
+}
+
+func TestSendNamesItsSender(t *testing.T) {
+	parse := func(args ...string) (workflows.SendMessageInput, error) {
+		fs := pflag.NewFlagSet("send", pflag.ContinueOnError)
+		s := &sendFlags{common: &common{}, fs: fs, sendDeadline: time.Hour, pollDeadline: time.Hour}
+		fs.StringVar(&s.to, "to", "", "")
+		fs.StringVar(&s.message, "message", "", "")
+		fs.StringVar(&s.sender, "sender", "", "")
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		return s.input()
+	}
+	t.Setenv(envSender, "")
+	if in, err := parse("--to", "urn:li:person:ACoAAAda", "--message", "Hi", "--sender", "alice"); err != nil || in.Sender != "alice" {
+		t.Errorf("sender = %q, %v; want alice", in.Sender, err)
+	}
+	t.Setenv(envSender, "bob")
+	if in, err := parse("--to", "urn:li:person:ACoAAAda", "--message", "Hi"); err != nil || in.Sender != "bob" {
+		t.Errorf("sender = %q, %v; want bob from %s", in.Sender, err, envSender)
+	}
+	if _, err := parse("--to", "urn:li:person:ACoAAAda", "--message", "Hi", "--sender", "Alice Smith"); err == nil || !strings.Contains(err.Error(), "--sender") {
+		t.Errorf("a bad sender name: err = %v, want one naming --sender", err)
 	}
 }

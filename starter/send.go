@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -19,6 +20,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/outpacehq/outpace/outx"
+	"github.com/outpacehq/outpace/senders"
 	"github.com/outpacehq/outpace/workflows"
 )
 
@@ -50,6 +52,7 @@ Exit status: 0 started (with --wait: delivered), 1 error, 2 bad input,
 		fs.StringVar(&s.messageFile, "message-file", "", "read the message text from this file (- for standard input)")
 		fs.BoolVar(&s.wait, "wait", false, "wait for the outcome and print it")
 		fs.StringVar(&s.id, "id", "", "workflow id (default: derived from the recipient and the text)")
+		fs.StringVar(&s.sender, "sender", "", "the worker's sender account to send from (default: env "+envSender+", else \"default\"); its pacer spaces every action of the account")
 		fs.DurationVar(&s.sendDeadline, "send-deadline", workflows.DefaultSendDeadline, "how long to keep retrying a send that OutX certainly did not queue (429, 403, 503)")
 		fs.DurationVar(&s.pollDeadline, "poll-deadline", workflows.DefaultPollDeadline, "how long to wait for OutX to perform a queued message")
 		return s.run
@@ -60,6 +63,7 @@ type sendFlags struct {
 	*common
 	fs                           *pflag.FlagSet
 	to, message, messageFile, id string
+	sender                       string
 	wait                         bool
 	sendDeadline, pollDeadline   time.Duration
 }
@@ -205,6 +209,10 @@ func (s *sendFlags) input() (workflows.SendMessageInput, error) {
 		Message:      msg,
 		SendDeadline: workflows.Duration(s.sendDeadline),
 		PollDeadline: workflows.Duration(s.pollDeadline),
+		Sender:       cmp.Or(s.sender, os.Getenv(envSender)),
+	}
+	if in.Sender != "" && !senders.ValidName(in.Sender) {
+		return in, fmt.Errorf("--sender: %q is not a sender name: lower-case letters, digits, '-' and '_', at most 63", in.Sender)
 	}
 	if s.to == "" {
 		return in, errors.New("--to: is required (a LinkedIn person URN, urn:li:person:<id>)")
