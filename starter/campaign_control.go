@@ -291,6 +291,9 @@ func printCampaign(w io.Writer, v campaignView, now time.Time) {
 		fmt.Fprintf(w, "failure: %s\n", v.Failure)
 	}
 	fmt.Fprintln(w, countsLine(v.Counts, v.Pending))
+	if v.Active > 0 {
+		fmt.Fprintf(w, "active: %d (recipients in their sequence now)\n", v.Active)
+	}
 	fmt.Fprintf(w, "total: %d\n", v.Total)
 	if v.Current != "" && !v.closed() {
 		fmt.Fprintf(w, "current: %s\n", v.Current)
@@ -438,6 +441,9 @@ func progressLine(v campaignView, now time.Time) (line, key string) {
 	seq := ""
 	if c.NotConnected > 0 || c.Stopped > 0 {
 		seq = fmt.Sprintf(" not_connected %d stopped %d", c.NotConnected, c.Stopped)
+	}
+	if v.Active > 0 {
+		seq += fmt.Sprintf(" active %d", v.Active)
 	}
 	key = fmt.Sprintf("[%s%s] %d/%d  delivered %d failed %d invalid %d skipped %d unknown %d%s | %s",
 		strings.Repeat("#", filled), strings.Repeat(".", width-filled), done, total,
