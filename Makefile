@@ -46,7 +46,8 @@ test: $(TEMPORAL) chromium
 # in the package's testdata/fuzz/<target>/ to reproduce with go test -run.
 FUZZTIME ?= 3s
 FUZZ_TARGETS := outx:FuzzValidate outx:FuzzAnswer recipients:FuzzReadPage \
-	recipients:FuzzParseTemplate recipients:FuzzPrepare workflows:FuzzWorkflowInputs
+	recipients:FuzzParseTemplate recipients:FuzzPrepare recipients:FuzzPrepareParts \
+	outx:FuzzNote workflows:FuzzWorkflowInputs
 .PHONY: fuzz
 fuzz:
 	@set -eo pipefail; for t in $(FUZZ_TARGETS); do \

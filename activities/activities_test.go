@@ -36,6 +36,25 @@ func errorType(err error) string {
 	return ""
 }
 
+// sendAnswers are OutX's answers to a request that creates a task (a
+// message, a connection request), and the error type each must become: only
+// answers that certainly created no task are anything but Ambiguous.
+var sendAnswers = []struct {
+	fault outxtest.Fault
+	want  string
+}{
+	{outxtest.Fault{Status: http.StatusBadRequest}, activities.ErrInvalidInput},
+	{outxtest.Fault{Status: http.StatusUnauthorized}, activities.ErrUnauthorized},
+	{outxtest.Fault{Status: http.StatusForbidden}, activities.ErrExtensionOffline},
+	{outxtest.Fault{Status: http.StatusNotFound}, activities.ErrNoAdmin},
+	{outxtest.Fault{Status: http.StatusTooManyRequests}, activities.ErrRateLimited},
+	{outxtest.Fault{Status: http.StatusServiceUnavailable}, activities.ErrNotSent},
+	{outxtest.Fault{Status: http.StatusInternalServerError}, activities.ErrAmbiguous},
+	{outxtest.Fault{Status: http.StatusBadGateway}, activities.ErrAmbiguous},
+	{outxtest.Fault{Status: http.StatusGatewayTimeout}, activities.ErrAmbiguous},
+	{outxtest.Fault{LoseAnswer: true}, activities.ErrAmbiguous},
+}
+
 // TestSendErrorTypes: every OutX answer maps to the type the workflow acts
 // on, and only answers that certainly created no task are anything but
 // Ambiguous.
@@ -45,20 +64,7 @@ func TestSendErrorTypes(t *testing.T) {
 	e := env(t, sb.URL)
 	var a *activities.Activities
 	in := activities.SendInput{RecipientURN: "urn:li:person:abc", Message: "hi"}
-	for _, tc := range []struct {
-		fault outxtest.Fault
-		want  string
-	}{
-		{outxtest.Fault{Status: http.StatusBadRequest}, activities.ErrInvalidInput},
-		{outxtest.Fault{Status: http.StatusUnauthorized}, activities.ErrUnauthorized},
-		{outxtest.Fault{Status: http.StatusForbidden}, activities.ErrExtensionOffline},
-		{outxtest.Fault{Status: http.StatusNotFound}, activities.ErrNoAdmin},
-		{outxtest.Fault{Status: http.StatusTooManyRequests}, activities.ErrRateLimited},
-		{outxtest.Fault{Status: http.StatusServiceUnavailable}, activities.ErrNotSent},
-		{outxtest.Fault{Status: http.StatusInternalServerError}, activities.ErrAmbiguous},
-		{outxtest.Fault{Status: http.StatusGatewayTimeout}, activities.ErrAmbiguous},
-		{outxtest.Fault{LoseAnswer: true}, activities.ErrAmbiguous},
-	} {
+	for _, tc := range sendAnswers {
 		tc.fault.Times = 1
 		sb.Inject(tc.fault)
 		_, err := e.ExecuteActivity(a.Send, in)

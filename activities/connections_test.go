@@ -28,20 +28,7 @@ func TestSendConnectionErrorTypes(t *testing.T) {
 	e := env(t, sb.URL)
 	var a *activities.Activities
 	in := activities.SendConnectionInput{ProfileURN: "urn:li:person:ignores-1", Note: "Hi"}
-	for _, tc := range []struct {
-		fault outxtest.Fault
-		want  string
-	}{
-		{outxtest.Fault{Status: http.StatusBadRequest}, activities.ErrInvalidInput},
-		{outxtest.Fault{Status: http.StatusUnauthorized}, activities.ErrUnauthorized},
-		{outxtest.Fault{Status: http.StatusForbidden}, activities.ErrExtensionOffline},
-		{outxtest.Fault{Status: http.StatusNotFound}, activities.ErrNoAdmin},
-		{outxtest.Fault{Status: http.StatusTooManyRequests}, activities.ErrRateLimited},
-		{outxtest.Fault{Status: http.StatusServiceUnavailable}, activities.ErrNotSent},
-		{outxtest.Fault{Status: http.StatusInternalServerError}, activities.ErrAmbiguous},
-		{outxtest.Fault{Status: http.StatusBadGateway}, activities.ErrAmbiguous},
-		{outxtest.Fault{LoseAnswer: true}, activities.ErrAmbiguous},
-	} {
+	for _, tc := range sendAnswers {
 		tc.fault.Times = 1
 		tc.fault.Path = outx.PathSendConnectionRequest
 		sb.Inject(tc.fault)

@@ -3,7 +3,6 @@ package workflows
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -52,24 +51,19 @@ func SendConnectionRequest(ctx workflow.Context, in ConnectionRequestInput) (Sen
 		return res, temporal.NewNonRetryableApplicationError(msg, "Connection"+strings.TrimPrefix(o.ErrorType(), "Message"), nil, res)
 	}
 
-	var verdict activities.ValidateResult
-	vctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 10 * time.Second,
-		Summary:             "check the profile and the note",
-	})
-	if err := workflow.ExecuteLocalActivity(vctx, a.ValidateConnection, activities.ValidateConnectionInput{
+	problems, err := check(ctx, "check the profile and the note", a.ValidateConnection, activities.ValidateConnectionInput{
 		ProfileURN: in.ProfileURN, Note: in.Note,
-	}).Get(ctx, &verdict); err != nil {
+	})
+	if err != nil {
 		return res, err
 	}
-	if len(verdict.Problems) > 0 {
-		return end(Invalid, strings.Join(verdict.Problems, "; "))
+	if len(problems) > 0 {
+		return end(Invalid, strings.Join(problems, "; "))
 	}
 
 	t := outxTask{res: &res}
 	req := slotRequester{sender: in.Sender, campaign: in.CampaignID, limits: in.CampaignPacing}
-	hold := in.SendDeadline.Or(DefaultSendDeadline) + in.PollDeadline.Or(DefaultPollDeadline) + time.Hour
-	s, stopped, err := req.acquire(ctx, senders.ActionConnect, in.ProfileURN, hold)
+	s, stopped, err := req.acquire(ctx, senders.ActionConnect, in.ProfileURN, holdFor(in.SendDeadline, in.PollDeadline))
 	if err != nil {
 		return res, err
 	}

@@ -202,18 +202,14 @@ func SendMessage(ctx workflow.Context, in SendMessageInput) (SendMessageResult, 
 	if len(in.Problems) > 0 {
 		return end(Invalid, strings.Join(in.Problems, "; "))
 	}
-	var verdict activities.ValidateResult
-	vctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 10 * time.Second,
-		Summary:             "check the recipient and the message",
-	})
-	if err := workflow.ExecuteLocalActivity(vctx, a.Validate, activities.ValidateInput{
+	problems, err := check(ctx, "check the recipient and the message", a.Validate, activities.ValidateInput{
 		RecipientURN: in.RecipientURN, Message: in.Message,
-	}).Get(ctx, &verdict); err != nil {
+	})
+	if err != nil {
 		return res, err
 	}
-	if len(verdict.Problems) > 0 {
-		return end(Invalid, strings.Join(verdict.Problems, "; "))
+	if len(problems) > 0 {
+		return end(Invalid, strings.Join(problems, "; "))
 	}
 
 	t := outxTask{res: &res}
@@ -222,8 +218,7 @@ func SendMessage(ctx workflow.Context, in SendMessageInput) (SendMessageResult, 
 	// every campaign and single send, goes through its pacer.
 	if usesPacer(ctx) {
 		req := slotRequester{sender: in.Sender, campaign: in.CampaignID, limits: in.CampaignPacing}
-		hold := in.SendDeadline.Or(DefaultSendDeadline) + in.PollDeadline.Or(DefaultPollDeadline) + time.Hour
-		s, stopped, err := req.acquire(ctx, senders.ActionMessage, in.RecipientURN, hold)
+		s, stopped, err := req.acquire(ctx, senders.ActionMessage, in.RecipientURN, holdFor(in.SendDeadline, in.PollDeadline))
 		if err != nil {
 			return res, err
 		}
@@ -388,6 +383,24 @@ func (t *outxTask) run(ctx workflow.Context) (Outcome, string, error) {
 		return Delivered, "", nil
 	}
 	return Failed, status.Reason, nil
+}
+
+// check runs a validation as a local activity, so that its verdict is
+// recorded: running workflows keep it when the rules change.
+func check(ctx workflow.Context, summary string, validate, input any) ([]string, error) {
+	var verdict activities.ValidateResult
+	vctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		Summary:             summary,
+	})
+	err := workflow.ExecuteLocalActivity(vctx, validate, input).Get(ctx, &verdict)
+	return verdict.Problems, err
+}
+
+// holdFor bounds how long a send may hold the account's slot: its whole
+// send deadline and poll deadline, and an hour more.
+func holdFor(send, poll Duration) time.Duration {
+	return send.Or(DefaultSendDeadline) + poll.Or(DefaultPollDeadline) + time.Hour
 }
 
 // settle records how a task ended: its outcome, reason and timings, and
