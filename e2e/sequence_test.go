@@ -558,7 +558,7 @@ func TestSequenceCampaignContinuesAsNew(t *testing.T) {
 		CampaignID: id, Recipients: rs, MaxRunEvents: 100, PageSize: 4,
 		Steps: []workflows.Step{
 			{Type: workflows.StepMessage, Template: "Hi {{name}}"},
-			{Type: workflows.StepWait, Duration: workflows.Duration(3 * time.Second)},
+			{Type: workflows.StepWait, Duration: workflows.Duration(time.Second)},
 			{Type: workflows.StepMessage, Template: "Again, {{name}}"},
 		},
 		Window: workflows.SendingWindow{Days: "mon-sun", Hours: "00:00-24:00"},

@@ -153,7 +153,7 @@ pacing: {min_gap: 1s, max_gap: 2s}
 steps:
   - connect:
       note: "Hi {{first_name}}, shall we connect?"
-  - wait_for_connection: {timeout: 30s, check_every: 10s}
+  - wait_for_connection: {timeout: 20s, check_every: 10s}
   - message: "Thanks for connecting, {{first_name}}!"
   - wait: 5s
   - message:
