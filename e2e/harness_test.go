@@ -169,6 +169,9 @@ func (s *stack) close() {
 }
 
 // sendersFile configures the workers' account without limits of its own.
+// Its pacer still lets one task through at a time, across every test on the
+// shared worker's queue: a test waiting on a campaign allows for other
+// tests' slow tasks (slowDelay) holding the account meanwhile.
 var sendersFile, _ = filepath.Abs("testdata/senders.yaml")
 
 // env is the environment of the binaries: the dev server's address and the

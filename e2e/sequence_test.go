@@ -121,11 +121,6 @@ func checkOneAtATime(t *testing.T, account string, tasks []outxtest.Task, minGap
 	}
 }
 
-// span is from the first task's creation to the last one's end.
-func span(tasks []outxtest.Task) time.Duration {
-	return tasks[len(tasks)-1].FinishedAt.Sub(tasks[0].CreatedAt)
-}
-
 // anytime is the window and pacing of campaigns that leave all pacing to
 // their account: every day, every hour, no gap or cap of their own.
 const anytime = `window: {time_zone: UTC, days: mon-sun, hours: "00:00-24:00"}
@@ -320,38 +315,21 @@ recipients: %s
 	}
 	checkOneAtATime(t, "alice", alice, gap)
 	checkOneAtATime(t, "bob", bob, gap)
-	overlaps := 0
-	for _, a := range alice {
+	// Each of alice's middle tasks ran while one of bob's was in flight:
+	// one pacer for both would never let two tasks overlap. (How long each
+	// campaign took is a speed figure, for benchmarks, not a test.)
+	overlapped := 0
+	for _, a := range alice[1:4] {
 		for _, b := range bob {
 			if a.CreatedAt.Before(b.FinishedAt) && b.CreatedAt.Before(a.FinishedAt) {
-				overlaps++
+				overlapped++
+				break
 			}
 		}
 	}
-	if overlaps == 0 {
-		t.Errorf("no task of alice overlapped one of bob's: the accounts were paced as one")
+	if overlapped != 3 {
+		t.Errorf("%d of alice's tasks 2 to 4 overlapped one of bob's, want all 3: the accounts were paced as one", overlapped)
 	}
-
-	// A single account's five tasks need 5 × (task + gap), measured here:
-	// the mean task and the shortest gap. One pacer for both would need
-	// twice that for each campaign.
-	var work, shortest time.Duration
-	for _, tasks := range [][]outxtest.Task{alice, bob} {
-		for i, task := range tasks {
-			work += task.FinishedAt.Sub(task.CreatedAt)
-			if g := task.CreatedAt.Sub(tasks[max(i-1, 0)].FinishedAt); i > 0 && (shortest == 0 || g < shortest) {
-				shortest = g
-			}
-		}
-	}
-	baseline := 5 * (work/10 + shortest)
-	for who, tasks := range map[string][]outxtest.Task{"alice": alice, "bob": bob} {
-		if sp := span(tasks); sp > baseline*3/2 {
-			t.Errorf("%s's campaign took %s, more than 1.5 × %s (one account's five tasks): the accounts slowed each other", who, sp, baseline)
-		}
-	}
-	t.Logf("spans: alice %s, bob %s; one account's five tasks: %s; overlapping pairs: %d",
-		span(alice).Round(time.Millisecond), span(bob).Round(time.Millisecond), baseline.Round(time.Millisecond), overlaps)
 }
 
 // TestSequenceSurvivesWorkerKill kills the worker (SIGKILL) three times in

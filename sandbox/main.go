@@ -36,7 +36,7 @@ one LinkedIn sender account: add more with --team name=key to test several.
 Special recipients (any suffix may follow, e.g. urn:li:person:notconnected-7):
   urn:li:person:notconnected…  a message fails: not a 1st-degree connection
   urn:li:person:accepts…       not connected; accepts a connection request
-                               --accept-delay after it is sent
+                               --accept-delay after it completes
   urn:li:person:ignores…       not connected; never accepts
   urn:li:person:unsent…        the task completes with {"sent": false}
   urn:li:person:slow…          the task stays pending for --slow-delay
@@ -80,7 +80,7 @@ func parseConfig(args []string, stdout, stderr io.Writer) (cfg config, code int,
 	key := fs.String("api-key", outxtest.DefaultAPIKey, "the API key of the default team, \"sandbox\"")
 	fs.DurationVar(&cfg.opts.TaskDelay, "task-delay", 2*time.Second, "time from a task's creation to its final status")
 	fs.DurationVar(&cfg.opts.SlowDelay, "slow-delay", time.Minute, "how long tasks of slow… recipients stay pending")
-	fs.DurationVar(&cfg.opts.AcceptDelay, "accept-delay", time.Minute, "how long after its connection request is sent an accepts… person accepts")
+	fs.DurationVar(&cfg.opts.AcceptDelay, "accept-delay", time.Minute, "how long after its connection request completes an accepts… person accepts")
 	extraTeams := fs.StringSlice("team", nil, "another team (sender account) besides \"sandbox\", as `name=key`; repeatable, or comma-separated")
 	cfg.log.Register(fs)
 	cliflags.Env(fs, "addr", "SANDBOX_ADDR")

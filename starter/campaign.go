@@ -302,7 +302,9 @@ func (f *campaignSource) input(id, name string) (workflows.CampaignInput, error)
 	if f.fs.Changed("max-run-events") {
 		in.MaxRunEvents = f.maxRunEvents
 	}
-	if f.needID && in.CampaignID == "" {
+	// A campaign file that did not load may well name the id: its own
+	// errors say what to fix.
+	if f.needID && in.CampaignID == "" && (f.file == "" || file != nil) {
 		bad("--id: is required (it names the campaign and its workflow), or id: in the campaign file")
 	}
 	return in, errors.Join(errs...)

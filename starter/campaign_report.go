@@ -26,6 +26,8 @@ var campaignReportCommand = command{
 	usage: `starter campaign report lists the outcome of every message of a campaign, from
 its runs in Temporal's visibility store, as CSV with the header
 line,recipient_urn,outcome,reason,task_id,workflow_id,status
+(for a campaign of steps, one row per recipient with the step reached and
+every step's outcome: line,recipient_urn,outcome,reason,step,steps,workflow_id,status)
 (or JSON lines with --json), in the order visibility returns them. Rows are
 written as they arrive, so a campaign of any size is listed in constant memory.
 A count of rows by outcome goes to standard error.

@@ -26,7 +26,8 @@ import (
 	"github.com/outpacehq/outpace/workflows"
 )
 
-const usage = `worker hosts outpace's SendMessage workflow and its activities.
+const usage = `worker hosts outpace's workflows (SendMessage, Campaign, Sequence,
+SendConnectionRequest and each sender account's SenderPacer) and their activities.
 
 Usage:
   worker [flags]

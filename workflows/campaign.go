@@ -135,7 +135,7 @@ func (c *campaign) run(ctx workflow.Context) (CampaignProgress, error) {
 		}
 		// Started again under the id of a campaign that was cancelled:
 		// the account's pacer must no longer refuse it.
-		c.tellPacer(ctx, CampaignPauseRequest{Paused: false})
+		c.tellPacer(ctx, CampaignPauseRequest{Paused: false}, false)
 	}
 	for {
 		page, err := c.load(ctx)
@@ -408,9 +408,12 @@ func (c *campaign) lookup(ctx workflow.Context, r recipients.Prepared) (urn, pro
 		var held *slot
 		if usesPacer(ctx) {
 			c.setStatus(StatusLookingUp, "waiting for the account's pacer to look up profile "+r.ProfileSlug, time.Time{})
-			s, _, err := c.pacerReq.acquire(ctx, senders.ActionLookup, "", c.in.PollDeadline.Or(DefaultPollDeadline)+time.Hour)
+			s, stopped, err := c.pacerReq.acquire(ctx, senders.ActionLookup, "", c.in.PollDeadline.Or(DefaultPollDeadline)+time.Hour)
 			if err != nil {
 				return "", "", err
+			}
+			if stopped != "" {
+				return "", "", c.stop("the account's pacer refuses this campaign: " + stopped)
 			}
 			held = s
 		}
@@ -441,6 +444,9 @@ func (c *campaign) lookup(ctx workflow.Context, r recipients.Prepared) (urn, pro
 		noTask := typ == activities.ErrUnauthorized || typ == activities.ErrNoAdmin || typ == activities.ErrExtensionOffline ||
 			typ == activities.ErrRateLimited || typ == activities.ErrNotSent || typ == activities.ErrInvalidInput
 		held.release(ctx, !noTask, start, workflow.Now(ctx))
+		if temporal.IsCanceledError(err) {
+			return "", "", err
+		}
 		if err == nil {
 			c.st.Actions++
 			c.st.Pacing.Record(c.policy, start, workflow.Now(ctx))
@@ -559,12 +565,12 @@ func (c *campaign) addSignals(ctx workflow.Context, sel workflow.Selector) {
 		var p PauseRequest
 		ch.Receive(ctx, &p)
 		c.applyPause(p)
-		c.tellPacer(ctx, CampaignPauseRequest{Paused: true})
+		c.tellPacer(ctx, CampaignPauseRequest{Paused: true}, false)
 	})
 	sel.AddReceive(c.resume, func(ch workflow.ReceiveChannel, _ bool) {
 		ch.Receive(ctx, nil)
 		c.applyResume()
-		c.tellPacer(ctx, CampaignPauseRequest{Paused: false})
+		c.tellPacer(ctx, CampaignPauseRequest{Paused: false}, false)
 	})
 	sel.AddReceive(c.wait, func(ch workflow.ReceiveChannel, _ bool) {
 		var w RecipientWait
@@ -659,7 +665,7 @@ func (c *campaign) finish(ctx workflow.Context, err error) (CampaignProgress, er
 		c.logger.Info("Campaign finished", "Counts", c.st.Counts)
 		return c.progress(ctx), nil
 	case temporal.IsCanceledError(err):
-		c.tellPacer(ctx, CampaignPauseRequest{Cancelled: true})
+		c.tellPacer(ctx, CampaignPauseRequest{Cancelled: true}, true)
 		c.setStatus(StatusCancelled, "cancelled; the message in flight, if any, is still confirmed", time.Time{})
 		p := c.progress(ctx)
 		return p, temporal.NewCanceledError(p)
@@ -690,10 +696,10 @@ func (c *campaign) continueAsNew(ctx workflow.Context) (CampaignProgress, error)
 			}
 		case c.pause.ReceiveAsync(&p):
 			c.applyPause(p)
-			c.tellPacer(ctx, CampaignPauseRequest{Paused: true})
+			c.tellPacer(ctx, CampaignPauseRequest{Paused: true}, true)
 		case c.resume.ReceiveAsync(nil):
 			c.applyResume()
-			c.tellPacer(ctx, CampaignPauseRequest{Paused: false})
+			c.tellPacer(ctx, CampaignPauseRequest{Paused: false}, true)
 		case c.wait.ReceiveAsync(nil):
 		default:
 			next := c.in

@@ -54,6 +54,7 @@ func (c *campaign) sequence(ctx workflow.Context, r recipients.Prepared, key, na
 		CampaignID: c.id, Sender: c.in.Sender, RecipientURN: r.RecipientURN, RecipientID: c.recipientID(r.RecipientURN),
 		Line: r.Line, Steps: c.in.Steps, Texts: r.Texts, Problems: r.Problems, CampaignPacing: c.limits(),
 		SendDeadline: c.in.SendDeadline, PollDeadline: c.in.PollDeadline, HideURN: c.secret != nil,
+		CampaignRun: workflow.GetInfo(ctx).FirstRunID,
 	}
 	if !paced {
 		in.RecipientID = ""
@@ -92,6 +93,12 @@ func (c *campaign) sequence(ctx workflow.Context, r recipients.Prepared, key, na
 
 // applyEvent notes what a sequence reports.
 func (c *campaign) applyEvent(ctx workflow.Context, ev SequenceEvent) {
+	if ev.CampaignRun != "" && ev.CampaignRun != workflow.GetInfo(ctx).FirstRunID {
+		// A sequence of an earlier execution under the same id (it was
+		// cancelled or stopped, then started again): this one counted
+		// that recipient as skipped.
+		return
+	}
 	if ev.Key == c.st.AwaitFirst && (ev.FirstAction || ev.Final) {
 		c.st.AwaitFirst = ""
 	}
@@ -156,12 +163,19 @@ func (c *campaign) stopRecipient(ctx workflow.Context, r StopRecipientRequest) s
 }
 
 // tellPacer passes the operator's pause, resume or cancel on to the
-// account's pacer, which holds the campaign's sequences' steps.
-func (c *campaign) tellPacer(ctx workflow.Context, req CampaignPauseRequest) {
+// account's pacer, which holds the campaign's sequences' steps. closing:
+// the run ends next (continue-as-new, cancel), so the signal is waited for,
+// since the server drops a signal whose sender has closed.
+func (c *campaign) tellPacer(ctx workflow.Context, req CampaignPauseRequest, closing bool) {
 	if !c.sequences() {
 		return
 	}
 	req.Campaign = c.id
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
-	workflow.SignalExternalWorkflow(dctx, senders.PacerWorkflowID(workflow.GetInfo(ctx).TaskQueueName, c.in.Sender), "", SignalPacerPause, req)
+	f := workflow.SignalExternalWorkflow(dctx, senders.PacerWorkflowID(workflow.GetInfo(ctx).TaskQueueName, c.in.Sender), "", SignalPacerPause, req)
+	if closing {
+		if err := f.Get(dctx, nil); err != nil {
+			c.logger.Warn("Could not tell the account's pacer", "Error", err)
+		}
+	}
 }

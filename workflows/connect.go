@@ -3,6 +3,7 @@ package workflows
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -23,7 +24,6 @@ type ConnectionRequestInput struct {
 	// Set by a campaign's Sequence.
 	CampaignID     string          `json:"campaign_id,omitempty"`
 	CampaignPacing *CampaignLimits `json:"campaign_pacing,omitempty"`
-	Step           int             `json:"step,omitempty"`
 }
 
 // SendConnectionRequest sends one LinkedIn connection request through OutX
@@ -81,7 +81,8 @@ func SendConnectionRequest(ctx workflow.Context, in ConnectionRequestInput) (Sen
 		})
 	}
 	o, reason, err := t.run(ctx)
-	if err != nil {
+	if err != nil { // cancelled while waiting to retry: no task was created
+		held.release(ctx, false, time.Time{}, time.Time{})
 		return res, err
 	}
 	if o == Delivered && res.AlreadyConnected {

@@ -94,7 +94,7 @@ type CampaignPauseRequest struct {
 const (
 	// SignalPacerPause carries a CampaignPauseRequest.
 	SignalPacerPause   = "campaign-pause"
-	maxStopped         = 10000
+	maxStopped         = 2000 // each at most ~400 bytes: the state stays far under Temporal's 2 MB payload limit
 	maxRecent          = 256
 	pacerRunEvents     = 2000
 	campaignForgetting = 25 * time.Hour
@@ -554,6 +554,9 @@ func (p *pacer) applyStop(r StopRecipientRequest) string {
 	}
 	if p.stopped(SlotRequest{Recipient: r.RecipientURN, Campaign: r.Campaign}) != "" {
 		return "already stopped in " + scope
+	}
+	if len(r.Reason) > 100 {
+		r.Reason = r.Reason[:100]
 	}
 	p.st.Stopped = append(p.st.Stopped, r)
 	if n := len(p.st.Stopped) - maxStopped; n > 0 {

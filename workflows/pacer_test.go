@@ -341,15 +341,14 @@ func TestPacerCarriesItsStateThroughContinueAsNew(t *testing.T) {
 		t.Fatalf("carried state = %+v, want r2 queued, r1's task recorded, the stop kept", st)
 	}
 
-	// The next run: r2 waits out the 10-minute gap from r1's end, and a
-	// repeated signal of r1 is not served again.
+	// The next run, started 4 minutes after r1 ended: r2 waits out the
+	// 10-minute gap counted from r1's end (not from the new run's start),
+	// and a repeated signal of r1 is not served again.
 	env2, grants2 := pacerEnv(t, limits)
-	env2.SetStartTime(sunday.Add(time.Minute))
-	var grantedAt time.Time
+	env2.SetStartTime(sunday.Add(5 * time.Minute))
 	env2.RegisterDelayedCallback(func() {
 		env2.SignalWorkflow(senders.SignalAcquire, slotRequest("r1", "a"))
 	}, time.Second)
-	env2.SetOnTimerFiredListener(func(string) { grantedAt = env2.Now() })
 	env2.RegisterDelayedCallback(func() {
 		if len(*grants2) != 1 || (*grants2)[0].ID != "r2" {
 			t.Errorf("grants of the next run: %+v, want r2 only", *grants2)
@@ -357,8 +356,19 @@ func TestPacerCarriesItsStateThroughContinueAsNew(t *testing.T) {
 		env2.CancelWorkflow()
 	}, time.Hour)
 	env2.ExecuteWorkflow(workflows.SenderPacer, next)
-	if want := sunday.Add(11 * time.Minute); grantedAt.Before(want) {
-		t.Errorf("r2 granted at %s, want not before %s (10 minutes after r1 ended)", grantedAt, want)
+	v, err := env2.QueryWorkflow(senders.QueryPacer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st2 workflows.PacerStatus
+	if err := v.Get(&st2); err != nil {
+		t.Fatal(err)
+	}
+	if st2.Holder == nil || st2.Holder.Request.ID != "r2" {
+		t.Fatalf("the next run's holder = %+v, want r2", st2.Holder)
+	}
+	if got, want := st2.Holder.GrantedAt, sunday.Add(11*time.Minute); !got.Equal(want) {
+		t.Errorf("r2 granted at %s, want %s: 10 minutes after r1 ended", got, want)
 	}
 }
 

@@ -239,7 +239,8 @@ func SendMessage(ctx workflow.Context, in SendMessageInput) (SendMessageResult, 
 		})
 	}
 	o, reason, err := t.run(ctx)
-	if err != nil {
+	if err != nil { // cancelled while waiting to retry: no task was created
+		held.release(ctx, false, time.Time{}, time.Time{})
 		return res, err
 	}
 	return end(o, reason)

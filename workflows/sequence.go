@@ -49,6 +49,10 @@ type SequenceInput struct {
 	// HideURN: the URN must not appear in step runs' ids or summaries
 	// (payload encryption is on), only in their encrypted payloads.
 	HideURN bool `json:"hide_urn,omitempty"`
+	// CampaignRun is the first run id of the campaign's chain of runs;
+	// the sequence's events carry it, so that a campaign started again
+	// under the same id ignores the sequences of its earlier execution.
+	CampaignRun string `json:"campaign_run,omitempty"`
 }
 
 // SequenceResult is a Sequence run's result.
@@ -69,8 +73,9 @@ type SequenceEvent struct {
 	// campaign may start the next recipient.
 	FirstAction bool `json:"first_action,omitempty"`
 	// Final: the sequence ended with Outcome.
-	Final   bool    `json:"final,omitempty"`
-	Outcome Outcome `json:"outcome,omitempty"`
+	Final       bool    `json:"final,omitempty"`
+	Outcome     Outcome `json:"outcome,omitempty"`
+	CampaignRun string  `json:"campaign_run,omitempty"`
 }
 
 // SequenceProgress answers QuerySequence.
@@ -90,6 +95,21 @@ type SequenceProgress struct {
 // awaited by paced checks. A step runs only if the ones before it
 // succeeded. A stop (SignalStopSequence) ends it before its next step.
 func Sequence(ctx workflow.Context, in SequenceInput) (SequenceResult, error) {
+	s, err := newSequence(ctx, in)
+	if err != nil {
+		return SequenceResult{}, err
+	}
+	res, err := s.run(ctx)
+	if err != nil && !s.toldFinal {
+		// Failed or cancelled before its end was told: the campaign must
+		// not wait for it forever.
+		dctx, _ := workflow.NewDisconnectedContext(ctx)
+		s.tell(dctx, SequenceEvent{Final: true, Outcome: Unknown})
+	}
+	return res, err
+}
+
+func newSequence(ctx workflow.Context, in SequenceInput) (*sequence, error) {
 	// The run's id, as the campaign named it; from the input, so that a
 	// replay (which may not know the id) names the step runs the same.
 	id := workflow.GetInfo(ctx).WorkflowExecution.ID
@@ -100,20 +120,22 @@ func Sequence(ctx workflow.Context, in SequenceInput) (SequenceResult, error) {
 		res:  SequenceResult{RecipientURN: in.RecipientURN, StartedAt: workflow.Now(ctx), Steps: []StepResult{}},
 		stop: workflow.GetSignalChannel(ctx, SignalStopSequence)}
 	s.req = slotRequester{sender: in.Sender, campaign: in.CampaignID}
-	if err := workflow.SetQueryHandler(ctx, QuerySequence, func() (SequenceProgress, error) {
+	return s, workflow.SetQueryHandler(ctx, QuerySequence, func() (SequenceProgress, error) {
 		p := s.now
 		p.Of, p.Steps, p.Stopped = len(in.Steps), s.res.Steps, s.stopped
 		return p, nil
-	}); err != nil {
-		return s.res, err
-	}
-	if len(in.Problems) > 0 {
+	})
+}
+
+// run takes the recipient through the steps, in order.
+func (s *sequence) run(ctx workflow.Context) (SequenceResult, error) {
+	in := s.in
+	switch {
+	case len(in.Problems) > 0:
 		return s.finish(ctx, Invalid, strings.Join(in.Problems, "; "))
-	}
-	if in.StoppedBefore != "" {
+	case in.StoppedBefore != "":
 		return s.finish(ctx, Stopped, in.StoppedBefore)
-	}
-	if len(in.Steps) == 0 || (len(in.Texts) > 0 && len(in.Texts) != len(in.Steps)) {
+	case len(in.Steps) == 0 || (len(in.Texts) > 0 && len(in.Texts) != len(in.Steps)):
 		return s.finish(ctx, Invalid, "steps: the sequence has no steps, or its texts do not match them")
 	}
 	for i, step := range in.Steps {
@@ -161,6 +183,7 @@ type sequence struct {
 	stop      workflow.ReceiveChannel
 	stopped   string
 	toldFirst bool
+	toldFinal bool
 	// alreadyConnected: a connect step found the person a connection.
 	alreadyConnected bool
 }
@@ -238,8 +261,8 @@ func (s *sequence) action(ctx workflow.Context, i int, step Step) (StepResult, e
 	} else {
 		fut = workflow.ExecuteChildWorkflow(dctx, SendConnectionRequest, ConnectionRequestInput{
 			ProfileURN: s.in.RecipientURN, Note: strings.TrimFunc(text, outx.IsJSWhitespace), Sender: s.in.Sender, CampaignID: s.in.CampaignID,
-			CampaignPacing: s.in.CampaignPacing, Step: i + 1,
-			SendDeadline: Duration(s.in.SendDeadline.Or(DefaultCampaignSendDeadline)), PollDeadline: s.in.PollDeadline,
+			CampaignPacing: s.in.CampaignPacing,
+			SendDeadline:   Duration(s.in.SendDeadline.Or(DefaultCampaignSendDeadline)), PollDeadline: s.in.PollDeadline,
 		})
 	}
 	if err := fut.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
@@ -424,7 +447,7 @@ func (s *sequence) tell(ctx workflow.Context, ev SequenceEvent) {
 	if parent == nil {
 		return
 	}
-	ev.Key = s.id[strings.LastIndexByte(s.id, '/')+1:]
+	ev.Key, ev.CampaignRun = s.id[strings.LastIndexByte(s.id, '/')+1:], s.in.CampaignRun
 	if err := workflow.SignalExternalWorkflow(ctx, parent.ID, "", SignalSequenceEvent, ev).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Warn("Could not tell the campaign", "Error", err)
 	}
@@ -442,6 +465,7 @@ func (s *sequence) finish(ctx workflow.Context, o Outcome, reason string) (Seque
 		return s.res, err
 	}
 	s.tell(ctx, SequenceEvent{Final: true, Outcome: o})
+	s.toldFinal = true
 	return s.res, nil
 }
 

@@ -51,10 +51,6 @@ func (r *slotRequester) acquire(ctx workflow.Context, action senders.Action, rec
 		Action: action, Campaign: r.campaign, Recipient: recipient,
 		CampaignPacing: r.limits, Hold: Duration(hold), At: workflow.Now(ctx),
 	}
-	// The pacer is almost always running: signal it directly. Only when it
-	// is not (the account's first action ever, or after it was
-	// terminated) does an activity start it with signal-with-start, which
-	// workflow code cannot do.
 	pacerID := senders.PacerWorkflowID(info.TaskQueueName, r.sender)
 	granted := workflow.GetSignalChannel(ctx, senders.SignalGranted)
 	// The pacer is almost always running: signal it directly, and wait for
