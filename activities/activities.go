@@ -81,39 +81,6 @@ type Activities struct {
 	PollBurst time.Duration
 }
 
-// ValidateInput is a message to check before anything is sent.
-type ValidateInput struct {
-	RecipientURN string `json:"recipient_urn"`
-	Message      string `json:"message"`
-}
-
-// ValidateResult lists what is wrong with the input, each problem naming the
-// field and the rule; empty when the input may be sent.
-type ValidateResult struct {
-	Problems []string `json:"problems,omitempty"`
-}
-
-// Validate applies OutX's published rules (and outpace's stricter ones) to a
-// message. It is pure, and runs as a local activity so that its verdict is
-// recorded: running workflows keep their verdict when the rules change.
-func (a *Activities) Validate(_ context.Context, in ValidateInput) (ValidateResult, error) {
-	return ValidateResult{Problems: problems(outx.ValidateSendMessage(outx.SendMessageRequest(in)))}, nil
-}
-
-func problems(err error) []string {
-	if err == nil {
-		return nil
-	}
-	if joined, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []string
-		for _, e := range joined.Unwrap() {
-			out = append(out, e.Error())
-		}
-		return out
-	}
-	return []string{err.Error()}
-}
-
 // SendInput is a validated message to queue with OutX from the account
 // Sender ("" is senders.Default).
 type SendInput struct {
@@ -173,6 +140,9 @@ func sendError(err error) error {
 type PollInput struct {
 	Sender string `json:"sender,omitempty"`
 	TaskID string `json:"task_id"`
+	// Slot, when set, is released as soon as the task is final, so the
+	// account's next gap counts from that moment (Released tells).
+	Slot *Slot `json:"slot,omitempty"`
 }
 
 // PollResult is a task's final status.
@@ -188,6 +158,10 @@ type PollResult struct {
 	Reason string `json:"reason,omitempty"`
 	// Polls is the number of status reads over every attempt.
 	Polls int `json:"polls"`
+	// Released: the input's slot was released when the task ended.
+	Released bool `json:"released,omitempty"`
+	// FinishedAt is when the final status was read.
+	FinishedAt time.Time `json:"finished_at,omitzero"`
 }
 
 // pollProgress is carried from attempt to attempt in heartbeat details.
@@ -212,6 +186,7 @@ func (a *Activities) PollStatus(ctx context.Context, in PollInput) (PollResult, 
 		_ = activity.GetHeartbeatDetails(ctx, &progress)
 	}
 	interval, stopAt := a.pollAttempt(info)
+	began := time.Now()
 
 	var last string
 	for {
@@ -225,6 +200,8 @@ func (a *Activities) PollStatus(ctx context.Context, in PollInput) (PollResult, 
 			if !res.Sent {
 				res.Reason = task.FailureReason()
 			}
+			res.FinishedAt = time.Now()
+			res.Released = a.release(ctx, in.Slot, res.FinishedAt)
 			return res, nil
 		case err == nil:
 			last = "status " + string(task.Status)
@@ -236,9 +213,16 @@ func (a *Activities) PollStatus(ctx context.Context, in PollInput) (PollResult, 
 			// 403, 429, 5xx and network failures: reading again is always safe.
 			last = err.Error()
 		}
-		activity.RecordHeartbeat(ctx, progress)
+		// A task performed within seconds needs no heartbeat (each that
+		// reaches the server is billed): beat only once the attempt has
+		// lasted, well inside its heartbeat timeout.
+		if time.Since(began) >= heartbeatAfter {
+			activity.RecordHeartbeat(ctx, progress)
+		}
 
 		if !time.Now().Add(interval).Before(stopAt) {
+			// The next attempt carries on the count.
+			activity.RecordHeartbeat(ctx, progress)
 			return PollResult{}, temporal.NewApplicationError(
 				fmt.Sprintf("task %s not finished after %d polls (last: %s)", in.TaskID, progress.Polls, last),
 				ErrTaskPending, progress)
@@ -253,6 +237,10 @@ func (a *Activities) PollStatus(ctx context.Context, in PollInput) (PollResult, 
 		}
 	}
 }
+
+// heartbeatAfter is how long a poll attempt runs before it heartbeats;
+// the workflows give it a heartbeat timeout of a minute.
+const heartbeatAfter = 20 * time.Second
 
 // pollAttempt is how often an attempt reads a task's status, and until
 // when: the first attempt keeps reading for PollBurst, later ones read once,

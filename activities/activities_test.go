@@ -82,22 +82,6 @@ func TestSendErrorTypes(t *testing.T) {
 	}
 }
 
-func TestValidateListsEveryProblem(t *testing.T) {
-	e := env(t, "http://127.0.0.1:1")
-	var a *activities.Activities
-	v, err := e.ExecuteActivity(a.Validate, activities.ValidateInput{RecipientURN: "bob", Message: ""})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var res activities.ValidateResult
-	if err := v.Get(&res); err != nil {
-		t.Fatal(err)
-	}
-	if len(res.Problems) != 2 || !strings.HasPrefix(res.Problems[0], "recipient_urn: ") || !strings.HasPrefix(res.Problems[1], "message: ") {
-		t.Fatalf("problems = %q", res.Problems)
-	}
-}
-
 func TestPollStatusFirstAttemptBurstsThenHandsOver(t *testing.T) {
 	sb := outxtest.NewServer(outxtest.Options{})
 	defer sb.Close()

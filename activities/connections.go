@@ -13,22 +13,6 @@ import (
 	"github.com/outpacehq/outpace/outx"
 )
 
-// ValidateConnectionInput is a connection request to check before it is
-// sent.
-type ValidateConnectionInput struct {
-	ProfileURN string `json:"profile_urn"`
-	Note       string `json:"note,omitempty"`
-}
-
-// ValidateConnection applies OutX's rules to a connection request (a person
-// URN, a note of at most outx.MaxNoteLength characters after trimming). Like
-// Validate, it is pure and runs as a local activity, so its verdict is
-// recorded.
-func (a *Activities) ValidateConnection(_ context.Context, in ValidateConnectionInput) (ValidateResult, error) {
-	return ValidateResult{Problems: problems(outx.ValidateConnectionRequest(
-		outx.SendConnectionRequestBody{ProfileURN: in.ProfileURN, Note: in.Note}))}, nil
-}
-
 // SendConnectionInput is a validated connection request to queue with OutX
 // from the account Sender ("" is senders.Default).
 type SendConnectionInput struct {

@@ -16,6 +16,7 @@ import (
 	"github.com/outpacehq/outpace/activities"
 	"github.com/outpacehq/outpace/outx"
 	"github.com/outpacehq/outpace/outx/outxtest"
+	"github.com/outpacehq/outpace/pacer"
 	"github.com/outpacehq/outpace/senders"
 )
 
@@ -55,22 +56,6 @@ func TestSendConnectionErrorTypes(t *testing.T) {
 	_, err = env(t, "http://"+addr).ExecuteActivity(a.SendConnection, in)
 	if got := errorType(err); got != activities.ErrNotSent {
 		t.Errorf("connection refused: type %q, want NotSent (%v)", got, err)
-	}
-}
-
-func TestValidateConnection(t *testing.T) {
-	var a *activities.Activities
-	v, err := env(t, "http://127.0.0.1:1").ExecuteActivity(a.ValidateConnection,
-		activities.ValidateConnectionInput{ProfileURN: "jane", Note: strings.Repeat("é", 301)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var res activities.ValidateResult
-	if err := v.Get(&res); err != nil {
-		t.Fatal(err)
-	}
-	if len(res.Problems) != 2 || !strings.HasPrefix(res.Problems[0], "profile_urn: ") || !strings.HasPrefix(res.Problems[1], "note: ") {
-		t.Fatalf("problems = %q", res.Problems)
 	}
 }
 
@@ -274,8 +259,8 @@ func TestSendersUseTheirOwnKeys(t *testing.T) {
 				_, err := e.ExecuteActivity(a.SenderLimits, activities.SenderLimitsInput{Sender: sender})
 				return err
 			},
-			"RequestSlot": func() error {
-				_, err := e.ExecuteActivity(a.RequestSlot, activities.RequestSlotInput{Sender: sender, Request: json.RawMessage(`{"id":"r1"}`)})
+			"AcquireSlot": func() error {
+				_, err := e.ExecuteActivity(a.AcquireSlot, activities.AcquireSlotInput{Sender: sender, Request: pacer.Request{ID: "r1"}})
 				return err
 			},
 		} {

@@ -2,16 +2,10 @@ package activities
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/outpacehq/outpace/outx"
@@ -87,82 +81,4 @@ func (a *Activities) SenderLimits(_ context.Context, in SenderLimitsInput) (send
 		return senders.DefaultLimits(), nil
 	}
 	return acc.Limits.WithDefaults(), nil
-}
-
-// RequestSlotInput is a slot request (a workflows.SlotRequest, kept raw
-// here because workflows imports this package) for the account Sender.
-type RequestSlotInput struct {
-	Sender string `json:"sender,omitempty"`
-	// PacerID and TaskQueue are the pacer's workflow id and queue, as the
-	// requesting workflow names them (default: from Sender and the
-	// worker's queue).
-	PacerID   string          `json:"pacer_id,omitempty"`
-	TaskQueue string          `json:"task_queue,omitempty"`
-	Request   json.RawMessage `json:"request"`
-}
-
-// RequestSlot hands a slot request to the account's pacer workflow with
-// signal-with-start, so that the first request of an account starts its
-// pacer (input {"sender": "<name>"}). It is an activity because only a
-// client can signal-with-start; the signal is idempotent for the pacer
-// (requests carry an id), so failures are retryable, except a sender the
-// worker does not know.
-func (a *Activities) RequestSlot(ctx context.Context, in RequestSlotInput) error {
-	name := senders.Or(in.Sender)
-	if _, err := a.client(name); err != nil {
-		return err
-	}
-	if len(in.Request) == 0 || !json.Valid(in.Request) {
-		return temporal.NewNonRetryableApplicationError("request: must be a JSON slot request", ErrInvalidInput, nil)
-	}
-	if a.Temporal == nil {
-		return temporal.NewNonRetryableApplicationError("the worker gave the activities no Temporal client", ErrInvalidInput, nil)
-	}
-	queue := a.TaskQueue
-	if queue == "" {
-		queue = activity.GetInfo(ctx).TaskQueue
-	}
-	id := in.PacerID
-	if id == "" {
-		id = senders.PacerWorkflowID(queue, name)
-	}
-	if in.TaskQueue != "" {
-		queue = in.TaskQueue
-	}
-	_, err := a.Temporal.SignalWithStartWorkflow(ctx, id, senders.SignalAcquire, in.Request,
-		client.StartWorkflowOptions{
-			ID:            id,
-			TaskQueue:     queue,
-			StaticSummary: "pacer of LinkedIn account " + name,
-		},
-		senders.PacerWorkflow, map[string]string{"sender": name})
-	if err != nil {
-		return fmt.Errorf("signalling the pacer %s: %w", id, err)
-	}
-	return nil
-}
-
-// RunInput names one workflow run.
-type RunInput struct {
-	WorkflowID string `json:"workflow_id"`
-	RunID      string `json:"run_id"`
-}
-
-// RunOpen reports whether a workflow run is still open. The account's pacer
-// asks it about a slot's holder that has held the slot long, so that a
-// holder that will never release it (terminated by an operator) does not
-// hold the account up until its hold ends.
-func (a *Activities) RunOpen(ctx context.Context, in RunInput) (bool, error) {
-	if a.Temporal == nil {
-		return false, temporal.NewNonRetryableApplicationError("the worker gave the activities no Temporal client", ErrInvalidInput, nil)
-	}
-	d, err := a.Temporal.DescribeWorkflowExecution(ctx, in.WorkflowID, in.RunID)
-	var nf *serviceerror.NotFound
-	switch {
-	case errors.As(err, &nf):
-		return false, nil
-	case err != nil:
-		return false, err
-	}
-	return d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
 }

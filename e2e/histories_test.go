@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/outpacehq/outpace/outx/outxtest"
+	"github.com/outpacehq/outpace/pacer"
 	"github.com/outpacehq/outpace/recipients"
 	"github.com/outpacehq/outpace/senders"
 	"github.com/outpacehq/outpace/workflows"
@@ -122,7 +123,7 @@ func TestRecordedHistories(t *testing.T) {
 					"sequence-step-connect":  "e2e-hist-sequence/" + outxtest.Accepts + "-histseq/1-connect",
 					"sequence-step-message":  "e2e-hist-sequence/" + outxtest.Accepts + "-histseq/5-message",
 					// The account's pacer, still running: what it did so far.
-					"pacer": senders.PacerWorkflowID(workflows.TaskQueue, senders.Default),
+					"pacer": pacer.WorkflowID(workflows.TaskQueue, senders.Default),
 				} {
 					histories[key] = &historypb.History{Events: s.history(t, id, "")}
 				}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"github.com/outpacehq/outpace/pacer"
 	"github.com/outpacehq/outpace/recipients"
 	"go.temporal.io/sdk/client"
 	"path/filepath"
@@ -78,11 +79,11 @@ func (r *paceRun) startCampaign(args ...string) {
 }
 
 // pacer asks a sender's pacer on the scenario's queue for its status.
-func (r *paceRun) pacer(sender string) (workflows.PacerStatus, error) {
+func (r *paceRun) pacer(sender string) (pacer.Status, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var st workflows.PacerStatus
-	v, err := r.s.client.QueryWorkflow(ctx, senders.PacerWorkflowID(r.queue, sender), "", senders.QueryPacer)
+	var st pacer.Status
+	v, err := r.s.client.QueryWorkflow(ctx, pacer.WorkflowID(r.queue, sender), "", pacer.QueryStatus)
 	if err == nil {
 		err = v.Get(&st)
 	}
@@ -188,7 +189,7 @@ id: e2e-share-a
 
 	// The seventh message waits for the hourly cap: the pacer holds no
 	// slot, has a request queued, and says why.
-	var st workflows.PacerStatus
+	var st pacer.Status
 	waitFor(t, 100*time.Second, func() bool {
 		var err error
 		st, err = r.pacer("default")

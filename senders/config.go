@@ -1,6 +1,8 @@
 package senders
 
 import (
+	"github.com/outpacehq/outpace/pacer"
+
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -267,7 +269,7 @@ func (l Limits) problems() []problem {
 	}
 	capRule("hourly_cap", l.HourlyCap, true)
 	capRule("daily_cap", l.DailyCap, false)
-	for _, a := range Actions {
+	for _, a := range pacer.Actions {
 		c := l.For(a)
 		capRule(string(a)+".hourly_cap", c.HourlyCap, true)
 		capRule(string(a)+".daily_cap", c.DailyCap, false)

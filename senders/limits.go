@@ -1,6 +1,10 @@
 package senders
 
-import "time"
+import (
+	"time"
+
+	"github.com/outpacehq/outpace/pacer"
+)
 
 // Limits is how fast one LinkedIn account may act, across everything that
 // uses it. Durations are Go duration texts ("45s", "3m"); a cap of 0 means no
@@ -33,11 +37,11 @@ type Caps struct {
 }
 
 // For returns the caps of one action type.
-func (l Limits) For(a Action) Caps {
+func (l Limits) For(a pacer.Action) Caps {
 	switch a {
-	case ActionConnect:
+	case pacer.ActionConnect:
 		return l.Connect
-	case ActionLookup:
+	case pacer.ActionLookup:
 		return l.Lookup
 	default:
 		return l.Message

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/outpacehq/outpace/outx"
+	"github.com/outpacehq/outpace/pacer"
 	"github.com/outpacehq/outpace/senders"
 	"github.com/outpacehq/outpace/workflows"
 )
@@ -140,15 +141,15 @@ func (s *stopRecipient) run(ctx context.Context) int {
 				return exitError
 			}
 		}
-		out.Sender, out.WorkflowID = s.sender, senders.PacerWorkflowID(s.taskQueue, s.sender)
+		out.Sender, out.WorkflowID = s.sender, pacer.WorkflowID(s.taskQueue, s.sender)
 		out.Result, err = s.update(ctx, c, out.WorkflowID, req)
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
 			// No pacer runs for this account now: start it with the stop, so
 			// that it is recorded before any campaign acts again.
-			_, err = c.SignalWithStartWorkflow(ctx, out.WorkflowID, senders.StopRecipient, req,
+			_, err = c.SignalWithStartWorkflow(ctx, out.WorkflowID, pacer.StopRecipient, req,
 				client.StartWorkflowOptions{ID: out.WorkflowID, TaskQueue: s.taskQueue},
-				senders.PacerWorkflow, workflows.PacerInput{Sender: s.sender})
+				pacer.WorkflowType, pacer.Input{Sender: s.sender})
 			out.StartedPacer, out.Result = err == nil, ""
 		}
 		if err != nil {

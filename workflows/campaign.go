@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/outpacehq/outpace/activities"
+	"github.com/outpacehq/outpace/pacer"
 	"github.com/outpacehq/outpace/pacing"
 	"github.com/outpacehq/outpace/recipients"
 	"github.com/outpacehq/outpace/senders"
@@ -50,12 +51,25 @@ func Campaign(ctx workflow.Context, in CampaignInput) (CampaignProgress, error) 
 
 // campaign is one run of a Campaign workflow.
 type campaign struct {
-	in                  CampaignInput
-	id                  string
-	policy              pacing.Policy
-	secret              []byte // the recipient_key; nil: recipients are named by their URNs
-	st                  CampaignState
-	now                 CampaignProgress // the transient part of the progress
+	in     CampaignInput
+	id     string
+	policy pacing.Policy
+	secret []byte // the recipient_key; nil: recipients are named by their URNs
+	st     CampaignState
+	// current is the recipient being handled; doing is what the step that
+	// blocks now is doing, set by it and cleared when it returns; the
+	// status is derived from these and the state whenever it is read
+	// (progress), never remembered from an earlier step.
+	current string
+	doing   doing
+	// childWait is what the message in flight last reported: OutX refusing
+	// its send, or its account holding it (a cap, the hours).
+	childWait *RecipientWait
+	// final is set when the run ends: finished, cancelled or stopped.
+	final *doing
+	// allStarted: every recipient's sequence has started.
+	allStarted          bool
+	details             string // the current details last set
 	logger              log.Logger
 	pause, resume, wait workflow.ReceiveChannel
 	events              workflow.ReceiveChannel // SequenceEvents from the campaign's sequences
@@ -98,13 +112,20 @@ func startCampaign(ctx workflow.Context, in CampaignInput) (*campaign, error) {
 	if c.secret, err = in.recipientSecret(); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError("campaign "+c.id+": "+err.Error(), ErrInvalidCampaign, nil)
 	}
-	c.now.Status = StatusStarting
+	c.doing = doing{status: StatusStarting}
 	c.pause = workflow.GetSignalChannel(ctx, SignalPause)
 	c.resume = workflow.GetSignalChannel(ctx, SignalResume)
 	c.wait = workflow.GetSignalChannel(ctx, SignalRecipientWait)
 	c.events = workflow.GetSignalChannel(ctx, SignalSequenceEvent)
 	c.stopReq = workflow.GetSignalChannel(ctx, UpdateStopRecipient)
-	c.pacerReq = slotRequester{sender: in.Sender, campaign: c.id}
+	c.pacerReq = slotRequester{sender: in.Sender, campaign: c.id, onWait: func(w *pacer.Wait) {
+		if w == nil {
+			c.doing = doing{status: StatusLookingUp, reason: "looking up a profile"}
+		} else {
+			c.doing = doing{status: waitStatus(w.Kind), reason: WaitText(c.in.Sender, *w, workflow.Now(ctx)) + " (profile look-up)", next: w.NextAt}
+		}
+		c.publish(ctx)
+	}}
 	if err := workflow.SetQueryHandler(ctx, QueryProgress, func() (CampaignProgress, error) {
 		return c.progress(ctx), nil
 	}); err != nil {
@@ -135,7 +156,7 @@ func (c *campaign) run(ctx workflow.Context) (CampaignProgress, error) {
 		}
 		// Started again under the id of a campaign that was cancelled:
 		// the account's pacer must no longer refuse it.
-		c.tellPacer(ctx, CampaignPauseRequest{Paused: false}, false)
+		c.tellPacer(ctx, pacer.CampaignPause{Paused: false}, false)
 	}
 	for {
 		page, err := c.load(ctx)
@@ -196,7 +217,7 @@ func (c *campaign) inspect(ctx workflow.Context) error {
 		File: c.in.RecipientsFile, Template: c.in.Template, Parts: c.parts(),
 	}).Get(ctx, &res)
 	if err != nil {
-		c.now.Status, c.now.Reason = StatusStopped, rootMessage(err)
+		c.final = &doing{status: StatusStopped, reason: rootMessage(err)}
 		return temporal.NewNonRetryableApplicationError("campaign "+c.id+": "+rootMessage(err), ErrInvalidCampaign, nil)
 	}
 	c.st.Total = res.Rows
@@ -231,7 +252,7 @@ func (c *campaign) load(ctx workflow.Context) (recipients.Page, error) {
 		summary = fmt.Sprintf("render recipients %d to %d", in.First+1, in.First+len(in.Inline))
 	}
 	if err := workflow.ExecuteActivity(c.fileCtx(ctx, summary), a.LoadRecipients, in).Get(ctx, &page); err != nil {
-		c.now.Status, c.now.Reason = StatusStopped, rootMessage(err)
+		c.final = &doing{status: StatusStopped, reason: rootMessage(err)}
 		return page, temporal.NewNonRetryableApplicationError("campaign "+c.id+": "+rootMessage(err), ErrInvalidCampaign, nil)
 	}
 	if in.File == nil {
@@ -292,7 +313,8 @@ func invalidKey(r recipients.Prepared) string {
 // is false for an invalid recipient: it makes no OutX task, so it waits for
 // nothing.
 func (c *campaign) message(ctx workflow.Context, r recipients.Prepared, key, name string, paced bool) error {
-	c.now.Current = key
+	c.current = key
+	defer func() { c.current, c.doing, c.childWait = "", doing{}, nil }()
 	if paced {
 		if err := c.waitForSlot(ctx); err != nil {
 			return err
@@ -327,9 +349,8 @@ func (c *campaign) message(ctx workflow.Context, r recipients.Prepared, key, nam
 		return err
 	}
 	start := workflow.Now(ctx)
-	if paced {
-		c.setStatus(StatusSending, "", time.Time{})
-	}
+	c.doing = doing{status: StatusSending}
+	c.publish(ctx)
 
 	var res SendMessageResult
 	done := false
@@ -401,48 +422,33 @@ func (c *campaign) childMemo(r recipients.Prepared) map[string]any {
 func (c *campaign) lookup(ctx workflow.Context, r recipients.Prepared) (urn, problem string, err error) {
 	var a *activities.Activities
 	backoff := lookupBackoffMin
+	c.current = r.ProfileSlug
+	defer func() { c.current, c.doing = "", doing{} }()
 	for {
 		if err := c.waitForSlot(ctx); err != nil {
 			return "", "", err
 		}
-		var held *slot
-		if usesPacer(ctx) {
-			c.setStatus(StatusLookingUp, "waiting for the account's pacer to look up profile "+r.ProfileSlug, time.Time{})
-			s, stopped, err := c.pacerReq.acquire(ctx, senders.ActionLookup, "", c.in.PollDeadline.Or(DefaultPollDeadline)+time.Hour)
-			if err != nil {
-				return "", "", err
-			}
-			if stopped != "" {
-				return "", "", c.stop("the account's pacer refuses this campaign: " + stopped)
-			}
-			held = s
+		c.doing = doing{status: StatusLookingUp, reason: "waiting for account " + senders.Or(c.in.Sender) + "'s pacer to look up profile " + r.ProfileSlug}
+		c.publish(ctx)
+		held, stopped, err := c.pacerReq.acquire(ctx, pacer.ActionLookup, "", c.in.PollDeadline.Or(DefaultPollDeadline)+time.Hour)
+		if err != nil {
+			return "", "", err
 		}
-		c.setStatus(StatusLookingUp, "profile "+r.ProfileSlug, time.Time{})
+		if stopped != "" {
+			return "", "", c.stop("the account's pacer refuses this campaign: " + stopped)
+		}
+		c.doing = doing{status: StatusLookingUp, reason: "profile " + r.ProfileSlug}
+		c.publish(ctx)
 		start := workflow.Now(ctx)
 		pollFor := c.in.PollDeadline.Or(DefaultPollDeadline)
-		lctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-			ScheduleToCloseTimeout: pollFor,
-			StartToCloseTimeout:    3 * time.Minute,
-			HeartbeatTimeout:       time.Minute,
-			Summary:                "look up profile " + r.ProfileSlug,
-			// As for a message's status: each attempt after the first reads
-			// the task once, carrying its id in the heartbeat.
-			RetryPolicy: &temporal.RetryPolicy{
-				InitialInterval: pollRetryMin, BackoffCoefficient: 1.5, MaximumInterval: pollRetryMax,
-				MaximumAttempts: int32(pollFor/pollRetryMax) + 20,
-				NonRetryableErrorTypes: []string{activities.ErrUnauthorized, activities.ErrNoAdmin, activities.ErrExtensionOffline,
-					activities.ErrRateLimited, activities.ErrInvalidInput, activities.ErrProfileNotFound, activities.ErrTaskNotFound},
-			},
-		})
+		// As for a message's status: each attempt after the first reads the
+		// task once, carrying its id in the heartbeat.
+		lctx := workflow.WithActivityOptions(ctx, pollOptions(pollFor, "look up profile "+r.ProfileSlug,
+			activities.ErrUnauthorized, activities.ErrNoAdmin, activities.ErrExtensionOffline, activities.ErrRateLimited,
+			activities.ErrInvalidInput, activities.ErrProfileNotFound, activities.ErrTaskNotFound, activities.ErrUnknownSender))
 		var res activities.LookupResult
-		err := workflow.ExecuteActivity(lctx, a.LookupProfile, activities.LookupInput{ProfileSlug: r.ProfileSlug, Sender: c.in.Sender}).Get(ctx, &res)
-		var app *temporal.ApplicationError
-		typ := ""
-		if errors.As(err, &app) {
-			typ = app.Type()
-		}
-		noTask := typ == activities.ErrUnauthorized || typ == activities.ErrNoAdmin || typ == activities.ErrExtensionOffline ||
-			typ == activities.ErrRateLimited || typ == activities.ErrNotSent || typ == activities.ErrInvalidInput
+		err = workflow.ExecuteActivity(lctx, a.LookupProfile, activities.LookupInput{ProfileSlug: r.ProfileSlug, Sender: c.in.Sender}).Get(ctx, &res)
+		noTask := err != nil && noTaskCreated(err)
 		held.release(ctx, !noTask, start, workflow.Now(ctx))
 		if temporal.IsCanceledError(err) {
 			return "", "", err
@@ -452,19 +458,21 @@ func (c *campaign) lookup(ctx workflow.Context, r recipients.Prepared) (urn, pro
 			c.st.Pacing.Record(c.policy, start, workflow.Now(ctx))
 			return res.RecipientURN, "", nil
 		}
-		switch typ {
-		case activities.ErrUnauthorized, activities.ErrNoAdmin:
+		switch typ := errorType(err); {
+		case typ == activities.ErrUnauthorized || typ == activities.ErrNoAdmin || typ == activities.ErrUnknownSender:
 			return "", "", c.stop("OutX refused the account while looking up " + r.ProfileSlug + ": " + rootMessage(err))
-		case activities.ErrExtensionOffline, activities.ErrRateLimited, activities.ErrNotSent:
-			// No task was created: wait and try the same profile again.
+		case typ == activities.ErrInvalidInput:
+			return "", "profile_slug " + r.ProfileSlug + ": OutX refused it: " + rootMessage(err), nil
+		case noTask:
+			// Extension offline, rate limited, not sent: no task was
+			// created; wait and try the same profile again.
 			retry := workflow.Now(ctx).Add(backoff)
-			c.setStatus(StatusPaused, "OutX: "+rootMessage(err)+"; retrying on its own", retry)
+			c.doing = doing{status: StatusPaused, reason: "OutX: " + rootMessage(err) + "; retrying on its own", next: retry}
+			c.publish(ctx)
 			if err := c.sleepUntil(ctx, retry, "OutX refused the look-up; retrying"); err != nil {
 				return "", "", err
 			}
 			backoff = min(2*backoff, lookupBackoffMax)
-		case activities.ErrInvalidInput:
-			return "", "profile_slug " + r.ProfileSlug + ": OutX refused it: " + rootMessage(err), nil
 		default:
 			// Not found, or the look-up failed for good: the task ended.
 			c.st.Actions++
@@ -497,8 +505,11 @@ func (c *campaign) waitForSlot(ctx workflow.Context) error {
 			return nil
 		}
 		status, summary := c.waitText(why, at, gap)
-		c.setStatus(status, summary, at)
-		if err := c.sleepUntil(ctx, at, summary); err != nil {
+		c.doing = doing{status: status, reason: summary, next: at}
+		c.publish(ctx)
+		err := c.sleepUntil(ctx, at, summary)
+		c.doing = doing{}
+		if err != nil {
 			return err
 		}
 	}
@@ -530,7 +541,6 @@ func (c *campaign) waitWhilePaused(ctx workflow.Context) error {
 	sel := workflow.NewSelector(ctx)
 	c.addSignals(ctx, sel)
 	for c.st.Paused != "" && !c.cancelled {
-		c.setStatus(StatusPaused, c.st.Paused, time.Time{})
 		sel.Select(ctx)
 	}
 	if c.cancelled {
@@ -561,26 +571,32 @@ func (c *campaign) sleepUntil(ctx workflow.Context, at time.Time, summary string
 
 // addSignals makes sel apply the campaign's signals and notice cancellation.
 func (c *campaign) addSignals(ctx workflow.Context, sel workflow.Selector) {
+	// Each payload is decoded into a fresh value (declared inside the
+	// callback): a field one signal omits never keeps another's value.
 	sel.AddReceive(c.pause, func(ch workflow.ReceiveChannel, _ bool) {
 		var p PauseRequest
 		ch.Receive(ctx, &p)
 		c.applyPause(p)
-		c.tellPacer(ctx, CampaignPauseRequest{Paused: true}, false)
+		c.tellPacer(ctx, pacer.CampaignPause{Paused: true, Reason: c.st.Paused}, false)
+		c.publish(ctx)
 	})
 	sel.AddReceive(c.resume, func(ch workflow.ReceiveChannel, _ bool) {
 		ch.Receive(ctx, nil)
 		c.applyResume()
-		c.tellPacer(ctx, CampaignPauseRequest{Paused: false}, false)
+		c.tellPacer(ctx, pacer.CampaignPause{Paused: false}, false)
+		c.publish(ctx)
 	})
 	sel.AddReceive(c.wait, func(ch workflow.ReceiveChannel, _ bool) {
 		var w RecipientWait
 		ch.Receive(ctx, &w)
 		c.applyWait(ctx, w)
+		c.publish(ctx)
 	})
 	sel.AddReceive(c.events, func(ch workflow.ReceiveChannel, _ bool) {
 		var ev SequenceEvent
 		ch.Receive(ctx, &ev)
 		c.applyEvent(ctx, ev)
+		c.publish(ctx)
 	})
 	sel.AddReceive(c.stopReq, func(ch workflow.ReceiveChannel, _ bool) {
 		var r StopRecipientRequest
@@ -588,6 +604,7 @@ func (c *campaign) addSignals(ctx workflow.Context, sel workflow.Selector) {
 		if checkStop(r) == nil {
 			c.stopRecipient(ctx, r)
 		}
+		c.publish(ctx)
 	})
 	sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) { c.cancelled = true })
 }
@@ -609,24 +626,111 @@ func (c *campaign) applyResume() {
 }
 
 func (c *campaign) applyWait(ctx workflow.Context, w RecipientWait) {
-	if w.Code == activities.ErrUnauthorized || w.Code == activities.ErrNoAdmin {
+	switch {
+	case w.Code == activities.ErrUnauthorized || w.Code == activities.ErrNoAdmin:
 		c.refused = &w
-		return
+	case w.Code == "":
+		c.childWait = nil
+	default:
+		c.childWait = &w
 	}
-	if w.Code == "" {
-		c.setStatus(StatusSending, "", time.Time{})
-		return
-	}
-	c.setStatus(StatusPaused, fmt.Sprintf("OutX refused the send to %s without creating a task (%s); retrying on its own",
-		w.RecipientURN, w.Reason), w.RetryAt)
 }
 
-func (c *campaign) setStatus(s CampaignStatus, reason string, next time.Time) {
-	c.now.Status, c.now.Reason, c.now.NextSendAt = s, reason, next
+// doing is what the campaign's current step does, for its status.
+type doing struct {
+	status CampaignStatus
+	reason string
+	next   time.Time
+}
+
+// status derives what the campaign does now from its state: ended, paused,
+// the step in progress, the message in flight and what it reported, the
+// sequences it waits for. Nothing here is remembered from an earlier step,
+// so a resume or a step's end shows at once.
+func (c *campaign) status() doing {
+	if c.final != nil {
+		return *c.final
+	}
+	d := c.doing
+	if d.status == StatusSending && c.childWait != nil {
+		w := c.childWait
+		if w.Code == WaitForAccount {
+			d = doing{status: waitStatus(w.Kind), reason: w.Reason, next: w.RetryAt}
+		} else {
+			d = doing{status: StatusPaused, next: w.RetryAt,
+				reason: fmt.Sprintf("OutX refused the send to %s without creating a task (%s); retrying on its own", w.RecipientURN, w.Reason)}
+		}
+	}
+	if c.st.Paused != "" {
+		if d.status == StatusSending || d.status == StatusLookingUp {
+			return doing{status: d.status, reason: "pausing once this OutX task ends (" + c.st.Paused + ")"}
+		}
+		return doing{status: StatusPaused, reason: c.st.Paused}
+	}
+	if c.sequences() && (d.status == "" || d.status == StatusRunning) {
+		switch {
+		case c.st.AwaitFirst != "":
+			return doing{status: StatusRunning, reason: "waiting for " + c.st.AwaitFirst + "'s first step before starting the next recipient"}
+		case c.st.Active >= MaxActiveSequences:
+			return doing{status: StatusRunning, reason: fmt.Sprintf("%d sequences in progress, the most at once; the next recipient starts when one ends", c.st.Active)}
+		case c.allStarted:
+			return doing{status: StatusRunning, reason: "every recipient has started; waiting for their sequences to end"}
+		}
+		return doing{status: StatusRunning}
+	}
+	if d.status == "" {
+		d.status = StatusSending // between two recipients
+	}
+	return d
+}
+
+// waitStatus is the campaign status of a wait for the account's pacer.
+func waitStatus(kind string) CampaignStatus {
+	switch kind {
+	case pacer.WaitHourlyCap:
+		return StatusHourlyCap
+	case pacer.WaitDailyCap, pacer.WaitWeeklyCap:
+		return StatusDailyCap
+	case pacer.WaitWindow:
+		return StatusOutsideWindow
+	case pacer.WaitPaused:
+		return StatusPaused
+	case pacer.WaitSpacing:
+		return StatusSpacing
+	}
+	return StatusSending
+}
+
+// publish keeps the campaign's current details in the Temporal UI in step
+// with its progress.
+func (c *campaign) publish(ctx workflow.Context) {
+	p := c.progress(ctx)
+	text := fmt.Sprintf("**%s**", p.Status)
+	if p.Reason != "" {
+		text += ": " + p.Reason
+	}
+	if p.Current != "" {
+		text += "\n\nCurrent: " + p.Current
+	}
+	if !p.NextSendAt.IsZero() {
+		text += "\n\nNext: " + p.NextSendAt.UTC().Format("Mon 2 Jan 15:04 MST")
+	}
+	text += fmt.Sprintf("\n\n%d of %d done (%d delivered)", p.Counts.Done(), p.Total, p.Counts.Delivered)
+	if p.Active > 0 {
+		text += fmt.Sprintf(", %d sequences in progress", p.Active)
+	}
+	if text != c.details {
+		c.details = text
+		workflow.SetCurrentDetails(ctx, text)
+	}
 }
 
 func (c *campaign) progress(ctx workflow.Context) CampaignProgress {
-	p := c.now
+	d := c.status()
+	p := CampaignProgress{Status: d.status, Reason: d.reason, NextSendAt: d.next, Current: c.current}
+	if c.final != nil {
+		p.Current = ""
+	}
 	p.CampaignID, p.Name, p.Run, p.StartedAt = c.id, c.in.Name, c.st.Run, c.st.StartedAt
 	p.Counts, p.Total, p.Active, p.Sender = c.st.Counts, c.st.Total, c.st.Active, senders.Or(c.in.Sender)
 	p.Pending = max(0, p.Total-p.Counts.Done())
@@ -639,18 +743,11 @@ func (c *campaign) progress(ctx workflow.Context) CampaignProgress {
 	if c.policy.DailyCap > 0 {
 		p.Spacing += fmt.Sprintf(", %d a day", c.policy.DailyCap)
 	}
-	switch {
-	case c.st.Paused == "" || p.Status == StatusPaused:
-	case p.Status == StatusSending || p.Status == StatusLookingUp:
-		p.Reason = "pausing once this OutX task ends (" + c.st.Paused + ")"
-	default:
-		p.Status, p.Reason = StatusPaused, c.st.Paused
-	}
 	return p
 }
 
 func (c *campaign) stop(reason string) error {
-	c.setStatus(StatusStopped, reason, time.Time{})
+	c.final = &doing{status: StatusStopped, reason: reason}
 	return temporal.NewNonRetryableApplicationError("campaign "+c.id+" stopped: "+reason+
 		"; fix it, then start the campaign again with the same id: recipients already handled are skipped",
 		ErrCampaignStopped, nil)
@@ -658,20 +755,19 @@ func (c *campaign) stop(reason string) error {
 
 // finish ends the run: completed, cancelled or stopped.
 func (c *campaign) finish(ctx workflow.Context, err error) (CampaignProgress, error) {
-	c.now.Current, c.now.NextSendAt = "", time.Time{}
 	switch {
 	case err == nil:
-		c.setStatus(StatusFinished, "", time.Time{})
+		c.final = &doing{status: StatusFinished}
 		c.logger.Info("Campaign finished", "Counts", c.st.Counts)
 		return c.progress(ctx), nil
 	case temporal.IsCanceledError(err):
-		c.tellPacer(ctx, CampaignPauseRequest{Cancelled: true}, true)
-		c.setStatus(StatusCancelled, "cancelled; the message in flight, if any, is still confirmed", time.Time{})
+		c.tellPacer(ctx, pacer.CampaignPause{Cancelled: true}, true)
+		c.final = &doing{status: StatusCancelled, reason: "cancelled; the message in flight, if any, is still confirmed"}
 		p := c.progress(ctx)
 		return p, temporal.NewCanceledError(p)
 	default:
-		if c.now.Status != StatusStopped {
-			c.setStatus(StatusStopped, rootMessage(err), time.Time{})
+		if c.final == nil {
+			c.final = &doing{status: StatusStopped, reason: rootMessage(err)}
 		}
 		return c.progress(ctx), err
 	}
@@ -684,6 +780,7 @@ func (c *campaign) continueAsNew(ctx workflow.Context) (CampaignProgress, error)
 		return c.finish(ctx, err)
 	}
 	for {
+		// Fresh values each time round: nothing carries over.
 		var p PauseRequest
 		var ev SequenceEvent
 		var sr StopRecipientRequest
@@ -696,10 +793,10 @@ func (c *campaign) continueAsNew(ctx workflow.Context) (CampaignProgress, error)
 			}
 		case c.pause.ReceiveAsync(&p):
 			c.applyPause(p)
-			c.tellPacer(ctx, CampaignPauseRequest{Paused: true}, true)
+			c.tellPacer(ctx, pacer.CampaignPause{Paused: true, Reason: c.st.Paused}, true)
 		case c.resume.ReceiveAsync(nil):
 			c.applyResume()
-			c.tellPacer(ctx, CampaignPauseRequest{Paused: false}, true)
+			c.tellPacer(ctx, pacer.CampaignPause{Paused: false}, true)
 		case c.wait.ReceiveAsync(nil):
 		default:
 			next := c.in

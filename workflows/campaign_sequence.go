@@ -4,14 +4,13 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/outpacehq/outpace/pacer"
 	"github.com/outpacehq/outpace/recipients"
-	"github.com/outpacehq/outpace/senders"
 )
 
 // maxStoppedInCampaign bounds the stops a campaign carries through
@@ -42,7 +41,8 @@ func (c *campaign) limits() *CampaignLimits {
 // recipient starts only after that first action, and at most
 // MaxActiveSequences run at once.
 func (c *campaign) sequence(ctx workflow.Context, r recipients.Prepared, key, name string, paced bool) error {
-	c.now.Current = key
+	c.current = key
+	defer func() { c.current = "" }()
 	if paced {
 		if err := c.waitUntil(ctx, func() bool {
 			return c.st.Paused == "" && c.st.AwaitFirst == "" && c.st.Active < MaxActiveSequences
@@ -87,7 +87,7 @@ func (c *campaign) sequence(ctx workflow.Context, r recipients.Prepared, key, na
 	if paced && in.StoppedBefore == "" {
 		c.st.AwaitFirst = name
 	}
-	c.setStatus(StatusRunning, "", time.Time{})
+	c.publish(ctx)
 	return nil
 }
 
@@ -110,8 +110,8 @@ func (c *campaign) applyEvent(ctx workflow.Context, ev SequenceEvent) {
 
 // waitSequences waits for every sequence started to end.
 func (c *campaign) waitSequences(ctx workflow.Context) error {
-	c.now.Current = ""
-	c.setStatus(StatusRunning, "every recipient has started; waiting for their sequences to end", time.Time{})
+	c.allStarted = true
+	c.publish(ctx)
 	return c.waitUntil(ctx, func() bool { return c.st.Active == 0 })
 }
 
@@ -120,13 +120,10 @@ func (c *campaign) waitSequences(ctx workflow.Context) error {
 func (c *campaign) waitUntil(ctx workflow.Context, ok func() bool) error {
 	sel := workflow.NewSelector(ctx)
 	c.addSignals(ctx, sel)
+	c.doing = doing{status: StatusRunning}
+	defer func() { c.doing = doing{} }()
 	for !ok() && !c.cancelled {
-		switch {
-		case c.st.Paused != "":
-			c.setStatus(StatusPaused, c.st.Paused, time.Time{})
-		case c.st.AwaitFirst != "":
-			c.setStatus(StatusRunning, "waiting for "+c.st.AwaitFirst+"'s first step before starting the next recipient", time.Time{})
-		}
+		c.publish(ctx)
 		sel.Select(ctx)
 	}
 	if c.cancelled {
@@ -148,7 +145,7 @@ func (c *campaign) stopRecipient(ctx workflow.Context, r StopRecipientRequest) s
 		}
 	}
 	var done []string
-	if err := workflow.SignalExternalWorkflow(ctx, senders.PacerWorkflowID(workflow.GetInfo(ctx).TaskQueueName, c.in.Sender), "", senders.StopRecipient, r).Get(ctx, nil); err == nil {
+	if err := workflow.SignalExternalWorkflow(ctx, pacer.WorkflowID(workflow.GetInfo(ctx).TaskQueueName, c.in.Sender), "", pacer.StopRecipient, r).Get(ctx, nil); err == nil {
 		done = append(done, "the account's pacer refuses their further actions in this campaign")
 	}
 	if c.sequences() {
@@ -166,13 +163,13 @@ func (c *campaign) stopRecipient(ctx workflow.Context, r StopRecipientRequest) s
 // account's pacer, which holds the campaign's sequences' steps. closing:
 // the run ends next (continue-as-new, cancel), so the signal is waited for,
 // since the server drops a signal whose sender has closed.
-func (c *campaign) tellPacer(ctx workflow.Context, req CampaignPauseRequest, closing bool) {
+func (c *campaign) tellPacer(ctx workflow.Context, req pacer.CampaignPause, closing bool) {
 	if !c.sequences() {
 		return
 	}
 	req.Campaign = c.id
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
-	f := workflow.SignalExternalWorkflow(dctx, senders.PacerWorkflowID(workflow.GetInfo(ctx).TaskQueueName, c.in.Sender), "", SignalPacerPause, req)
+	f := workflow.SignalExternalWorkflow(dctx, pacer.WorkflowID(workflow.GetInfo(ctx).TaskQueueName, c.in.Sender), "", pacer.SignalCampaignPause, req)
 	if closing {
 		if err := f.Get(dctx, nil); err != nil {
 			c.logger.Warn("Could not tell the account's pacer", "Error", err)

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/outpacehq/outpace/activities"
+	"github.com/outpacehq/outpace/pacer"
 	"github.com/outpacehq/outpace/pacing"
 	"github.com/outpacehq/outpace/recipients"
 )
@@ -34,13 +35,13 @@ const (
 // messages, at most about 50 actions an hour) and what careful outreach tools
 // ship: 20 to 50 messages a day in working hours, weekends off.
 const (
-	DefaultMinGap      = 60 * time.Second
-	DefaultMaxGap      = 180 * time.Second
-	DefaultHourlyCap   = 20
-	DefaultDailyCap    = 40
-	DefaultTimeZone    = "UTC"
-	DefaultDays        = "mon-fri"
-	DefaultHours       = "09:00-18:00"
+	DefaultMinGap      = pacer.DefaultMinGap
+	DefaultMaxGap      = pacer.DefaultMaxGap
+	DefaultHourlyCap   = pacer.DefaultHourlyCap
+	DefaultDailyCap    = pacer.DefaultDailyCap
+	DefaultTimeZone    = pacer.DefaultTimeZone
+	DefaultDays        = pacer.DefaultDays
+	DefaultHours       = pacer.DefaultHours
 	DefaultPageSize    = 100
 	MaxPageSize        = 1000
 	DefaultRunEvents   = 2500
@@ -99,23 +100,16 @@ type CampaignInput struct {
 	inputErr string // a field that could not be read (input_json.go)
 }
 
-// Pacing spaces a campaign's OutX tasks. Absent fields take the defaults; a
-// cap of 0 means no cap.
-type Pacing struct {
-	MinGap    *Duration `json:"min_gap,omitempty"`
-	MaxGap    *Duration `json:"max_gap,omitempty"`
-	HourlyCap *int      `json:"hourly_cap,omitempty"`
-	DailyCap  *int      `json:"daily_cap,omitempty"`
-}
-
-// SendingWindow is when a campaign may send: days of the week and hours in a
-// time zone, e.g. {"time_zone": "Europe/Berlin", "days": "mon-fri", "hours":
-// "09:00-18:00"} (the default, in UTC).
-type SendingWindow struct {
-	TimeZone string `json:"time_zone,omitempty"`
-	Days     string `json:"days,omitempty"`
-	Hours    string `json:"hours,omitempty"`
-}
+// Pacing spaces a campaign's OutX tasks; SendingWindow is when it may act;
+// CampaignLimits are both, as the account's pacer applies them. They are
+// defined with the pacer's contract, which carries them.
+type (
+	Pacing         = pacer.Pacing
+	SendingWindow  = pacer.SendingWindow
+	CampaignLimits = pacer.CampaignLimits
+	// Duration is a time.Duration written in JSON as Go's duration text.
+	Duration = pacer.Duration
+)
 
 // CampaignState is what a campaign carries through continue-as-new: its
 // position, its counters and its pacing memory, never its recipients.
@@ -164,10 +158,6 @@ type Counts struct {
 func (c Counts) Done() int {
 	return c.Delivered + c.Failed + c.Unknown + c.Invalid + c.Skipped + c.NotConnected + c.Stopped
 }
-
-// Skipped is the outcome of a recipient the campaign did not message because
-// this campaign already did (or is doing) it.
-const Skipped Outcome = "skipped"
 
 func (c *Counts) add(o Outcome) Outcome {
 	switch o {
@@ -241,36 +231,6 @@ type PauseRequest struct {
 // input field and the rule.
 func (in CampaignInput) Policy() (pacing.Policy, error) {
 	return CampaignLimits{Pacing: in.Pacing, Window: in.Window}.Policy()
-}
-
-// Policy is the campaign's pacing with defaults applied.
-func (in CampaignLimits) Policy() (pacing.Policy, error) {
-	tz, days, hours := in.Window.TimeZone, in.Window.Days, in.Window.Hours
-	if tz == "" {
-		tz = DefaultTimeZone
-	}
-	if days == "" {
-		days = DefaultDays
-	}
-	if hours == "" {
-		hours = DefaultHours
-	}
-	w, err := pacing.ParseWindow(tz, days, hours)
-	if err != nil {
-		return pacing.Policy{}, fmt.Errorf("window.%w", err)
-	}
-	p := pacing.Policy{
-		MinGap: durOr(in.Pacing.MinGap, DefaultMinGap), MaxGap: durOr(in.Pacing.MaxGap, DefaultMaxGap),
-		HourlyCap: intOr(in.Pacing.HourlyCap, DefaultHourlyCap), DailyCap: intOr(in.Pacing.DailyCap, DefaultDailyCap),
-		Window: w,
-	}
-	if in.Pacing.MinGap != nil && in.Pacing.MaxGap == nil && p.MaxGap < p.MinGap {
-		p.MaxGap = p.MinGap // "at least 2m" alone must not fail on the default maximum
-	}
-	if err := p.Validate(); err != nil {
-		return pacing.Policy{}, fmt.Errorf("pacing.%w", err)
-	}
-	return p, nil
 }
 
 // Validate checks a campaign's input as a whole before anything is sent.
@@ -359,18 +319,4 @@ func (st *CampaignState) check(in CampaignInput) error {
 		return fmt.Errorf("state.cursor.offset: %d is past the %d inline recipients (state is set by the campaign itself when it continues as new)", c.Offset, len(in.Recipients))
 	}
 	return nil
-}
-
-func durOr(d *Duration, def time.Duration) time.Duration {
-	if d == nil {
-		return def
-	}
-	return time.Duration(*d)
-}
-
-func intOr(v *int, def int) int {
-	if v == nil {
-		return def
-	}
-	return *v
 }

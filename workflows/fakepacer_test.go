@@ -2,70 +2,44 @@ package workflows_test
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"sync"
 
 	"github.com/stretchr/testify/mock"
-	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/outpacehq/outpace/activities"
-	"github.com/outpacehq/outpace/senders"
-	"github.com/outpacehq/outpace/workflows"
+	"github.com/outpacehq/outpace/pacer"
 )
 
 // grantAtOnce stands in for the account's pacer in tests of workflows whose
-// subject is not pacing: every slot is granted as soon as it is asked for.
-// The pacer itself is tested in pacer_test.go, and with the workflows in
+// subject is not pacing: every slot is granted as soon as it is asked for,
+// by the acquire activity's answer. The pacer itself is tested in
+// pacer_test.go and pacer_model_test.go, and with the workflows in
 // sequence_test.go.
-//
-// The acquire signal fails (as when no pacer runs), so the request goes
-// through the RequestSlot activity; when that activity completes (on the
-// test environment's own goroutine), the grant is signalled back.
 type grantAtOnce struct {
 	mu       sync.Mutex
-	pending  map[string]string // requester workflow id -> request id
-	Requests int
-	Releases []workflows.SlotRelease
+	Requests []pacer.Request
+	Releases []pacer.Release
 }
 
 func newGrantAtOnce(env *testsuite.TestWorkflowEnvironment) *grantAtOnce {
-	g := &grantAtOnce{pending: map[string]string{}}
+	g := &grantAtOnce{}
 	var a *activities.Activities
-	env.OnSignalExternalWorkflow(mock.Anything, mock.MatchedBy(isPacer), "", senders.SignalAcquire, mock.Anything).
-		Return(errors.New("no pacer is running"))
-	env.OnSignalExternalWorkflow(mock.Anything, mock.MatchedBy(isPacer), "", senders.SignalRelease, mock.Anything).
+	env.OnActivity(a.AcquireSlot, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.AcquireSlotInput) (pacer.Answer, error) {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		g.Requests = append(g.Requests, in.Request)
+		return pacer.Answer{ID: in.Request.ID, Granted: true}, nil
+	})
+	env.OnSignalExternalWorkflow(mock.Anything, mock.MatchedBy(isPacer), "", pacer.SignalRelease, mock.Anything).
 		Return(func(_, _, _, _ string, arg any) error {
 			g.mu.Lock()
 			defer g.mu.Unlock()
-			if rel, ok := arg.(workflows.SlotRelease); ok {
+			if rel, ok := arg.(pacer.Release); ok {
 				g.Releases = append(g.Releases, rel)
 			}
 			return nil
 		})
-	env.OnActivity(a.RequestSlot, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.RequestSlotInput) error {
-		var req workflows.SlotRequest
-		if err := json.Unmarshal(in.Request, &req); err != nil {
-			return err
-		}
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		g.pending[activity.GetInfo(ctx).WorkflowExecution.ID] = req.ID
-		g.Requests++
-		return nil
-	})
-	env.SetOnActivityCompletedListener(func(info *activity.Info, _ converter.EncodedValue, err error) {
-		if info.ActivityType.Name != "RequestSlot" || err != nil {
-			return
-		}
-		g.mu.Lock()
-		id := g.pending[info.WorkflowExecution.ID]
-		delete(g.pending, info.WorkflowExecution.ID)
-		g.mu.Unlock()
-		_ = env.SignalWorkflowByID(info.WorkflowExecution.ID, senders.SignalGranted, workflows.SlotGrant{ID: id})
-	})
 	return g
 }
 
@@ -73,8 +47,8 @@ func newGrantAtOnce(env *testsuite.TestWorkflowEnvironment) *grantAtOnce {
 const testQueue = "default-test-taskqueue"
 
 func isPacer(id string) bool {
-	for _, name := range []string{senders.Default, "alice", "bob"} {
-		if id == senders.PacerWorkflowID(testQueue, name) {
+	for _, name := range []string{pacer.DefaultSender, "alice", "bob"} {
+		if id == pacer.WorkflowID(testQueue, name) {
 			return true
 		}
 	}

@@ -4,100 +4,30 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/outpacehq/outpace/activities"
-	"github.com/outpacehq/outpace/outx"
+	"github.com/outpacehq/outpace/pacer"
 	"github.com/outpacehq/outpace/pacing"
 	"github.com/outpacehq/outpace/senders"
 )
 
-// PacerInput is the input of a SenderPacer run: the account it paces, and
-// the state carried through continue-as-new.
-type PacerInput struct {
-	Sender string      `json:"sender"`
-	State  *PacerState `json:"state,omitempty"`
-}
-
-// PacerState is everything a pacer remembers. It stays bounded: the queue
-// holds one request per requester waiting, pacing states keep at most a cap's
-// worth of starts, campaigns are forgotten a day after their last action,
-// stops and recent ids are capped.
-type PacerState struct {
-	Run    int           `json:"run"`
-	Queue  []SlotRequest `json:"queue,omitempty"`
-	Holder *SlotHolder   `json:"holder,omitempty"`
-	// Actions counts the account's actions; gaps are drawn from it.
-	Actions int64        `json:"actions"`
-	Account pacing.State `json:"account"`
-	Message pacing.State `json:"message"`
-	Connect pacing.State `json:"connect"`
-	Lookup  pacing.State `json:"lookup"`
-	// Campaigns holds each campaign's own pacing memory and its turn in
-	// the round robin ("" is single sends).
-	Campaigns []CampaignTurn `json:"campaigns,omitempty"`
-	// Served counts grants; a campaign's LastServed is the count at its
-	// latest grant.
-	Served  int64                  `json:"served"`
-	Stopped []StopRecipientRequest `json:"stopped,omitempty"`
-	// Recent are the ids of requests granted lately, so that a request
-	// signalled twice (a retried activity) is not served twice.
-	Recent []string `json:"recent,omitempty"`
-}
-
-// SlotHolder is the request holding the account's one slot.
-type SlotHolder struct {
-	Request   SlotRequest `json:"request"`
-	GrantedAt time.Time   `json:"granted_at"`
-	Until     time.Time   `json:"until"`
-	// NextCheck is when the pacer next checks that the holder is still
-	// running (a terminated run never releases).
-	NextCheck time.Time `json:"next_check,omitzero"`
-}
-
-// CampaignTurn is one campaign's place in the pacer.
-type CampaignTurn struct {
-	Campaign   string       `json:"campaign"`
-	LastServed int64        `json:"last_served"`
-	Actions    int64        `json:"actions"`
-	Pacing     pacing.State `json:"pacing"`
-	Paused     bool         `json:"paused,omitempty"`
-	LastAt     time.Time    `json:"last_at"`
-}
-
-// PacerStatus answers senders.QueryPacer.
-type PacerStatus struct {
-	Sender   string      `json:"sender"`
-	Queued   int         `json:"queued"`
-	Holder   *SlotHolder `json:"holder,omitempty"`
-	NextAt   time.Time   `json:"next_at,omitzero"`
-	Reason   string      `json:"reason,omitempty"`
-	Actions  int64       `json:"actions"`
-	Stopped  int         `json:"stopped"`
-	Campaign []string    `json:"campaigns,omitempty"`
-}
-
-// CampaignPauseRequest pauses or resumes one campaign's actions at the
-// pacer (SignalPacerPause), sent by the campaign.
-type CampaignPauseRequest struct {
-	Campaign string `json:"campaign"`
-	Paused   bool   `json:"paused"`
-	// Cancelled: the campaign was cancelled; its sequences' further
-	// actions are refused.
-	Cancelled bool `json:"cancelled,omitempty"`
-}
-
-// Bounds of a pacer's state.
+// Pacer settings.
 const (
-	// SignalPacerPause carries a CampaignPauseRequest.
-	SignalPacerPause   = "campaign-pause"
-	maxStopped         = 2000 // each at most ~400 bytes: the state stays far under Temporal's 2 MB payload limit
-	maxRecent          = 256
-	pacerRunEvents     = 2000
-	campaignForgetting = 25 * time.Hour
+	// pacerRunEvents is the history length after which the pacer continues
+	// as new.
+	pacerRunEvents = 2000
+	// holderCheckEvery spaces the checks that a slot's holder still runs: a
+	// message's task is usually over within minutes, so a holder is first
+	// asked after this long, and only while another request waits.
+	holderCheckEvery = 15 * time.Minute
+	// MaxLinger caps how long an acquire update may stay open for a grant
+	// that is near (Request.Linger).
+	MaxLinger = 5 * time.Minute
 )
 
 // SenderPacer is the one gate every LinkedIn action of one sender account
@@ -108,167 +38,469 @@ const (
 // the campaign served longest ago goes first, so no campaign starves. A
 // campaign's own limits, carried in its requests, apply to its actions too.
 //
-// It never completes: it continues as new with its state, and sleeps on
-// nothing while no request waits.
-func SenderPacer(ctx workflow.Context, in PacerInput) error {
-	p := &pacer{sender: senders.Or(in.Sender), logger: workflow.GetLogger(ctx)}
+// It is reached through the contract in package pacer. Its loop, like
+// samples-go's batch-sliding-window, is set-up, then: apply what arrived,
+// take back a vanished holder, grant what is due, tell waiters why they
+// wait, sleep until something can happen. It never completes: it continues
+// as new with its state, and sleeps on nothing while no request waits.
+func SenderPacer(ctx workflow.Context, in pacer.Input) error {
+	p, err := newPacer(ctx, in)
+	if err != nil {
+		return err
+	}
+	return p.run(ctx)
+}
+
+// pacerRun is one run of a SenderPacer.
+type pacerRun struct {
+	schedule
+	logger interface {
+		Info(string, ...any)
+		Warn(string, ...any)
+	}
+	signals []signalReceiver
+	// wake is sent to when an update changed the state, so the loop, which
+	// waits on channels, looks again.
+	wake workflow.Channel
+	// lingering are the acquire updates still open for a near grant: the
+	// loop answers them (granted, or waiting).
+	lingering []*lingerer
+	// details is the text last given to SetCurrentDetails.
+	details string
+}
+
+// lingerer is one open acquire update.
+type lingerer struct {
+	id       string
+	deadline time.Time
+	answer   *pacer.Answer
+}
+
+func newPacer(ctx workflow.Context, in pacer.Input) (*pacerRun, error) {
+	p := &pacerRun{
+		schedule: schedule{sender: senders.Or(in.Sender)},
+		logger:   workflow.GetLogger(ctx),
+		wake:     workflow.NewBufferedChannel(ctx, 1),
+	}
 	if in.State != nil {
 		p.st = *in.State
 	}
 	p.st.Run++
 	p.loadLimits(ctx)
-	acquire := workflow.GetSignalChannel(ctx, senders.SignalAcquire)
-	release := workflow.GetSignalChannel(ctx, senders.SignalRelease)
-	stop := workflow.GetSignalChannel(ctx, senders.StopRecipient)
-	pause := workflow.GetSignalChannel(ctx, SignalPacerPause)
-	if err := workflow.SetQueryHandler(ctx, senders.QueryPacer, func() (PacerStatus, error) {
-		return p.status(ctx), nil
-	}); err != nil {
-		return err
+	// Every payload is decoded into a fresh value (receive): a field one
+	// sender omits never keeps another sender's value.
+	p.signals = []signalReceiver{
+		receive(ctx, pacer.UpdateAcquire, func(r pacer.Request) {
+			if err := checkRequest(r); err != nil {
+				p.logger.Warn("Slot request ignored", "Error", err)
+				return
+			}
+			p.enqueue(r, workflow.Now(ctx), true)
+		}),
+		receive(ctx, pacer.SignalRelease, func(r pacer.Release) { p.release(r, workflow.Now(ctx)) }),
+		receive(ctx, pacer.StopRecipient, func(r pacer.StopRequest) {
+			if checkStop(r) == nil {
+				p.logger.Info("Recipient stopped", "Result", p.applyStop(r))
+			}
+		}),
+		receive(ctx, pacer.SignalCampaignPause, func(c pacer.CampaignPause) { p.pause(c) }),
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, senders.StopRecipient,
-		func(ctx workflow.Context, r StopRecipientRequest) (string, error) {
+	if err := workflow.SetQueryHandler(ctx, pacer.QueryStatus, func() (pacer.Status, error) {
+		return p.status(workflow.Now(ctx)), nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, pacer.StopRecipient,
+		func(ctx workflow.Context, r pacer.StopRequest) (string, error) {
+			defer p.poke()
 			return p.applyStop(r), nil
 		},
-		workflow.UpdateHandlerOptions{Validator: func(r StopRecipientRequest) error { return checkStop(r) }},
+		workflow.UpdateHandlerOptions{Validator: checkStop},
 	); err != nil {
-		return err
+		return nil, err
 	}
-	var s1 SlotRequest
-	var s2 SlotRelease
-	var s3 StopRecipientRequest
-	var s4 CampaignPauseRequest
-	apply := []struct {
-		ch workflow.ReceiveChannel
-		v  any
-		do func()
-	}{
-		{acquire, &s1, func() { p.enqueue(ctx, s1) }},
-		{release, &s2, func() { p.release(ctx, s2) }},
-		{stop, &s3, func() {
-			if checkStop(s3) == nil {
-				p.applyStop(s3)
-			}
-		}},
-		{pause, &s4, func() {
-			p.turn(s4.Campaign).Paused = s4.Paused && !s4.Cancelled
-			switch {
-			case s4.Cancelled:
-				p.applyStop(StopRecipientRequest{Campaign: s4.Campaign, Reason: "the campaign was cancelled"})
-			case !s4.Paused:
-				// Resumed, or started again under the same id after a
-				// cancel: its actions are no longer refused as a whole
-				// (stops of single recipients stay).
-				p.st.Stopped = slices.DeleteFunc(p.st.Stopped, func(r StopRecipientRequest) bool {
-					return r.RecipientURN == "" && r.Campaign == s4.Campaign
-				})
-			}
-		}},
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, pacer.UpdateAcquire, p.acquire,
+		workflow.UpdateHandlerOptions{Validator: checkRequest},
+	); err != nil {
+		return nil, err
 	}
-	drain := func() {
-		for more := true; more; {
-			more = false
-			for _, a := range apply {
-				if a.ch.ReceiveAsync(a.v) {
-					a.do()
-					more = true
-				}
-			}
+	return p, nil
+}
+
+// checkRequest refuses a slot request the pacer cannot serve.
+func checkRequest(r pacer.Request) error {
+	var errs []error
+	if r.ID == "" {
+		errs = append(errs, errors.New("id: is required"))
+	}
+	if r.WorkflowID == "" {
+		errs = append(errs, errors.New("workflow_id: is required (the grant is signalled to it)"))
+	}
+	switch r.Action {
+	case pacer.ActionMessage, pacer.ActionConnect, pacer.ActionLookup:
+	default:
+		errs = append(errs, fmt.Errorf("action: %q is not one of message, connect, lookup", r.Action))
+	}
+	if r.Linger < 0 || r.Hold < 0 {
+		errs = append(errs, errors.New("linger and hold: must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// acquire answers the acquire update: at once when r is stopped, already
+// granted or must wait longer than it may linger; otherwise once the loop
+// grants it (or finds its wait too long).
+func (p *pacerRun) acquire(ctx workflow.Context, r pacer.Request) (pacer.Answer, error) {
+	defer p.poke()
+	now := workflow.Now(ctx)
+	if h := p.st.Holder; h != nil && h.Request.ID == r.ID {
+		return pacer.Answer{ID: r.ID, Granted: true, GrantedAt: h.GrantedAt}, nil // asked again: its answer was lost
+	}
+	if l := p.lingerer(r.ID); l != nil { // asked again while still open
+		if err := workflow.Await(ctx, func() bool { return l.answer != nil }); err != nil {
+			return pacer.Answer{}, err
+		}
+		return *l.answer, nil
+	}
+	if why := p.stopped(r); why != "" {
+		p.withdraw(r.ID)
+		return pacer.Answer{ID: r.ID, Stopped: why}, nil
+	}
+	p.enqueue(r, now, false)
+	l := &lingerer{id: r.ID, deadline: now.Add(min(time.Duration(r.Linger), MaxLinger))}
+	p.lingering = append(p.lingering, l)
+	p.poke()
+	err := workflow.Await(ctx, func() bool { return l.answer != nil })
+	p.lingering = slices.DeleteFunc(p.lingering, func(o *lingerer) bool { return o == l })
+	if err != nil {
+		return pacer.Answer{}, err
+	}
+	return *l.answer, nil
+}
+
+// lingerer is the open acquire update of request id, or nil.
+func (p *pacerRun) lingerer(id string) *lingerer {
+	for _, l := range p.lingering {
+		if l.id == id {
+			return l
 		}
 	}
+	return nil
+}
+
+// poke wakes the loop.
+func (p *pacerRun) poke() { p.wake.SendAsync(true) }
+
+// run is the pacer's loop.
+func (p *pacerRun) run(ctx workflow.Context) error {
 	for {
-		drain()
+		p.drain()
 		if ctx.Err() != nil {
 			// Cancelled by an operator: the pacer ends; the next action of
 			// the account starts a fresh one (without this one's memory).
 			p.logger.Warn("Pacer cancelled", "Queued", len(p.st.Queue))
+			p.answerAll(ctx)
 			return temporal.NewCanceledError()
 		}
 		if p.historyFull(ctx) {
-			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-				return err
-			}
-			drain()
-			st := p.st
-			p.logger.Info("Pacer continues as new", "Run", st.Run, "Queued", len(st.Queue))
-			return workflow.NewContinueAsNewError(ctx, SenderPacer, PacerInput{Sender: p.sender, State: &st})
+			return p.continueAsNew(ctx)
 		}
 		now := workflow.Now(ctx)
-		var wake time.Time
-		summary := "slot held"
-		if h := p.st.Holder; h != nil {
-			if !now.Before(h.Until) {
-				p.logger.Warn("Slot never released; taking it back", "Request", h.Request.ID, "Holder", h.Request.WorkflowID)
-				p.release(ctx, SlotRelease{ID: h.Request.ID, Counted: true, Start: h.GrantedAt, End: now})
-				continue
-			}
-			if h.NextCheck.IsZero() {
-				h.NextCheck = h.GrantedAt.Add(holderCheckEvery)
-			}
-			if !now.Before(h.NextCheck) {
-				if !p.holderOpen(ctx, h) {
-					p.logger.Warn("The slot's holder has ended without releasing it; taking it back", "Request", h.Request.ID, "Holder", h.Request.WorkflowID)
-					p.release(ctx, SlotRelease{ID: h.Request.ID, Counted: true, Start: h.GrantedAt, End: workflow.Now(ctx)})
-					continue
-				}
-				h.NextCheck = workflow.Now(ctx).Add(holderCheckEvery)
-			}
-			// Only a queued request needs the holder gone: while nobody
-			// waits, no timer runs (it would cost one per action), and the
-			// checks resume when a request arrives.
-			if len(p.st.Queue) > 0 {
-				wake = h.Until
-				if h.NextCheck.Before(wake) {
-					wake = h.NextCheck
-				}
-			}
-			summary = "slot held by " + h.Request.WorkflowID
-		} else if i, at, why := p.next(now); i >= 0 {
-			if !at.After(now) {
-				p.grant(ctx, i)
-				continue
-			}
-			wake, summary = at, "next action: "+why
+		if p.takeBackVanishedHolder(ctx, now) {
+			continue
 		}
-		// Wait for a signal, or the moment something can happen.
-		sel := workflow.NewSelector(ctx)
-		woke := false
-		var cancelTimer workflow.CancelFunc
-		if !wake.IsZero() {
-			var tctx workflow.Context
-			tctx, cancelTimer = workflow.WithCancel(ctx)
-			sel.AddFuture(workflow.NewTimerWithOptions(tctx, wake.Sub(now), workflow.TimerOptions{Summary: summary}), func(workflow.Future) {})
+		if i, at, _ := p.next(now); i >= 0 && p.st.Holder == nil && !at.After(now) {
+			p.grantNext(ctx, i, now)
+			continue
 		}
-		for _, a := range apply {
-			sel.AddReceive(a.ch, func(ch workflow.ReceiveChannel, _ bool) {
-				ch.Receive(ctx, a.v)
-				a.do()
-				woke = true
-			})
-		}
-		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
-		sel.Select(ctx)
-		if cancelTimer != nil && woke {
-			cancelTimer()
+		waits := p.waits(now)
+		p.answerLingerers(now, waits)
+		p.notify(ctx, waits)
+		wake, summary := p.nextWake(now)
+		p.show(ctx, now, waits)
+		p.sleep(ctx, now, wake, summary)
+	}
+}
+
+// drain applies every signal already received.
+func (p *pacerRun) drain() {
+	for more := true; more; {
+		more = false
+		for _, s := range p.signals {
+			if s.receiveAsync() {
+				more = true
+			}
 		}
 	}
 }
 
-type pacer struct {
-	sender string
-	st     PacerState
-	logger interface {
-		Info(string, ...any)
-		Warn(string, ...any)
+// takeBackVanishedHolder ends the slot of a holder that never released it:
+// its hold ran out, or its run has ended (checked every holderCheckEvery
+// while another request waits).
+func (p *pacerRun) takeBackVanishedHolder(ctx workflow.Context, now time.Time) bool {
+	h := p.st.Holder
+	if h == nil {
+		return false
 	}
-	account pacing.Policy
-	types   map[senders.Action]pacing.Policy
+	if !now.Before(h.Until) {
+		p.logger.Warn("Slot never released; taking it back", "Request", h.Request.ID, "Holder", h.Request.WorkflowID)
+		p.release(pacer.Release{ID: h.Request.ID, Counted: true, Start: h.GrantedAt, End: now}, now)
+		return true
+	}
+	if h.NextCheck.IsZero() {
+		h.NextCheck = h.GrantedAt.Add(holderCheckEvery)
+	}
+	if len(p.st.Queue) == 0 || now.Before(h.NextCheck) {
+		return false
+	}
+	if !p.holderOpen(ctx, h) {
+		p.logger.Warn("The slot's holder has ended without releasing it; taking it back", "Request", h.Request.ID, "Holder", h.Request.WorkflowID)
+		end := workflow.Now(ctx)
+		p.release(pacer.Release{ID: h.Request.ID, Counted: true, Start: h.GrantedAt, End: end}, end)
+		return true
+	}
+	if p.st.Holder == h { // not released while the check ran
+		h.NextCheck = workflow.Now(ctx).Add(holderCheckEvery)
+	}
+	return false
+}
+
+// grantNext gives the slot to queued request i: through its open acquire
+// update, or by signalling the requester. A stopped request is refused the
+// same way; a requester that is gone (terminated, or ended while waiting)
+// gets nothing, and the next request is served.
+func (p *pacerRun) grantNext(ctx workflow.Context, i int, now time.Time) {
+	r, stopped := p.grant(i, now)
+	if l := p.lingerer(r.ID); l != nil && l.answer == nil {
+		l.answer = &pacer.Answer{ID: r.ID, Granted: stopped == "", GrantedAt: now, Stopped: stopped}
+		if stopped != "" {
+			l.answer.GrantedAt = time.Time{}
+		}
+		return
+	}
+	g := pacer.Grant{ID: r.ID, Stopped: stopped}
+	if stopped == "" {
+		g.GrantedAt = now
+	}
+	if err := workflow.SignalExternalWorkflow(ctx, r.WorkflowID, r.RunID, pacer.SignalGranted, g).Get(ctx, nil); err != nil {
+		p.logger.Warn("Could not grant the slot; the requester is gone", "Request", r.ID, "Error", err)
+		if stopped == "" {
+			p.ungrant(r.ID)
+		}
+	}
+}
+
+// answerLingerers answers the open acquire updates that will not be granted
+// before their deadline: they wait, told why, and get their grant by signal.
+// An update whose request left the queue ungranted (withdrawn) is told so.
+func (p *pacerRun) answerLingerers(now time.Time, waits []pacer.Wait) {
+	for _, l := range p.lingering {
+		if l.answer != nil {
+			continue
+		}
+		i := slices.IndexFunc(p.st.Queue, func(r pacer.Request) bool { return r.ID == l.id })
+		if i < 0 {
+			l.answer = &pacer.Answer{ID: l.id, Stopped: "withdrawn before its turn"}
+			continue
+		}
+		w := waits[i]
+		near := w.Ahead == 0 && !w.NextAt.IsZero() && !w.NextAt.After(l.deadline) &&
+			(w.Kind == pacer.WaitSpacing || w.Kind == pacer.WaitHourlyCap || w.Kind == pacer.WaitDailyCap ||
+				w.Kind == pacer.WaitWeeklyCap || w.Kind == pacer.WaitWindow)
+		if !near || !now.Before(l.deadline) {
+			wait := w
+			l.answer = &pacer.Answer{ID: l.id, Waiting: &wait}
+			p.tell(l.id, w)
+		}
+	}
+}
+
+// answerAll answers every open acquire update (the run ends): each waits
+// for its grant by signal, from the next run.
+func (p *pacerRun) answerAll(ctx workflow.Context) {
+	waits := p.waits(workflow.Now(ctx))
+	for _, l := range p.lingering {
+		if l.answer != nil {
+			continue
+		}
+		if i := slices.IndexFunc(p.st.Queue, func(r pacer.Request) bool { return r.ID == l.id }); i >= 0 {
+			wait := waits[i]
+			l.answer = &pacer.Answer{ID: l.id, Waiting: &wait}
+			p.tell(l.id, wait)
+		} else {
+			l.answer = &pacer.Answer{ID: l.id, Stopped: "withdrawn before its turn"}
+		}
+	}
+}
+
+// tell remembers what a waiting requester was told.
+func (p *pacerRun) tell(id string, w pacer.Wait) {
+	for i := range p.st.Told {
+		if p.st.Told[i].ID == id {
+			p.st.Told[i].Kind = w.Kind
+			return
+		}
+	}
+	p.st.Told = append(p.st.Told, pacer.Told{ID: id, Kind: w.Kind})
+}
+
+// told is the kind of wait request id was last told of.
+func (p *pacerRun) told(id string) string {
+	for _, t := range p.st.Told {
+		if t.ID == id {
+			return t.Kind
+		}
+	}
+	return ""
+}
+
+// notify tells waiting requesters (answered, or asking by signal) when
+// their wait turns into a long one (a cap, the hours, a pause) or changes
+// from one long reason to another: one signal each time, never for the
+// short waits of spacing or a task in flight.
+func (p *pacerRun) notify(ctx workflow.Context, waits []pacer.Wait) {
+	for i, r := range p.st.Queue {
+		if p.lingerer(r.ID) != nil {
+			continue
+		}
+		w := waits[i]
+		if !longWait(w.Kind) || p.told(r.ID) == w.Kind {
+			continue
+		}
+		p.tell(r.ID, w)
+		notice := w
+		// Not waited for: a requester that is gone is found when its turn
+		// comes.
+		workflow.SignalExternalWorkflow(ctx, r.WorkflowID, r.RunID, pacer.SignalGranted, pacer.Grant{ID: r.ID, Notice: &notice})
+	}
+	// Forget requests no longer queued.
+	p.st.Told = slices.DeleteFunc(p.st.Told, func(t pacer.Told) bool { return !p.known(t.ID) })
+}
+
+// nextWake is when the loop must look again without a signal: the holder's
+// deadline or check (only while someone waits), or when the next request
+// may go; zero for never.
+func (p *pacerRun) nextWake(now time.Time) (time.Time, string) {
+	var wake time.Time
+	earlier := func(t time.Time) {
+		if !t.IsZero() && (wake.IsZero() || t.Before(wake)) {
+			wake = t
+		}
+	}
+	for _, l := range p.lingering {
+		if l.answer == nil {
+			earlier(l.deadline)
+		}
+	}
+	if h := p.st.Holder; h != nil {
+		if len(p.st.Queue) == 0 {
+			return wake, "slot held by " + h.Request.WorkflowID
+		}
+		// Only a queued request needs the holder gone: while nobody waits,
+		// no timer runs (it would cost one per action).
+		earlier(h.Until)
+		earlier(h.NextCheck)
+		return wake, "slot held by " + h.Request.WorkflowID
+	}
+	if i, at, why := p.next(now); i >= 0 {
+		earlier(at)
+		return wake, "next action: " + why.Reason
+	}
+	return wake, ""
+}
+
+// sleep waits for a signal, an update, cancellation, or wake.
+func (p *pacerRun) sleep(ctx workflow.Context, now, wake time.Time, summary string) {
+	sel := workflow.NewSelector(ctx)
+	woke := false
+	var cancelTimer workflow.CancelFunc
+	if !wake.IsZero() {
+		var tctx workflow.Context
+		tctx, cancelTimer = workflow.WithCancel(ctx)
+		sel.AddFuture(workflow.NewTimerWithOptions(tctx, max(wake.Sub(now), time.Millisecond), workflow.TimerOptions{Summary: summary}), func(workflow.Future) {})
+	}
+	for _, s := range p.signals {
+		s.addTo(sel, func() { woke = true })
+	}
+	sel.AddReceive(p.wake, func(c workflow.ReceiveChannel, _ bool) {
+		c.Receive(ctx, nil)
+		woke = true
+	})
+	sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
+	sel.Select(ctx)
+	if cancelTimer != nil && woke {
+		cancelTimer()
+	}
+}
+
+// continueAsNew starts the next run with the state, once every update in
+// progress is answered.
+func (p *pacerRun) continueAsNew(ctx workflow.Context) error {
+	p.answerAll(ctx)
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return err
+	}
+	p.drain()
+	st := p.st
+	p.logger.Info("Pacer continues as new", "Run", st.Run, "Queued", len(st.Queue))
+	return workflow.NewContinueAsNewError(ctx, SenderPacer, pacer.Input{Sender: p.sender, State: &st})
+}
+
+func (p *pacerRun) historyFull(ctx workflow.Context) bool {
+	info := workflow.GetInfo(ctx)
+	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() >= pacerRunEvents
+}
+
+// show keeps the pacer's current details in the Temporal UI: who holds the
+// slot, and why each request waits.
+func (p *pacerRun) show(ctx workflow.Context, now time.Time, waits []pacer.Wait) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "**Account %s**: %d action(s) so far.\n\n", p.sender, p.st.Actions)
+	if h := p.st.Holder; h != nil {
+		fmt.Fprintf(&b, "In flight: %s for %s, since %s.\n\n", h.Request.Action, h.Request.WorkflowID, h.GrantedAt.UTC().Format(time.TimeOnly+" MST"))
+	} else {
+		b.WriteString("Nothing in flight.\n\n")
+	}
+	if len(p.st.Queue) == 0 {
+		b.WriteString("No request waits.")
+	} else {
+		fmt.Fprintf(&b, "%d waiting:\n", len(p.st.Queue))
+		for i, r := range p.st.Queue {
+			if i == 20 {
+				fmt.Fprintf(&b, "- … and %d more\n", len(p.st.Queue)-i)
+				break
+			}
+			fmt.Fprintf(&b, "- %s for %s: %s\n", r.Action, r.WorkflowID, WaitText(p.sender, waits[i], now))
+		}
+	}
+	if d := b.String(); d != p.details {
+		p.details = d
+		workflow.SetCurrentDetails(ctx, d)
+	}
+}
+
+// WaitText tells a person why an action of sender waits, e.g. "waiting for
+// account default: hourly cap of 20 messages reached; next slot 10:06 UTC".
+func WaitText(sender string, w pacer.Wait, now time.Time) string {
+	if w.Kind == "" {
+		return "about to go"
+	}
+	text := "waiting for account " + senders.Or(sender) + ": " + w.Reason
+	if !w.NextAt.IsZero() {
+		at := w.NextAt.UTC()
+		layout := "15:04 MST"
+		if at.Sub(now) > 20*time.Hour {
+			layout = "Mon 2 Jan 15:04 MST"
+		}
+		text += "; next slot " + at.Format(layout)
+	}
+	return text
 }
 
 // loadLimits reads the account's limits from the worker's configuration.
 // Limits that cannot be read fall back to the defaults: an account is never
 // paced less carefully than that.
-func (p *pacer) loadLimits(ctx workflow.Context) {
+func (p *pacerRun) loadLimits(ctx workflow.Context) {
 	var a *activities.Activities
 	var l senders.Limits
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
@@ -288,14 +520,9 @@ func (p *pacer) loadLimits(ctx workflow.Context) {
 	p.account, p.types = acct, types
 }
 
-// holderCheckEvery spaces the checks that a slot's holder still runs: a
-// message's task is usually over within minutes, so a holder is first asked
-// after this long.
-const holderCheckEvery = 15 * time.Minute
-
 // holderOpen asks whether the holder's run is still open; when that cannot
 // be told, it is assumed to be.
-func (p *pacer) holderOpen(ctx workflow.Context, h *SlotHolder) bool {
+func (p *pacerRun) holderOpen(ctx workflow.Context, h *pacer.Holder) bool {
 	var a *activities.Activities
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
@@ -312,10 +539,43 @@ func (p *pacer) holderOpen(ctx workflow.Context, h *SlotHolder) bool {
 	return open
 }
 
+// signalReceiver applies one kind of signal, each payload decoded into a
+// fresh value.
+type signalReceiver struct {
+	receiveAsync func() bool
+	addTo        func(sel workflow.Selector, then func())
+}
+
+// receive makes a receiver of the signal name that decodes each payload into
+// a new T and passes it to apply. Decoding into a variable shared between
+// signals would let a field one signal omits keep the previous signal's
+// value (JSON leaves absent fields alone); a fresh T per signal cannot.
+func receive[T any](ctx workflow.Context, name string, apply func(T)) signalReceiver {
+	ch := workflow.GetSignalChannel(ctx, name)
+	return signalReceiver{
+		receiveAsync: func() bool {
+			var v T
+			if !ch.ReceiveAsync(&v) {
+				return false
+			}
+			apply(v)
+			return true
+		},
+		addTo: func(sel workflow.Selector, then func()) {
+			sel.AddReceive(ch, func(c workflow.ReceiveChannel, _ bool) {
+				var v T
+				c.Receive(ctx, &v)
+				apply(v)
+				then()
+			})
+		},
+	}
+}
+
 // AccountPolicies turns an account's limits into the pacing policies the
 // pacer applies: one for every action of the account (spacing, overall caps,
 // window) and one per action type (its caps, the same window).
-func AccountPolicies(l senders.Limits) (pacing.Policy, map[senders.Action]pacing.Policy, error) {
+func AccountPolicies(l senders.Limits) (pacing.Policy, map[pacer.Action]pacing.Policy, error) {
 	w, err := pacing.ParseWindow(l.TimeZone, l.Days, l.Hours)
 	if err != nil {
 		return pacing.Policy{}, nil, err
@@ -329,8 +589,8 @@ func AccountPolicies(l senders.Limits) (pacing.Policy, map[senders.Action]pacing
 	if err := acct.Validate(); err != nil {
 		return pacing.Policy{}, nil, err
 	}
-	types := map[senders.Action]pacing.Policy{}
-	for _, a := range senders.Actions {
+	types := map[pacer.Action]pacing.Policy{}
+	for _, a := range pacer.Actions {
 		c := l.For(a)
 		tp := pacing.Policy{HourlyCap: senders.Value(c.HourlyCap), DailyCap: senders.Value(c.DailyCap), WeeklyCap: senders.Value(c.WeeklyCap), Window: w}
 		if err := tp.Validate(); err != nil {
@@ -339,267 +599,4 @@ func AccountPolicies(l senders.Limits) (pacing.Policy, map[senders.Action]pacing
 		types[a] = tp
 	}
 	return acct, types, nil
-}
-
-func (p *pacer) typeState(a senders.Action) *pacing.State {
-	switch a {
-	case senders.ActionConnect:
-		return &p.st.Connect
-	case senders.ActionLookup:
-		return &p.st.Lookup
-	default:
-		return &p.st.Message
-	}
-}
-
-func (p *pacer) typePolicy(a senders.Action) pacing.Policy {
-	if tp, ok := p.types[a]; ok {
-		return tp
-	}
-	return p.types[senders.ActionMessage]
-}
-
-// findTurn returns a copy of the campaign's entry (zero if unknown); unlike
-// turn it changes nothing, so queries may call it.
-func (p *pacer) findTurn(campaign string) CampaignTurn {
-	for _, t := range p.st.Campaigns {
-		if t.Campaign == campaign {
-			return t
-		}
-	}
-	return CampaignTurn{Campaign: campaign}
-}
-
-// turn returns the campaign's entry, adding it if new.
-func (p *pacer) turn(campaign string) *CampaignTurn {
-	for i := range p.st.Campaigns {
-		if p.st.Campaigns[i].Campaign == campaign {
-			return &p.st.Campaigns[i]
-		}
-	}
-	p.st.Campaigns = append(p.st.Campaigns, CampaignTurn{Campaign: campaign})
-	return &p.st.Campaigns[len(p.st.Campaigns)-1]
-}
-
-func (p *pacer) enqueue(ctx workflow.Context, r SlotRequest) {
-	if r.ID == "" || r.WorkflowID == "" {
-		p.logger.Warn("Slot request without id or workflow id ignored")
-		return
-	}
-	if slices.Contains(p.st.Recent, r.ID) || (p.st.Holder != nil && p.st.Holder.Request.ID == r.ID) ||
-		slices.ContainsFunc(p.st.Queue, func(q SlotRequest) bool { return q.ID == r.ID }) {
-		return // a repeated signal of a request already seen
-	}
-	if r.At.IsZero() {
-		r.At = workflow.Now(ctx)
-	}
-	p.st.Queue = append(p.st.Queue, r)
-	p.turn(r.Campaign) // its turn starts now
-}
-
-// next picks the request to grant: the earliest that may start, and among
-// equals the one whose campaign was served longest ago, then the oldest.
-// It returns -1 when nothing is queued or every campaign queued is paused.
-func (p *pacer) next(now time.Time) (best int, bestAt time.Time, reason string) {
-	best, bestServed := -1, int64(0)
-	for i, r := range p.st.Queue {
-		t := p.findTurn(r.Campaign)
-		if t.Paused {
-			continue
-		}
-		at, why := p.earliest(r, now)
-		if at.IsZero() {
-			continue
-		}
-		if best < 0 || at.Before(bestAt) || (at.Equal(bestAt) && t.LastServed < bestServed) {
-			best, bestAt, bestServed, reason = i, at, t.LastServed, why
-		}
-	}
-	return best, bestAt, reason
-}
-
-// earliest is when r may start under every limit at once: the account's,
-// its action type's and its campaign's. Each can only move the time later,
-// so they are applied in turn until none moves it.
-func (p *pacer) earliest(r SlotRequest, now time.Time) (time.Time, string) {
-	tp := p.typePolicy(r.Action)
-	ts := p.typeState(r.Action)
-	gap := p.account.Gap(p.sender, p.st.Actions)
-	var cp *pacing.Policy
-	var cs pacing.State
-	var cgap time.Duration
-	if r.CampaignPacing != nil && r.Action != senders.ActionLookup {
-		if pol, err := r.CampaignPacing.Policy(); err == nil {
-			t := p.findTurn(r.Campaign)
-			cp, cs, cgap = &pol, t.Pacing, pol.Gap(r.Campaign, t.Actions)
-		}
-	}
-	at, why := now, ""
-	for range 32 {
-		before := at
-		a1, w1 := p.account.Next(p.st.Account, at, gap)
-		a2, w2 := tp.Next(*ts, a1, 0)
-		a3, w3 := a2, pacing.Ready
-		if cp != nil {
-			a3, w3 = cp.Next(cs, a2, cgap)
-		}
-		if a1.IsZero() || a2.IsZero() || a3.IsZero() {
-			return time.Time{}, "never"
-		}
-		switch {
-		case a3.After(a2):
-			why = "campaign " + r.Campaign + ": " + string(w3)
-		case a2.After(a1):
-			why = string(r.Action) + ": " + string(w2)
-		case a1.After(at):
-			why = "account: " + string(w1)
-		}
-		at = a3
-		if at.Equal(before) {
-			break
-		}
-	}
-	return at, why
-}
-
-func (p *pacer) grant(ctx workflow.Context, i int) {
-	r := p.st.Queue[i]
-	p.st.Queue = slices.Delete(p.st.Queue, i, i+1)
-	p.remember(r.ID)
-	g := SlotGrant{ID: r.ID}
-	if why := p.stopped(r); why != "" {
-		g.Stopped = why
-	}
-	// A requester that is gone (terminated, or ended while waiting) cannot
-	// take the slot: the next request is served instead.
-	if err := workflow.SignalExternalWorkflow(ctx, r.WorkflowID, r.RunID, senders.SignalGranted, g).Get(ctx, nil); err != nil {
-		p.logger.Warn("Could not grant the slot; the requester is gone", "Request", r.ID, "Error", err)
-		return
-	}
-	if g.Stopped != "" {
-		return
-	}
-	now := workflow.Now(ctx)
-	hold := r.Hold.Or(DefaultPollDeadline + 2*time.Hour)
-	p.st.Holder = &SlotHolder{Request: r, GrantedAt: now, Until: now.Add(hold)}
-	p.st.Served++
-	p.turn(r.Campaign).LastServed = p.st.Served
-}
-
-func (p *pacer) remember(id string) {
-	p.st.Recent = append(p.st.Recent, id)
-	if n := len(p.st.Recent) - maxRecent; n > 0 {
-		p.st.Recent = slices.Delete(p.st.Recent, 0, n)
-	}
-}
-
-// release ends the holder's slot, or withdraws a request still queued.
-func (p *pacer) release(ctx workflow.Context, rel SlotRelease) {
-	h := p.st.Holder
-	if h == nil || h.Request.ID != rel.ID {
-		p.st.Queue = slices.DeleteFunc(p.st.Queue, func(q SlotRequest) bool { return q.ID == rel.ID })
-		return
-	}
-	p.st.Holder = nil
-	if !rel.Counted {
-		return
-	}
-	start, end := rel.Start, rel.End
-	if start.IsZero() {
-		start = h.GrantedAt
-	}
-	if end.IsZero() || end.Before(start) {
-		end = workflow.Now(ctx)
-	}
-	r := h.Request
-	p.st.Actions++
-	p.st.Account.Record(p.account, start, end)
-	p.typeState(r.Action).Record(p.typePolicy(r.Action), start, end)
-	t := p.turn(r.Campaign)
-	t.LastAt = end
-	if r.CampaignPacing != nil && r.Action != senders.ActionLookup {
-		if pol, err := r.CampaignPacing.Policy(); err == nil {
-			t.Actions++
-			t.Pacing.Record(pol, start, end)
-		}
-	}
-	p.forget(end)
-}
-
-// forget drops campaigns with nothing queued whose last action is more than
-// a day old: their limits can no longer hold anything back.
-func (p *pacer) forget(now time.Time) {
-	p.st.Campaigns = slices.DeleteFunc(p.st.Campaigns, func(t CampaignTurn) bool {
-		queued := slices.ContainsFunc(p.st.Queue, func(q SlotRequest) bool { return q.Campaign == t.Campaign })
-		held := p.st.Holder != nil && p.st.Holder.Request.Campaign == t.Campaign
-		return !queued && !held && !t.Paused && now.Sub(t.LastAt) > campaignForgetting
-	})
-}
-
-func checkStop(r StopRecipientRequest) error {
-	if err := outx.ValidateRecipientURN(r.RecipientURN); err != nil {
-		return err
-	}
-	if len(r.Reason) > 500 {
-		return errors.New("reason: at most 500 characters")
-	}
-	return nil
-}
-
-// applyStop records a stop; it answers what was recorded.
-func (p *pacer) applyStop(r StopRecipientRequest) string {
-	scope := "every campaign of account " + p.sender
-	if r.Campaign != "" {
-		scope = "campaign " + r.Campaign
-	}
-	if p.stopped(SlotRequest{Recipient: r.RecipientURN, Campaign: r.Campaign}) != "" {
-		return "already stopped in " + scope
-	}
-	if len(r.Reason) > 100 {
-		r.Reason = r.Reason[:100]
-	}
-	p.st.Stopped = append(p.st.Stopped, r)
-	if n := len(p.st.Stopped) - maxStopped; n > 0 {
-		p.st.Stopped = slices.Delete(p.st.Stopped, 0, n)
-	}
-	p.logger.Info("Recipient stopped", "Scope", scope)
-	return "stopped in " + scope
-}
-
-// stopped says why r must not be acted on, or "".
-func (p *pacer) stopped(r SlotRequest) string {
-	for _, s := range p.st.Stopped {
-		if s.RecipientURN == "" && s.Campaign == r.Campaign { // the whole campaign
-			return "stopped: " + s.Reason
-		}
-		if s.RecipientURN == r.Recipient && (s.Campaign == "" || s.Campaign == r.Campaign) {
-			why := "stopped"
-			if s.Campaign == "" {
-				why += " in every campaign of the account"
-			}
-			if s.Reason != "" {
-				why += ": " + s.Reason
-			}
-			return why
-		}
-	}
-	return ""
-}
-
-func (p *pacer) historyFull(ctx workflow.Context) bool {
-	info := workflow.GetInfo(ctx)
-	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() >= pacerRunEvents
-}
-
-func (p *pacer) status(ctx workflow.Context) PacerStatus {
-	s := PacerStatus{Sender: p.sender, Queued: len(p.st.Queue), Holder: p.st.Holder, Actions: p.st.Actions, Stopped: len(p.st.Stopped)}
-	if p.st.Holder == nil {
-		if i, at, why := p.next(workflow.Now(ctx)); i >= 0 {
-			s.NextAt, s.Reason = at, why
-		}
-	}
-	for _, t := range p.st.Campaigns {
-		s.Campaign = append(s.Campaign, t.Campaign)
-	}
-	return s
 }

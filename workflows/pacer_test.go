@@ -17,6 +17,7 @@ import (
 
 	"github.com/outpacehq/outpace/activities"
 	"github.com/outpacehq/outpace/outx"
+	"github.com/outpacehq/outpace/pacer"
 
 	"github.com/outpacehq/outpace/outx/outxtest"
 	"github.com/outpacehq/outpace/recipients"
@@ -235,7 +236,7 @@ func TestStopRecipientEverywhere(t *testing.T) {
 		Recipients: append(crowd("ACoAAOther", 3), person(target, "Tia"))})
 	second.Pacing.MinGap, second.Pacing.MaxGap = dur(12*time.Hour), dur(12*time.Hour)
 	h.env.RegisterDelayedCallback(func() {
-		err := h.env.UpdateWorkflowByID(senders.PacerWorkflowID(testQueue, senders.Default), workflows.UpdateStopRecipient, "stop", &testsuite.TestUpdateCallback{
+		err := h.env.UpdateWorkflowByID(pacer.WorkflowID(testQueue, senders.Default), workflows.UpdateStopRecipient, "stop", &testsuite.TestUpdateCallback{
 			OnAccept: func() {}, OnReject: func(err error) { t.Errorf("rejected: %v", err) }, OnComplete: func(any, error) {},
 		}, workflows.StopRecipientRequest{RecipientURN: target, Reason: "replied to the first campaign"})
 		if err != nil {
@@ -275,7 +276,7 @@ func TestWaitInSendingDays(t *testing.T) {
 
 // pacerEnv runs SenderPacer alone, as the root, with the grants it signals
 // recorded.
-func pacerEnv(t *testing.T, limits senders.Limits) (*testsuite.TestWorkflowEnvironment, *[]workflows.SlotGrant) {
+func pacerEnv(t *testing.T, limits senders.Limits) (*testsuite.TestWorkflowEnvironment, *[]pacer.Grant) {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
@@ -290,19 +291,19 @@ func pacerEnv(t *testing.T, limits senders.Limits) (*testsuite.TestWorkflowEnvir
 		Senders:  senders.Config{Accounts: []senders.Account{{Name: senders.Default, Limits: limits}}},
 	})
 	var mu sync.Mutex
-	grants := &[]workflows.SlotGrant{}
-	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, mock.Anything, senders.SignalGranted, mock.Anything).
+	grants := &[]pacer.Grant{}
+	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, mock.Anything, pacer.SignalGranted, mock.Anything).
 		Return(func(_, _, _, _ string, arg any) error {
 			mu.Lock()
 			defer mu.Unlock()
-			*grants = append(*grants, arg.(workflows.SlotGrant))
+			*grants = append(*grants, arg.(pacer.Grant))
 			return nil
 		})
 	return env, grants
 }
 
-func slotRequest(id, campaign string) workflows.SlotRequest {
-	return workflows.SlotRequest{ID: id, WorkflowID: "wf-" + id, RunID: "run-" + id, Action: senders.ActionMessage, Campaign: campaign,
+func slotRequest(id, campaign string) pacer.Request {
+	return pacer.Request{ID: id, WorkflowID: "wf-" + id, RunID: "run-" + id, Action: pacer.ActionMessage, Campaign: campaign,
 		Recipient: "urn:li:person:ACoAA" + id, Hold: workflows.Duration(time.Hour)}
 }
 
@@ -314,21 +315,21 @@ func TestPacerCarriesItsStateThroughContinueAsNew(t *testing.T) {
 	limits := senders.Limits{TimeZone: "UTC", Days: "mon-sun", Hours: "00:00-24:00", MinGap: "10m", MaxGap: "10m"}
 	env, grants := pacerEnv(t, limits)
 	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(senders.SignalAcquire, slotRequest("r1", "a"))
-		env.SignalWorkflow(senders.SignalAcquire, slotRequest("r2", "b"))
-		env.SignalWorkflow(senders.StopRecipient, workflows.StopRecipientRequest{RecipientURN: "urn:li:person:ACoAAGone", Reason: "replied"})
+		env.SignalWorkflow(pacer.UpdateAcquire, slotRequest("r1", "a"))
+		env.SignalWorkflow(pacer.UpdateAcquire, slotRequest("r2", "b"))
+		env.SignalWorkflow(pacer.StopRecipient, workflows.StopRecipientRequest{RecipientURN: "urn:li:person:ACoAAGone", Reason: "replied"})
 	}, time.Second)
 	env.RegisterDelayedCallback(func() {
 		env.SetCurrentHistoryLength(5000)
-		env.SignalWorkflow(senders.SignalRelease, workflows.SlotRelease{ID: "r1", Counted: true,
+		env.SignalWorkflow(pacer.SignalRelease, pacer.Release{ID: "r1", Counted: true,
 			Start: sunday.Add(time.Second), End: sunday.Add(time.Minute)})
 	}, time.Minute)
-	env.ExecuteWorkflow(workflows.SenderPacer, workflows.PacerInput{Sender: senders.Default})
+	env.ExecuteWorkflow(workflows.SenderPacer, pacer.Input{Sender: senders.Default})
 	var can *workflow.ContinueAsNewError
 	if err := env.GetWorkflowError(); !errors.As(err, &can) {
 		t.Fatalf("the pacer ended with %v, want it to continue as new", err)
 	}
-	var next workflows.PacerInput
+	var next pacer.Input
 	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +348,7 @@ func TestPacerCarriesItsStateThroughContinueAsNew(t *testing.T) {
 	env2, grants2 := pacerEnv(t, limits)
 	env2.SetStartTime(sunday.Add(5 * time.Minute))
 	env2.RegisterDelayedCallback(func() {
-		env2.SignalWorkflow(senders.SignalAcquire, slotRequest("r1", "a"))
+		env2.SignalWorkflow(pacer.UpdateAcquire, slotRequest("r1", "a"))
 	}, time.Second)
 	env2.RegisterDelayedCallback(func() {
 		if len(*grants2) != 1 || (*grants2)[0].ID != "r2" {
@@ -356,11 +357,11 @@ func TestPacerCarriesItsStateThroughContinueAsNew(t *testing.T) {
 		env2.CancelWorkflow()
 	}, time.Hour)
 	env2.ExecuteWorkflow(workflows.SenderPacer, next)
-	v, err := env2.QueryWorkflow(senders.QueryPacer)
+	v, err := env2.QueryWorkflow(pacer.QueryStatus)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st2 workflows.PacerStatus
+	var st2 pacer.Status
 	if err := v.Get(&st2); err != nil {
 		t.Fatal(err)
 	}
@@ -387,21 +388,21 @@ func TestPacerTakesBackASlotWhoseHolderEnded(t *testing.T) {
 		r1.Hold = workflows.Duration(48 * time.Hour)
 		r2 := slotRequest("r2", "b")
 		r2.Hold = r1.Hold
-		env.SignalWorkflow(senders.SignalAcquire, r1)
-		env.SignalWorkflow(senders.SignalAcquire, r2)
+		env.SignalWorkflow(pacer.UpdateAcquire, r1)
+		env.SignalWorkflow(pacer.UpdateAcquire, r2)
 	}, time.Second)
 	env.RegisterDelayedCallback(func() {
 		env.CancelWorkflow()
 	}, 2*time.Hour)
-	env.ExecuteWorkflow(workflows.SenderPacer, workflows.PacerInput{Sender: senders.Default})
+	env.ExecuteWorkflow(workflows.SenderPacer, pacer.Input{Sender: senders.Default})
 	if len(*grants) != 2 || (*grants)[1].ID != "r2" {
 		t.Fatalf("grants %+v, want r1 then r2", *grants)
 	}
-	status, err := env.QueryWorkflow(senders.QueryPacer)
+	status, err := env.QueryWorkflow(pacer.QueryStatus)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st workflows.PacerStatus
+	var st pacer.Status
 	if err := status.Get(&st); err != nil {
 		t.Fatal(err)
 	}

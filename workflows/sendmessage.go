@@ -6,7 +6,6 @@ package workflows
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -14,7 +13,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/outpacehq/outpace/activities"
-	"github.com/outpacehq/outpace/senders"
+	"github.com/outpacehq/outpace/outx"
+	"github.com/outpacehq/outpace/pacer"
 )
 
 // TaskQueue is the default task queue of outpace's workers.
@@ -38,27 +38,6 @@ var (
 // checks at start-up that the namespace has them, and the dev server, the
 // demo and the compose stack register them.
 var SearchAttributes = []temporal.SearchAttributeKeyKeyword{CampaignIDAttribute, RecipientURNAttribute, OutcomeAttribute}
-
-// versionOutcomeAttribute guards the upsert of OutcomeAttribute, which runs
-// started by earlier workers did not make.
-const versionOutcomeAttribute = "outcome-search-attribute"
-
-// Outcome is what became of one message.
-type Outcome string
-
-const (
-	// Delivered: OutX reported the message sent.
-	Delivered Outcome = "delivered"
-	// Failed: certainly not sent (OutX's task failed, or OutX refused the
-	// request); the reason says why.
-	Failed Outcome = "failed"
-	// Unknown: a task may exist but its result is not known (the answer to the
-	// send was lost, or no final status came before the deadline). It is never
-	// resent automatically: an operator decides.
-	Unknown Outcome = "unknown"
-	// Invalid: the input breaks a rule; nothing was sent.
-	Invalid Outcome = "invalid"
-)
 
 // Defaults of SendMessageInput's optional settings.
 const (
@@ -134,24 +113,6 @@ type SendMessageResult struct {
 	TimeToConfirm Duration `json:"time_to_confirm,omitzero"`
 }
 
-// ErrorType is the ApplicationError type of a run whose message was not
-// delivered, e.g. "MessageFailed".
-func (o Outcome) ErrorType() string {
-	return "Message" + strings.ToUpper(string(o[:1])) + string(o[1:])
-}
-
-// ResultFromError extracts the result carried by a failed SendMessage run
-// (or child run). ok is false when err is not such a failure.
-func ResultFromError(err error) (res SendMessageResult, ok bool) {
-	var app *temporal.ApplicationError
-	if errors.As(err, &app) && strings.HasPrefix(app.Type(), "Message") && app.HasDetails() {
-		if app.Details(&res) == nil && res.Outcome != "" {
-			return res, true
-		}
-	}
-	return SendMessageResult{}, false
-}
-
 // Send retries back off from sendBackoffMin, doubling to sendBackoffMax. Poll
 // attempts after the first are spaced from pollRetryMin, growing to
 // pollRetryMax.
@@ -162,261 +123,45 @@ const (
 	pollRetryMax   = 5 * time.Minute
 )
 
-// SendMessage validates one message, sends it through OutX, and confirms it
-// by polling the OutX task until it is final.
+// SendMessage validates one message, waits for its account's pacer, sends
+// it through OutX, and confirms it by polling the OutX task until it is
+// final.
 //
 // A send is retried (on a durable timer) only when OutX certainly created no
 // task; once a task id is known it is polled, never resubmitted; a send whose
 // outcome is ambiguous ends the run as unknown.
 func SendMessage(ctx workflow.Context, in SendMessageInput) (SendMessageResult, error) {
-	var a *activities.Activities
-	logger := workflow.GetLogger(ctx)
-	res := SendMessageResult{RecipientURN: in.RecipientURN, StartedAt: workflow.Now(ctx)}
-	var held *slot // the account's slot, once granted
-	end := func(o Outcome, reason string) (SendMessageResult, error) {
-		settle(ctx, &res, o, reason, held)
-		logger.Info("Message finished", "Outcome", o, "TaskID", res.TaskID, "Reason", reason)
-		recordMessage(ctx, res)
-		if workflow.GetVersion(ctx, versionOutcomeAttribute, workflow.DefaultVersion, 1) == 1 {
-			if err := workflow.UpsertTypedSearchAttributes(ctx, OutcomeAttribute.ValueSet(string(o))); err != nil {
-				return res, err
-			}
-		}
-		if err := recordForReport(ctx, in.CampaignID, res); err != nil {
-			return res, err
-		}
-		if o == Delivered {
-			return res, nil
-		}
-		msg := fmt.Sprintf("message to %s %s: %s", in.RecipientURN, o, reason)
-		return res, temporal.NewNonRetryableApplicationError(msg, o.ErrorType(), nil, res)
-	}
-
-	// 1. Validate: nothing is sent for a bad input.
+	// A field that could not be read: the run's only command is its
+	// failure, as when the SDK refused the input itself.
 	if in.inputErr != "" {
-		// Before anything else, as when the SDK refused the input itself:
-		// the run's only command is its failure.
-		res.Outcome, res.Reason, res.FinishedAt = Invalid, in.inputErr, res.StartedAt
+		now := workflow.Now(ctx)
+		res := SendMessageResult{RecipientURN: in.RecipientURN, Outcome: Invalid, Reason: in.inputErr, StartedAt: now, FinishedAt: now}
 		return res, temporal.NewNonRetryableApplicationError("message invalid: "+in.inputErr, Invalid.ErrorType(), nil, res)
 	}
-	if len(in.Problems) > 0 {
-		return end(Invalid, strings.Join(in.Problems, "; "))
-	}
-	problems, err := check(ctx, "check the recipient and the message", a.Validate, activities.ValidateInput{
-		RecipientURN: in.RecipientURN, Message: in.Message,
-	})
-	if err != nil {
-		return res, err
-	}
-	if len(problems) > 0 {
-		return end(Invalid, strings.Join(problems, "; "))
-	}
-
-	t := outxTask{res: &res}
-
-	// 2. Wait for the account: every action of one LinkedIn account, from
-	// every campaign and single send, goes through its pacer.
-	if usesPacer(ctx) {
-		req := slotRequester{sender: in.Sender, campaign: in.CampaignID, limits: in.CampaignPacing}
-		s, stopped, err := req.acquire(ctx, senders.ActionMessage, in.RecipientURN, holdFor(in.SendDeadline, in.PollDeadline))
-		if err != nil {
-			return res, err
-		}
-		if stopped != "" {
-			return end(Stopped, "not sent: the recipient was "+stopped)
-		}
-		held = s
-		t.in.SendFrom = s.grantedAt
-	}
-
-	// 3. Send, then confirm.
-	t.in = taskInput{RecipientURN: in.RecipientURN, CampaignID: in.CampaignID, Sender: in.Sender,
-		SendDeadline: in.SendDeadline, PollDeadline: in.PollDeadline, SendFrom: t.in.SendFrom, tellCampaign: in.Step == 0}
-	t.noun, t.sendSummary = "message", "queue the message with OutX (one request, never retried blindly)"
-	t.send = func(ctx workflow.Context) workflow.Future {
-		return workflow.ExecuteActivity(ctx, a.Send, activities.SendInput{
-			RecipientURN: in.RecipientURN, Message: in.Message, Sender: in.Sender,
-		})
-	}
-	o, reason, err := t.run(ctx)
-	if err != nil { // cancelled while waiting to retry: no task was created
-		held.release(ctx, false, time.Time{}, time.Time{})
-		return res, err
-	}
-	return end(o, reason)
-}
-
-// taskInput is what sending and confirming one OutX task needs, whatever
-// the action.
-type taskInput struct {
-	RecipientURN, CampaignID, Sender string
-	SendDeadline, PollDeadline       Duration
-	// SendFrom is when the send deadline starts (the slot's grant), if
-	// later than the run's start.
-	SendFrom time.Time
-	// tellCampaign: the run is a campaign's direct child, which tells the
-	// campaign why it waits (a sequence's steps do not).
-	tellCampaign bool
-}
-
-// outxTask sends one OutX task and confirms it: the part SendMessage and
-// SendConnectionRequest share.
-type outxTask struct {
-	in          taskInput
-	res         *SendMessageResult
-	noun        string
-	sendSummary string
-	send        func(ctx workflow.Context) workflow.Future
-}
-
-// run sends the request (retrying, on a durable timer, only when OutX
-// certainly created no task), then polls the task to its final status. It
-// returns the outcome and its reason; err is set only when the workflow
-// itself must stop (a timer cancelled).
-func (t *outxTask) run(ctx workflow.Context) (Outcome, string, error) {
 	var a *activities.Activities
-	logger := workflow.GetLogger(ctx)
-	in, res := t.in, t.res
-	from := res.StartedAt
-	if in.SendFrom.After(from) {
-		from = in.SendFrom // the send deadline counts from the account's slot
-	}
-	tell := func(w RecipientWait) {
-		if in.tellCampaign {
-			tellCampaign(ctx, in.CampaignID, w)
-		}
-	}
-	// Send: one request per attempt, never retried by Temporal itself, since
-	// a timed-out attempt may have reached OutX.
-	sctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: time.Minute,
-		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
-		Summary:             t.sendSummary,
-	})
-	sendBy := from.Add(in.SendDeadline.Or(DefaultSendDeadline))
-	backoff := sendBackoffMin
-	waiting := "" // the reason the campaign was last told about
-	for {
-		res.SendAttempts++
-		var sent activities.SendResult
-		err := t.send(sctx).Get(ctx, &sent)
-		if err == nil {
-			res.TaskID, res.QueuedAt = sent.TaskID, workflow.Now(ctx)
-			if waiting != "" {
-				tell(RecipientWait{RecipientURN: in.RecipientURN})
-			}
-			break
-		}
-		var app *temporal.ApplicationError
-		if !errors.As(err, &app) {
-			// A timeout or a crash mid-request: OutX may have the task.
-			return Unknown, "the send's outcome is unknown (" + rootMessage(err) + "); it was not retried, to avoid a duplicate " + t.noun, nil
-		}
-		switch app.Type() {
-		case activities.ErrInvalidInput:
-			return Invalid, "OutX refused the request: " + app.Message(), nil
-		case activities.ErrUnauthorized, activities.ErrNoAdmin:
-			if in.CampaignID == "" {
-				res.NotSentCode = app.Type()
-				return Failed, app.Message(), nil
-			}
-			// In a campaign, the campaign stops on this, and the message
-			// waits, retrying, for the account to be fixed: its run id is
-			// this campaign's only chance to message the person.
-			fallthrough
-		case activities.ErrExtensionOffline, activities.ErrRateLimited, activities.ErrNotSent:
-			if !workflow.Now(ctx).Add(backoff).Before(sendBy) {
-				res.NotSentCode = app.Type()
-				return Failed, fmt.Sprintf("not sent after %d attempts within %s: %s",
-					res.SendAttempts, in.SendDeadline.Or(DefaultSendDeadline), app.Message()), nil
-			}
-			logger.Warn("Send not accepted; no task was created, retrying", "Error", app.Message(), "Backoff", backoff)
-			if app.Message() != waiting {
-				waiting = app.Message()
-				tell(RecipientWait{RecipientURN: in.RecipientURN, Code: app.Type(),
-					Reason: waiting, Since: workflow.Now(ctx), RetryAt: workflow.Now(ctx).Add(backoff)})
-			}
-			if err := workflow.NewTimerWithOptions(ctx, backoff, workflow.TimerOptions{
-				Summary: fmt.Sprintf("OutX refused the send (%s); retry in %s", app.Type(), backoff),
-			}).Get(ctx, nil); err != nil {
-				return "", "", err
-			}
-			backoff = min(2*backoff, sendBackoffMax)
-		default: // activities.ErrAmbiguous and anything unforeseen
-			return Unknown, app.Message() + "; not retried, to avoid a duplicate " + t.noun, nil
-		}
-	}
-
-	// Confirm: poll the task. Each attempt fails with TaskPending while the
-	// task is not final, and the retry policy spaces the attempts; retries add
-	// no history events however long the extension stays away.
-	pollFor := in.PollDeadline.Or(DefaultPollDeadline)
-	pctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		ScheduleToCloseTimeout: pollFor,
-		StartToCloseTimeout:    3 * time.Minute,
-		HeartbeatTimeout:       time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:    pollRetryMin,
-			BackoffCoefficient: 1.5,
-			MaximumInterval:    pollRetryMax,
-			// The deadline ends the polling; this bound, one attempt per
-			// longest interval plus the ramp-up, only keeps it finite
-			// everywhere (the test environment caps "unlimited" at 10).
-			MaximumAttempts:        int32(pollFor/pollRetryMax) + 20,
-			NonRetryableErrorTypes: []string{activities.ErrUnauthorized, activities.ErrTaskNotFound},
+	t, err := newTask(ctx, taskSpec{
+		noun: "message", errors: messageErrors, action: pacer.ActionMessage,
+		recipient: in.RecipientURN, campaign: in.CampaignID, sender: in.Sender, limits: in.CampaignPacing,
+		sendDeadline: in.SendDeadline, pollDeadline: in.PollDeadline, tellCampaign: in.Step == 0 && in.CampaignID != "",
+		sendSummary: "queue the message with OutX (one request, never retried blindly)",
+		send: func(ctx workflow.Context) workflow.Future {
+			return workflow.ExecuteActivity(ctx, a.Send, activities.SendInput{
+				RecipientURN: in.RecipientURN, Message: in.Message, Sender: in.Sender,
+			})
 		},
-		Summary: "confirm OutX task " + res.TaskID + " (polls until delivered or failed)",
 	})
-	var status activities.PollResult
-	err := workflow.ExecuteActivity(pctx, a.PollStatus, activities.PollInput{TaskID: res.TaskID, Sender: in.Sender}).Get(ctx, &status)
 	if err != nil {
-		res.Polls = pollsFromError(err)
-		var app *temporal.ApplicationError
-		var timeout *temporal.TimeoutError
-		if errors.As(err, &timeout) || (errors.As(err, &app) && app.Type() == activities.ErrTaskPending) {
-			return Unknown, fmt.Sprintf("OutX task %s had no final status within %s; it may still be performed when the extension comes back", res.TaskID, pollFor), nil
-		}
-		return Unknown, "could not confirm OutX task " + res.TaskID + ": " + rootMessage(err), nil
+		return SendMessageResult{}, err
 	}
-	res.Polls = status.Polls
-	res.AlreadyConnected = status.AlreadyConnected
-	if status.Sent {
-		return Delivered, "", nil
+	// Validate: nothing is sent for a bad input. The rules are pure code:
+	// a change to them that alters a verdict needs a workflow.GetVersion.
+	if len(in.Problems) > 0 {
+		return t.finish(ctx, Invalid, strings.Join(in.Problems, "; "))
 	}
-	return Failed, status.Reason, nil
-}
-
-// check runs a validation as a local activity, so that its verdict is
-// recorded: running workflows keep it when the rules change.
-func check(ctx workflow.Context, summary string, validate, input any) ([]string, error) {
-	var verdict activities.ValidateResult
-	vctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 10 * time.Second,
-		Summary:             summary,
-	})
-	err := workflow.ExecuteLocalActivity(vctx, validate, input).Get(ctx, &verdict)
-	return verdict.Problems, err
-}
-
-// holdFor bounds how long a send may hold the account's slot: its whole
-// send deadline and poll deadline, and an hour more.
-func holdFor(send, poll Duration) time.Duration {
-	return send.Or(DefaultSendDeadline) + poll.Or(DefaultPollDeadline) + time.Hour
-}
-
-// settle records how a task ended: its outcome, reason and timings, and
-// gives the account's slot back. A task that was (or may have been)
-// created counts against the account's caps, and the next gap counts from
-// now.
-func settle(ctx workflow.Context, res *SendMessageResult, o Outcome, reason string, held *slot) {
-	res.Outcome, res.Reason, res.FinishedAt = o, reason, workflow.Now(ctx)
-	held.release(ctx, res.TaskID != "" || o == Unknown, time.Time{}, res.FinishedAt)
-	if !res.QueuedAt.IsZero() {
-		res.TimeToQueue = Duration(res.QueuedAt.Sub(res.StartedAt))
-		if o != Unknown {
-			res.TimeToConfirm = Duration(res.FinishedAt.Sub(res.QueuedAt))
-		}
+	if p := problemsOf(outx.ValidateSendMessage(outx.SendMessageRequest{RecipientURN: in.RecipientURN, Message: in.Message})); len(p) > 0 {
+		return t.finish(ctx, Invalid, strings.Join(p, "; "))
 	}
+	return t.run(ctx)
 }
 
 // recordForReport puts a campaign's run's outcome in its memo: the
@@ -447,11 +192,14 @@ const (
 // and again, with an empty Code, when its task is finally created. The child
 // retries by itself; the campaign shows the reason and holds its next send.
 type RecipientWait struct {
-	RecipientURN string    `json:"recipient_urn"`
-	Code         string    `json:"code,omitempty"`
-	Reason       string    `json:"reason,omitempty"`
-	Since        time.Time `json:"since,omitzero"`
-	RetryAt      time.Time `json:"retry_at,omitzero"`
+	RecipientURN string `json:"recipient_urn"`
+	// Code is the activity error type of OutX's refusal, or WaitForAccount
+	// (Kind then names the account's limit, a pacer.Wait* kind).
+	Code    string    `json:"code,omitempty"`
+	Kind    string    `json:"kind,omitempty"`
+	Reason  string    `json:"reason,omitempty"`
+	Since   time.Time `json:"since,omitzero"`
+	RetryAt time.Time `json:"retry_at,omitzero"`
 }
 
 // tellCampaign signals the parent campaign, when there is one. Failing to

@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -12,16 +11,8 @@ import (
 
 	"github.com/outpacehq/outpace/activities"
 	"github.com/outpacehq/outpace/outx"
+	"github.com/outpacehq/outpace/pacer"
 	"github.com/outpacehq/outpace/recipients"
-	"github.com/outpacehq/outpace/senders"
-)
-
-// Step outcomes besides a message's.
-const (
-	// Done: a wait step waited its time.
-	Done Outcome = "done"
-	// Connected: the recipient accepted the connection request.
-	Connected Outcome = "connected"
 )
 
 // SequenceInput is the input of a Sequence run: one recipient of a
@@ -171,9 +162,6 @@ func (s *sequence) run(ctx workflow.Context) (SequenceResult, error) {
 	return s.finish(ctx, Delivered, "")
 }
 
-// succeeded says whether a step's outcome lets the sequence go on.
-func (o Outcome) succeeded() bool { return o == Delivered || o == Done || o == Connected }
-
 type sequence struct {
 	in        SequenceInput
 	id        string
@@ -276,7 +264,7 @@ func (s *sequence) action(ctx workflow.Context, i int, step Step) (StepResult, e
 	var res SendMessageResult
 	if err := fut.Get(ctx, &res); err != nil {
 		var ok bool
-		if res, ok = resultFromAnyError(err); !ok {
+		if res, ok = ResultFromError(err); !ok {
 			res = SendMessageResult{Outcome: Unknown, Reason: "the step's run ended without a result: " + rootMessage(err)}
 		}
 	}
@@ -284,22 +272,6 @@ func (s *sequence) action(ctx workflow.Context, i int, step Step) (StepResult, e
 		s.alreadyConnected = true
 	}
 	return StepResult{Outcome: res.Outcome, Reason: res.Reason, TaskID: res.TaskID}, nil
-}
-
-// resultFromAnyError reads the result a failed SendMessage or
-// SendConnectionRequest carries.
-func resultFromAnyError(err error) (SendMessageResult, bool) {
-	if res, ok := ResultFromError(err); ok {
-		return res, true
-	}
-	var app *temporal.ApplicationError
-	var res SendMessageResult
-	if errors.As(err, &app) && strings.HasPrefix(app.Type(), "Connection") && app.HasDetails() {
-		if app.Details(&res) == nil && res.Outcome != "" {
-			return res, true
-		}
-	}
-	return SendMessageResult{}, false
 }
 
 // waitEnd is when a wait step started at from ends. Counted in sending days,
@@ -353,7 +325,7 @@ func (s *sequence) waitForConnection(ctx workflow.Context, i int, step Step) (St
 		if s.stopped != "" {
 			return StepResult{Outcome: Stopped, Reason: s.stopped}, nil
 		}
-		held, stopped, err := s.req.acquire(ctx, senders.ActionLookup, s.in.RecipientURN, pollFor+time.Hour)
+		held, stopped, err := s.req.acquire(ctx, pacer.ActionLookup, s.in.RecipientURN, pollFor+time.Hour)
 		if err != nil {
 			return StepResult{}, err
 		}
@@ -361,28 +333,15 @@ func (s *sequence) waitForConnection(ctx workflow.Context, i int, step Step) (St
 			return StepResult{Outcome: Stopped, Reason: stopped}, nil
 		}
 		checks++
-		lctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-			ScheduleToCloseTimeout: pollFor,
-			StartToCloseTimeout:    3 * time.Minute,
-			HeartbeatTimeout:       time.Minute,
-			Summary:                fmt.Sprintf("check %d: has the recipient accepted?", checks),
-			RetryPolicy: &temporal.RetryPolicy{
-				InitialInterval: pollRetryMin, BackoffCoefficient: 1.5, MaximumInterval: pollRetryMax,
-				MaximumAttempts: int32(pollFor/pollRetryMax) + 20,
-				NonRetryableErrorTypes: []string{activities.ErrUnauthorized, activities.ErrNoAdmin, activities.ErrExtensionOffline,
-					activities.ErrRateLimited, activities.ErrInvalidInput, activities.ErrTaskNotFound, activities.ErrUnknownSender,
-					activities.ErrConnectionsUnreadable},
-			},
-		})
+		lctx := workflow.WithActivityOptions(ctx, pollOptions(pollFor, fmt.Sprintf("check %d: has the recipient accepted?", checks),
+			activities.ErrUnauthorized, activities.ErrNoAdmin, activities.ErrExtensionOffline,
+			activities.ErrRateLimited, activities.ErrInvalidInput, activities.ErrTaskNotFound, activities.ErrUnknownSender,
+			activities.ErrConnectionsUnreadable))
 		var res activities.CheckConnectionResult
 		err = workflow.ExecuteActivity(lctx, a.CheckConnection, activities.CheckConnectionInput{
 			Sender: s.in.Sender, ProfileURN: s.in.RecipientURN,
 		}).Get(ctx, &res)
-		var app *temporal.ApplicationError
-		noTask := errors.As(err, &app) && (app.Type() == activities.ErrExtensionOffline || app.Type() == activities.ErrRateLimited ||
-			app.Type() == activities.ErrNotSent || app.Type() == activities.ErrUnauthorized || app.Type() == activities.ErrNoAdmin ||
-			app.Type() == activities.ErrUnknownSender)
-		held.release(ctx, !noTask, time.Time{}, workflow.Now(ctx))
+		held.release(ctx, err == nil || !noTaskCreated(err), time.Time{}, workflow.Now(ctx))
 		switch {
 		case err == nil && res.Connected:
 			return StepResult{Outcome: Connected, Reason: fmt.Sprintf("accepted (check %d)", checks), TaskID: res.TaskID}, nil
@@ -424,8 +383,11 @@ func (s *sequence) sleepUntil(ctx workflow.Context, at time.Time, summary string
 }
 
 func (s *sequence) pollStop() {
-	var r StopRecipientRequest
-	for s.stop.ReceiveAsync(&r) {
+	for {
+		var r StopRecipientRequest // fresh for each signal
+		if !s.stop.ReceiveAsync(&r) {
+			return
+		}
 		s.applyStop(r)
 	}
 }
@@ -466,7 +428,16 @@ func (s *sequence) finish(ctx workflow.Context, o Outcome, reason string) (Seque
 	}
 	s.tell(ctx, SequenceEvent{Final: true, Outcome: o})
 	s.toldFinal = true
-	return s.res, nil
+	if o == Delivered {
+		return s.res, nil
+	}
+	// Not reached: the run ends failed, as an undelivered message does, so
+	// that the Temporal UI shows it in red.
+	msg := fmt.Sprintf("sequence for %s %s: %s", s.in.RecipientURN, o, reason)
+	if s.in.HideURN {
+		msg = fmt.Sprintf("sequence for %s %s: %s", s.in.RecipientID, o, reason)
+	}
+	return s.res, temporal.NewNonRetryableApplicationError(msg, o.errorType(sequenceErrors), nil, s.res)
 }
 
 // StepParts lists the texts a campaign's steps need rendered per recipient,

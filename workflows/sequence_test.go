@@ -1,7 +1,9 @@
 package workflows_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"maps"
 	"slices"
@@ -11,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
@@ -19,6 +23,7 @@ import (
 	"github.com/outpacehq/outpace/activities"
 	"github.com/outpacehq/outpace/outx"
 	"github.com/outpacehq/outpace/outx/outxtest"
+	"github.com/outpacehq/outpace/pacer"
 	"github.com/outpacehq/outpace/recipients"
 	"github.com/outpacehq/outpace/senders"
 	"github.com/outpacehq/outpace/workflows"
@@ -37,8 +42,8 @@ type stackInput struct {
 // the campaigns' final progress, in order.
 func stack(ctx workflow.Context, in stackInput) ([]workflows.CampaignProgress, error) {
 	for _, s := range in.Senders {
-		pctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: senders.PacerWorkflowID(workflow.GetInfo(ctx).TaskQueueName, s)})
-		if err := workflow.ExecuteChildWorkflow(pctx, workflows.SenderPacer, workflows.PacerInput{Sender: s}).
+		pctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: pacer.WorkflowID(workflow.GetInfo(ctx).TaskQueueName, s)})
+		if err := workflow.ExecuteChildWorkflow(pctx, workflows.SenderPacer, pacer.Input{Sender: s}).
 			GetChildWorkflowExecution().Get(ctx, nil); err != nil {
 			return nil, err
 		}
@@ -120,18 +125,56 @@ func newStack(t *testing.T, limits map[string]senders.Limits, opts outxtest.Opti
 	env.RegisterWorkflow(workflows.SenderPacer)
 	env.RegisterActivity(acts)
 	h := &stackHarness{env: env, sb: sb, sequences: map[string]workflows.SequenceResult{}}
+	askPacerBySignal(env)
 	env.SetOnChildWorkflowCompletedListener(func(info *workflow.Info, result converter.EncodedValue, err error) {
-		if info.WorkflowType.Name != workflows.SequenceWorkflow || err != nil || result == nil {
+		if info.WorkflowType.Name != workflows.SequenceWorkflow {
 			return
 		}
-		var r workflows.SequenceResult
-		if result.Get(&r) == nil {
+		r, ok := workflows.SequenceResultFromError(err)
+		if err == nil && result != nil {
+			ok = result.Get(&r) == nil
+		}
+		if ok {
 			h.mu.Lock()
 			h.sequences[r.RecipientURN] = r
 			h.mu.Unlock()
 		}
 	})
 	return h
+}
+
+// askPacerBySignal carries the acquire activity's requests to the pacers
+// running in the test environment. There, an activity cannot send an
+// update to a workflow; so the activity answers "waiting" and its request
+// is signalled to the pacer (which takes the acquire request as a signal
+// too), whose grant then comes by signal as for any request that waits.
+// The update itself is exercised by the model test (pacer_model_test.go)
+// and on a real server (e2e).
+func askPacerBySignal(env *testsuite.TestWorkflowEnvironment) {
+	var a *activities.Activities
+	var mu sync.Mutex
+	pending := map[string]activities.AcquireSlotInput{} // by activity id
+	env.OnActivity(a.AcquireSlot, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.AcquireSlotInput) (pacer.Answer, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		pending[activity.GetInfo(ctx).WorkflowExecution.RunID+"/"+activity.GetInfo(ctx).ActivityID] = in
+		return pacer.Answer{ID: in.Request.ID, Waiting: &pacer.Wait{Kind: pacer.WaitQueued, Reason: "asked by signal"}}, nil
+	})
+	env.SetOnActivityCompletedListener(func(info *activity.Info, _ converter.EncodedValue, err error) {
+		if info.ActivityType.Name != "AcquireSlot" || err != nil {
+			return
+		}
+		mu.Lock()
+		key := info.WorkflowExecution.RunID + "/" + info.ActivityID
+		in, ok := pending[key]
+		delete(pending, key)
+		mu.Unlock()
+		if ok {
+			if err := env.SignalWorkflowByID(in.PacerID, pacer.UpdateAcquire, in.Request); err != nil {
+				panic(fmt.Sprintf("signalling the pacer %s: %v", in.PacerID, err))
+			}
+		}
+	})
 }
 
 func (h *stackHarness) run(t *testing.T, in stackInput) []workflows.CampaignProgress {

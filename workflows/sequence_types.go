@@ -3,7 +3,7 @@ package workflows
 import (
 	"time"
 
-	"github.com/outpacehq/outpace/senders"
+	"github.com/outpacehq/outpace/pacer"
 )
 
 // StepType is one kind of step in a campaign's sequence.
@@ -55,16 +55,6 @@ const (
 	MaxSteps                    = 20
 )
 
-// Outcomes a sequence can end with besides a message's.
-const (
-	// NotConnected: the recipient did not accept the connection request
-	// within the wait_for_connection step's timeout.
-	NotConnected Outcome = "not_connected"
-	// Stopped: the user (or their CRM) stopped this recipient, e.g. because
-	// they replied; nothing further is sent to them.
-	Stopped Outcome = "stopped"
-)
-
 // StepResult is what became of one step for one recipient.
 type StepResult struct {
 	Step    int       `json:"step"` // 1-based
@@ -76,69 +66,16 @@ type StepResult struct {
 	At      time.Time `json:"at"`
 }
 
-// SlotRequest asks a sender's pacer for the right to start one LinkedIn
-// action (senders.SignalAcquire).
-type SlotRequest struct {
-	// ID is unique per request; the grant and the release name it.
-	ID string `json:"id"`
-	// WorkflowID and RunID are the requester's, to which the grant is
-	// signalled.
-	WorkflowID string         `json:"workflow_id"`
-	RunID      string         `json:"run_id"`
-	Action     senders.Action `json:"action"`
-	// Campaign groups requests for fairness ("" for single sends) and names
-	// the campaign whose own limits (CampaignPacing) apply too.
-	Campaign string `json:"campaign,omitempty"`
-	// Recipient is the person the action is for; a stopped recipient is
-	// refused.
-	Recipient string `json:"recipient,omitempty"`
-	// CampaignPacing, when set, are the campaign's own spacing, caps and
-	// sending hours, enforced on its actions besides the account's.
-	CampaignPacing *CampaignLimits `json:"campaign_pacing,omitempty"`
-	// Hold bounds how long the slot may be held before the pacer takes it
-	// back (a requester that was terminated never releases).
-	Hold Duration  `json:"hold"`
-	At   time.Time `json:"at"`
-}
-
-// CampaignLimits are a campaign's own pacing and window.
-type CampaignLimits struct {
-	Pacing Pacing        `json:"pacing,omitzero"`
-	Window SendingWindow `json:"window,omitzero"`
-}
-
-// SlotGrant answers a SlotRequest (senders.SignalGranted).
-type SlotGrant struct {
-	ID string `json:"id"`
-	// Stopped is set instead of a grant when the recipient was stopped: the
-	// action must not be taken (and there is nothing to release).
-	Stopped string `json:"stopped,omitempty"`
-}
-
-// SlotRelease ends a granted slot (senders.SignalRelease). Counted says
-// whether an OutX task was (or may have been) created: only then does the
-// action count against the caps, and the next gap count from End.
-type SlotRelease struct {
-	ID      string    `json:"id"`
-	Counted bool      `json:"counted"`
-	Start   time.Time `json:"start,omitzero"`
-	End     time.Time `json:"end,omitzero"`
-}
-
-// StopRecipientRequest stops one person's sequences (senders.StopRecipient):
+// StopRecipientRequest stops one person's sequences (UpdateStopRecipient):
 // in the campaign named, or in every campaign of the account when Campaign
-// is empty.
-type StopRecipientRequest struct {
-	RecipientURN string `json:"recipient_urn"`
-	Campaign     string `json:"campaign_id,omitempty"`
-	Reason       string `json:"reason,omitempty"`
-}
+// is empty. It is the pacer's own stop request.
+type StopRecipientRequest = pacer.StopRequest
 
 // Workflow type names of the sequence machinery.
 const (
 	SequenceWorkflow              = "Sequence"
 	SendConnectionRequestWorkflow = "SendConnectionRequest"
-	SenderPacerWorkflow           = senders.PacerWorkflow
+	SenderPacerWorkflow           = pacer.WorkflowType
 )
 
 // Names of the controls that stop a recipient.
@@ -146,9 +83,9 @@ const (
 	// UpdateStopRecipient is an update (and a signal) of a Campaign, taking
 	// a StopRecipientRequest whose Campaign is ignored: that recipient's
 	// sequence in this campaign ends as stopped, now or when reached. Sent
-	// to a sender's pacer (senders.PacerWorkflowID) it stops the recipient
+	// to a sender's pacer (pacer.WorkflowID) it stops the recipient
 	// in the campaign named, or in every campaign of the account.
-	UpdateStopRecipient = senders.StopRecipient
+	UpdateStopRecipient = pacer.StopRecipient
 	// SignalStopSequence ends one recipient's Sequence run at once (the
 	// campaign and the starter send it; a StopRecipientRequest).
 	SignalStopSequence = "stop"

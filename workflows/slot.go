@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -9,18 +8,13 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/outpacehq/outpace/activities"
-	"github.com/outpacehq/outpace/senders"
+	"github.com/outpacehq/outpace/pacer"
 )
 
-// versionAccountPacer guards the account-wide pacer: runs started before it
-// sent without asking the account's pacer for a slot.
-const versionAccountPacer = "account-pacer"
-
-// usesPacer says whether this run asks the account's pacer before each
-// LinkedIn action (every run started since the pacer exists).
-func usesPacer(ctx workflow.Context) bool {
-	return workflow.GetVersion(ctx, versionAccountPacer, workflow.DefaultVersion, 1) == 1
-}
+// slotLinger is how long a requester lets its acquire update wait for a
+// grant that is near (a gap of a few minutes), so that the common case
+// needs no grant signal.
+const slotLinger = 4 * time.Minute
 
 // slotRequester asks a sender's pacer for slots on behalf of one workflow
 // run. Its counter makes each request's id unique within the run.
@@ -29,6 +23,10 @@ type slotRequester struct {
 	campaign string
 	limits   *CampaignLimits
 	n        int
+	// onWait is told why the run waits for its slot, each time that
+	// changes, and nil once the wait is over: the caller shows it where a
+	// person looks.
+	onWait func(*pacer.Wait)
 }
 
 // slot is a granted right to run one OutX task.
@@ -36,95 +34,118 @@ type slot struct {
 	id        string
 	pacerID   string
 	grantedAt time.Time
+	// released: an activity released it when its task ended.
+	released bool
 }
 
 // acquire waits for the account's pacer to grant a slot for one action on
-// recipient. stopped is set, and no slot is held, when the recipient was
-// stopped. A request whose requester is cancelled while it waits is
-// withdrawn.
-func (r *slotRequester) acquire(ctx workflow.Context, action senders.Action, recipient string, hold time.Duration) (s *slot, stopped string, err error) {
+// recipient. stopped is set, and no slot is held, when the recipient (or
+// the campaign) was stopped. A request whose requester is cancelled while
+// it waits is withdrawn.
+func (r *slotRequester) acquire(ctx workflow.Context, action pacer.Action, recipient string, hold time.Duration) (s *slot, stopped string, err error) {
 	info := workflow.GetInfo(ctx)
 	r.n++
-	req := SlotRequest{
+	req := pacer.Request{
 		ID:         fmt.Sprintf("%s/%s/%d", info.WorkflowExecution.RunID, action, r.n),
 		WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
 		Action: action, Campaign: r.campaign, Recipient: recipient,
-		CampaignPacing: r.limits, Hold: Duration(hold), At: workflow.Now(ctx),
+		CampaignPacing: r.limits, Hold: Duration(hold), At: workflow.Now(ctx), Linger: Duration(slotLinger),
 	}
-	pacerID := senders.PacerWorkflowID(info.TaskQueueName, r.sender)
-	granted := workflow.GetSignalChannel(ctx, senders.SignalGranted)
-	// The pacer is almost always running: signal it directly, and wait for
-	// the grant and the signal's fate at once. Only when the signal fails
-	// (the account's first action ever, or the pacer was terminated) does
-	// an activity start the pacer with signal-with-start, which workflow
-	// code cannot do.
-	var signalled workflow.Future = workflow.SignalExternalWorkflow(ctx, pacerID, "", senders.SignalAcquire, req)
-	startPacer := func() error {
-		raw, err := json.Marshal(req)
-		if err != nil {
-			return err
+	pacerID := pacer.WorkflowID(info.TaskQueueName, r.sender)
+	withdraw := func() error {
+		(&slot{id: req.ID, pacerID: pacerID}).release(ctx, false, time.Time{}, time.Time{})
+		return temporal.NewCanceledError()
+	}
+
+	// Ask with the pacer's update, from an activity: it may start the
+	// pacer, which workflow code cannot, and it gets an answer at once.
+	var a *activities.Activities
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: MaxLinger + 2*time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{MaximumInterval: time.Minute,
+			NonRetryableErrorTypes: []string{activities.ErrUnknownSender}},
+		Summary: fmt.Sprintf("ask account %s's pacer for a %s slot", pacer.Or(r.sender), action),
+	})
+	var ans pacer.Answer
+	if err := workflow.ExecuteActivity(actx, a.AcquireSlot, activities.AcquireSlotInput{
+		Sender: pacer.Or(r.sender), PacerID: pacerID, TaskQueue: info.TaskQueueName, Request: req,
+	}).Get(ctx, &ans); err != nil {
+		if ctx.Err() != nil {
+			return nil, "", withdraw()
 		}
-		var a *activities.Activities
-		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-			StartToCloseTimeout: 30 * time.Second,
-			RetryPolicy: &temporal.RetryPolicy{MaximumInterval: time.Minute,
-				NonRetryableErrorTypes: []string{activities.ErrUnknownSender}},
-			Summary: fmt.Sprintf("start account %s's pacer and ask it for a %s slot", senders.Or(r.sender), action),
-		})
-		return workflow.ExecuteActivity(actx, a.RequestSlot, activities.RequestSlotInput{
-			Sender: senders.Or(r.sender), PacerID: pacerID, TaskQueue: info.TaskQueueName, Request: raw,
-		}).Get(ctx, nil)
+		return nil, "", err
 	}
+	switch {
+	case ans.Stopped != "":
+		return nil, ans.Stopped, nil
+	case ans.Granted:
+		return &slot{id: req.ID, pacerID: pacerID, grantedAt: or(ans.GrantedAt, workflow.Now(ctx))}, "", nil
+	}
+	r.tell(ans.Waiting)
+
+	// Waiting: the grant, or a notice of a new reason, comes by signal.
+	granted := workflow.GetSignalChannel(ctx, pacer.SignalGranted)
 	for {
-		var g SlotGrant
-		cancelled, signalFailed := false, false
+		var g pacer.Grant // fresh for each signal: no field carries over
+		cancelled := false
 		sel := workflow.NewSelector(ctx)
 		sel.AddReceive(granted, func(ch workflow.ReceiveChannel, _ bool) { ch.Receive(ctx, &g) })
 		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) { cancelled = true })
-		if signalled != nil {
-			sel.AddFuture(signalled, func(f workflow.Future) {
-				signalFailed = f.Get(ctx, nil) != nil
-				signalled = nil
-			})
-		}
 		sel.Select(ctx)
-		if signalFailed {
-			if err := startPacer(); err != nil {
-				return nil, "", err
-			}
-			continue
-		}
-		if g.ID == "" && !cancelled {
-			continue // the signal was delivered; the grant is still to come
-		}
-		if cancelled {
-			(&slot{id: req.ID, pacerID: pacerID}).release(ctx, false, time.Time{}, time.Time{})
-			return nil, "", temporal.NewCanceledError()
-		}
-		if g.ID != req.ID {
+		switch {
+		case cancelled:
+			return nil, "", withdraw()
+		case g.ID != req.ID:
 			// A grant for an earlier request of this run (withdrawn, or
 			// answered twice): give it back, or the account would wait
 			// for it until its hold ends.
-			if g.Stopped == "" {
+			if g.Notice == nil && g.Stopped == "" {
 				(&slot{id: g.ID, pacerID: pacerID}).release(ctx, false, time.Time{}, time.Time{})
 			}
-			continue
-		}
-		if g.Stopped != "" {
+		case g.Notice != nil:
+			r.tell(g.Notice)
+		case g.Stopped != "":
+			r.tell(nil)
 			return nil, g.Stopped, nil
+		default:
+			r.tell(nil)
+			return &slot{id: req.ID, pacerID: pacerID, grantedAt: or(g.GrantedAt, workflow.Now(ctx))}, "", nil
 		}
-		return &slot{id: req.ID, pacerID: pacerID, grantedAt: workflow.Now(ctx)}, "", nil
 	}
 }
 
-// release gives the slot back. counted says an OutX task was (or may have
-// been) created: the action then counts against the caps, and the next gap
-// starts at end. It runs even when the caller is being cancelled.
-func (s *slot) release(ctx workflow.Context, counted bool, start, end time.Time) {
+func (r *slotRequester) tell(w *pacer.Wait) {
+	if r.onWait != nil {
+		r.onWait(w)
+	}
+}
+
+func or(t, def time.Time) time.Time {
+	if t.IsZero() {
+		return def
+	}
+	return t
+}
+
+// forActivity names the slot for an activity that releases it when its
+// task ends (activities.PollInput.Slot).
+func (s *slot) forActivity() *activities.Slot {
 	if s == nil {
+		return nil
+	}
+	return &activities.Slot{PacerID: s.pacerID, ID: s.id, Start: s.grantedAt}
+}
+
+// release gives the slot back, unless an activity did. counted says an
+// OutX task was (or may have been) created: the action then counts against
+// the caps, and the next gap starts at end. It runs even when the caller is
+// being cancelled.
+func (s *slot) release(ctx workflow.Context, counted bool, start, end time.Time) {
+	if s == nil || s.released {
 		return
 	}
-	rel := SlotRelease{ID: s.id, Counted: counted, Start: start, End: end}
+	s.released = true
+	rel := pacer.Release{ID: s.id, Counted: counted, Start: start, End: end}
 	if counted && rel.Start.IsZero() {
 		rel.Start = s.grantedAt
 	}
@@ -136,7 +157,7 @@ func (s *slot) release(ctx workflow.Context, counted bool, start, end time.Time)
 	// Should the signal fail, the pacer takes the slot back when its hold
 	// ends.
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
-	if err := workflow.SignalExternalWorkflow(dctx, s.pacerID, "", senders.SignalRelease, rel).Get(dctx, nil); err != nil {
+	if err := workflow.SignalExternalWorkflow(dctx, s.pacerID, "", pacer.SignalRelease, rel).Get(dctx, nil); err != nil {
 		workflow.GetLogger(ctx).Warn("Could not release the account's slot; the pacer takes it back when its hold ends", "Error", err)
 	}
 }

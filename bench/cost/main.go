@@ -38,6 +38,7 @@ import (
 	"github.com/outpacehq/outpace/bench/internal/benchcmd"
 	"github.com/outpacehq/outpace/bench/internal/stack"
 	"github.com/outpacehq/outpace/outx/outxtest"
+	"github.com/outpacehq/outpace/pacer"
 	"github.com/outpacehq/outpace/senders"
 	"github.com/outpacehq/outpace/workflows"
 )
@@ -164,7 +165,7 @@ func (sc *scenario) total() int { return sc.messages.Actions + sc.parent.Actions
 // that happened during the scenario: each message asks it for a slot and
 // gives the slot back, and it signals the grant.
 func (b *bench) pacerShare(ctx context.Context, sc *scenario, from, to time.Time) error {
-	id := senders.PacerWorkflowID(workflows.TaskQueue, senders.Default)
+	id := pacer.WorkflowID(workflows.TaskQueue, senders.Default)
 	resp, err := b.st.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
 		Namespace: "default", Query: fmt.Sprintf("WorkflowId = %q", id),
 	})

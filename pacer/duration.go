@@ -1,4 +1,4 @@
-package workflows
+package pacer
 
 import (
 	"encoding/json"

@@ -1,0 +1,132 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/outpacehq/outpace/pacer"
+	"github.com/outpacehq/outpace/senders"
+)
+
+// AcquireSlotInput is a slot request for the account Sender's pacer.
+type AcquireSlotInput struct {
+	Sender string `json:"sender,omitempty"`
+	// PacerID and TaskQueue are the pacer's workflow id and queue, as the
+	// requesting workflow names them (default: from Sender and the
+	// worker's queue).
+	PacerID   string        `json:"pacer_id,omitempty"`
+	TaskQueue string        `json:"task_queue,omitempty"`
+	Request   pacer.Request `json:"request"`
+}
+
+// AcquireSlot asks the account's pacer for a slot with its acquire update,
+// and returns the answer: granted, stopped, or waiting (the grant then comes
+// by signal). It starts the pacer when none runs (update-with-start): only a
+// client can do that. The update's id is the request's, so a retried attempt
+// gets the same answer rather than a second slot; a sender the worker does
+// not know fails at once.
+func (a *Activities) AcquireSlot(ctx context.Context, in AcquireSlotInput) (pacer.Answer, error) {
+	name := senders.Or(in.Sender)
+	if _, err := a.client(name); err != nil {
+		return pacer.Answer{}, err
+	}
+	if a.Temporal == nil {
+		return pacer.Answer{}, temporal.NewNonRetryableApplicationError("the worker gave the activities no Temporal client", ErrInvalidInput, nil)
+	}
+	queue := a.TaskQueue
+	if queue == "" {
+		queue = activity.GetInfo(ctx).TaskQueue
+	}
+	id := in.PacerID
+	if id == "" {
+		id = pacer.WorkflowID(queue, name)
+	}
+	if in.TaskQueue != "" {
+		queue = in.TaskQueue
+	}
+	update := client.UpdateWorkflowOptions{
+		WorkflowID:   id,
+		UpdateID:     in.Request.ID,
+		UpdateName:   pacer.UpdateAcquire,
+		Args:         []any{in.Request},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	}
+	handle, err := a.Temporal.UpdateWorkflow(ctx, update)
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		// The account's first action (or its pacer was cancelled): start it.
+		update.WorkflowID = ""
+		handle, err = a.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+			StartWorkflowOperation: a.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+				ID:                       id,
+				TaskQueue:                queue,
+				WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+				StaticSummary:            "pacer of LinkedIn account " + name,
+			}, pacer.WorkflowType, pacer.Input{Sender: name}),
+			UpdateOptions: update,
+		})
+	}
+	if err != nil {
+		return pacer.Answer{}, fmt.Errorf("asking the pacer %s for a slot: %w", id, err)
+	}
+	var ans pacer.Answer
+	if err := handle.Get(ctx, &ans); err != nil {
+		return pacer.Answer{}, fmt.Errorf("asking the pacer %s for a slot: %w", id, err)
+	}
+	return ans, nil
+}
+
+// Slot names a granted slot, so that the activity that sees its OutX task
+// end can release it at that moment.
+type Slot struct {
+	PacerID string    `json:"pacer_id"`
+	ID      string    `json:"id"`
+	Start   time.Time `json:"start,omitzero"`
+}
+
+// release ends the slot as of end, counted (an OutX task ran). It reports
+// whether the pacer got it; when not, the workflow releases it itself.
+func (a *Activities) release(ctx context.Context, s *Slot, end time.Time) bool {
+	if s == nil || s.ID == "" || a.Temporal == nil {
+		return false
+	}
+	rel := pacer.Release{ID: s.ID, Counted: true, Start: s.Start, End: end}
+	if err := a.Temporal.SignalWorkflow(ctx, s.PacerID, "", pacer.SignalRelease, rel); err != nil {
+		activity.GetLogger(ctx).Warn("Could not release the account's slot; the workflow will", "Error", err)
+		return false
+	}
+	return true
+}
+
+// RunInput names one workflow run.
+type RunInput struct {
+	WorkflowID string `json:"workflow_id"`
+	RunID      string `json:"run_id"`
+}
+
+// RunOpen reports whether a workflow run is still open. The account's pacer
+// asks it about a slot's holder that has held the slot long, so that a
+// holder that will never release it (terminated by an operator) does not
+// hold the account up until its hold ends.
+func (a *Activities) RunOpen(ctx context.Context, in RunInput) (bool, error) {
+	if a.Temporal == nil {
+		return false, temporal.NewNonRetryableApplicationError("the worker gave the activities no Temporal client", ErrInvalidInput, nil)
+	}
+	d, err := a.Temporal.DescribeWorkflowExecution(ctx, in.WorkflowID, in.RunID)
+	var nf *serviceerror.NotFound
+	switch {
+	case errors.As(err, &nf):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
+}

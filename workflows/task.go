@@ -1,0 +1,314 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/outpacehq/outpace/activities"
+	"github.com/outpacehq/outpace/pacer"
+)
+
+// QueryTask returns a task workflow's TaskProgress (SendMessage,
+// SendConnectionRequest): what it does now, and while it waits for its
+// account, why and until when.
+const QueryTask = "task"
+
+// TaskProgress answers QueryTask.
+type TaskProgress struct {
+	// Status is one of validating, waiting (for the account's pacer),
+	// sending, retrying (OutX refused the send without a task), confirming,
+	// finished.
+	Status string `json:"status"`
+	// Wait is why the run waits for its account, while it does.
+	Wait *pacer.Wait `json:"wait,omitempty"`
+	// Text says it in a sentence, as the UI's current details do.
+	Text    string  `json:"text"`
+	TaskID  string  `json:"task_id,omitempty"`
+	Outcome Outcome `json:"outcome,omitempty"`
+}
+
+// taskSpec is what one OutX action is, whatever its kind.
+type taskSpec struct {
+	noun        string       // "message", "connection request"
+	errors      string       // the error type prefix of its failures
+	action      pacer.Action // what it counts as at the account's pacer
+	recipient   string
+	campaign    string
+	sender      string
+	limits      *CampaignLimits
+	sendSummary string
+	// send starts the one OutX request that creates the task.
+	send         func(ctx workflow.Context) workflow.Future
+	sendDeadline Duration
+	pollDeadline Duration
+	// tellCampaign: the run is a campaign's direct child, which tells the
+	// campaign why it waits (a sequence's steps do not).
+	tellCampaign bool
+}
+
+// task runs one OutX action from its slot to its outcome: the part
+// SendMessage and SendConnectionRequest share. It is sent once (retried,
+// on a durable timer, only when OutX certainly created no task), polled to
+// its final status, and its result recorded where people look.
+type task struct {
+	taskSpec
+	res      SendMessageResult
+	held     *slot
+	progress TaskProgress
+	told     string // the wait the campaign was last told of
+}
+
+func newTask(ctx workflow.Context, spec taskSpec) (*task, error) {
+	t := &task{taskSpec: spec, res: SendMessageResult{RecipientURN: spec.recipient, StartedAt: workflow.Now(ctx)}}
+	t.progress = TaskProgress{Status: "validating", Text: "checking the " + spec.noun}
+	return t, workflow.SetQueryHandler(ctx, QueryTask, func() (TaskProgress, error) { return t.progress, nil })
+}
+
+// show sets the run's status, where the query and the UI read it.
+func (t *task) show(ctx workflow.Context, status, text string, wait *pacer.Wait) {
+	t.progress.Status, t.progress.Text, t.progress.Wait = status, text, wait
+	workflow.SetCurrentDetails(ctx, text)
+}
+
+// run takes the action through its account's pacer, the send and the
+// confirmation, to its outcome.
+func (t *task) run(ctx workflow.Context) (SendMessageResult, error) {
+	req := slotRequester{sender: t.sender, campaign: t.campaign, limits: t.limits}
+	req.onWait = func(w *pacer.Wait) {
+		if w == nil {
+			t.show(ctx, "sending", "sending the "+t.noun, nil)
+			t.tellWait(ctx, nil)
+			return
+		}
+		t.show(ctx, "waiting", WaitText(t.sender, *w, workflow.Now(ctx)), w)
+		t.tellWait(ctx, w)
+	}
+	t.show(ctx, "waiting", "asking account "+pacer.Or(t.sender)+"'s pacer for a slot", nil)
+	s, stopped, err := req.acquire(ctx, t.action, t.recipient, holdFor(t.sendDeadline, t.pollDeadline))
+	if err != nil {
+		return t.res, err
+	}
+	if stopped != "" {
+		return t.finish(ctx, Stopped, "not sent: the recipient was "+stopped)
+	}
+	t.held = s
+	t.show(ctx, "sending", "sending the "+t.noun, nil)
+	o, reason, err := t.sendAndConfirm(ctx, s.grantedAt)
+	if err != nil { // cancelled while waiting to retry: no task was created
+		t.held.release(ctx, false, time.Time{}, time.Time{})
+		return t.res, err
+	}
+	return t.finish(ctx, o, reason)
+}
+
+// tellWait tells the campaign (if the run is its direct child) about a
+// long wait for the account (a cap, the hours, a pause) and its end: one
+// signal each, none for the short waits of spacing.
+func (t *task) tellWait(ctx workflow.Context, w *pacer.Wait) {
+	if !t.tellCampaign {
+		return
+	}
+	switch {
+	case w != nil && longWait(w.Kind) && t.told != w.Kind:
+		t.told = w.Kind
+		tellCampaign(ctx, t.campaign, RecipientWait{RecipientURN: t.recipient, Code: WaitForAccount, Kind: w.Kind,
+			Reason: WaitText(t.sender, *w, workflow.Now(ctx)), Since: workflow.Now(ctx), RetryAt: w.NextAt})
+	case w == nil && t.told != "":
+		t.told = ""
+		tellCampaign(ctx, t.campaign, RecipientWait{RecipientURN: t.recipient})
+	}
+}
+
+// WaitForAccount is the code of a RecipientWait that says the campaign's
+// child waits for its account's pacer (a cap, the hours).
+const WaitForAccount = "AccountPacer"
+
+// sendAndConfirm sends the request (retrying, on a durable timer, only when
+// OutX certainly created no task), then polls the task to its final
+// status. It returns the outcome and its reason; err is set only when the
+// workflow itself must stop (a timer cancelled).
+func (t *task) sendAndConfirm(ctx workflow.Context, grantedAt time.Time) (Outcome, string, error) {
+	var a *activities.Activities
+	logger := workflow.GetLogger(ctx)
+	res := &t.res
+	from := res.StartedAt
+	if grantedAt.After(from) {
+		from = grantedAt // the send deadline counts from the account's slot
+	}
+	tell := func(w RecipientWait) {
+		if t.tellCampaign {
+			tellCampaign(ctx, t.campaign, w)
+		}
+	}
+	// Send: one request per attempt, never retried by Temporal itself, since
+	// a timed-out attempt may have reached OutX.
+	sctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+		Summary:             t.sendSummary,
+	})
+	sendBy := from.Add(t.sendDeadline.Or(DefaultSendDeadline))
+	backoff := sendBackoffMin
+	waiting := "" // the reason the campaign was last told about
+	for {
+		res.SendAttempts++
+		var sent activities.SendResult
+		err := t.send(sctx).Get(ctx, &sent)
+		if err == nil {
+			res.TaskID, res.QueuedAt = sent.TaskID, workflow.Now(ctx)
+			if waiting != "" {
+				tell(RecipientWait{RecipientURN: t.recipient})
+			}
+			break
+		}
+		typ := errorType(err)
+		if !noTaskCreated(err) {
+			// A timeout, a crash mid-request or an ambiguous answer: OutX
+			// may have the task.
+			return Unknown, "the send's outcome is unknown (" + rootMessage(err) + "); it was not retried, to avoid a duplicate " + t.noun, nil
+		}
+		switch typ {
+		case activities.ErrInvalidInput:
+			return Invalid, "OutX refused the request: " + rootMessage(err), nil
+		case activities.ErrUnknownSender:
+			res.NotSentCode = typ
+			return Failed, rootMessage(err), nil
+		case activities.ErrUnauthorized, activities.ErrNoAdmin:
+			if t.campaign == "" {
+				res.NotSentCode = typ
+				return Failed, rootMessage(err), nil
+			}
+			// In a campaign, the campaign stops on this, and the message
+			// waits, retrying, for the account to be fixed: its run id is
+			// this campaign's only chance to message the person.
+		}
+		if !workflow.Now(ctx).Add(backoff).Before(sendBy) {
+			res.NotSentCode = typ
+			return Failed, fmt.Sprintf("not sent after %d attempts within %s: %s",
+				res.SendAttempts, t.sendDeadline.Or(DefaultSendDeadline), rootMessage(err)), nil
+		}
+		logger.Warn("Send not accepted; no task was created, retrying", "Error", rootMessage(err), "Backoff", backoff)
+		retryAt := workflow.Now(ctx).Add(backoff)
+		t.show(ctx, "retrying", fmt.Sprintf("OutX refused the send without creating a task (%s); retrying at %s",
+			rootMessage(err), retryAt.UTC().Format("15:04:05 MST")), nil)
+		if msg := rootMessage(err); msg != waiting {
+			waiting = msg
+			tell(RecipientWait{RecipientURN: t.recipient, Code: typ, Reason: waiting, Since: workflow.Now(ctx), RetryAt: retryAt})
+		}
+		if err := workflow.NewTimerWithOptions(ctx, backoff, workflow.TimerOptions{
+			Summary: fmt.Sprintf("OutX refused the send (%s); retry in %s", typ, backoff),
+		}).Get(ctx, nil); err != nil {
+			return "", "", err
+		}
+		backoff = min(2*backoff, sendBackoffMax)
+	}
+
+	// Confirm: poll the task. Each attempt fails with TaskPending while the
+	// task is not final, and the retry policy spaces the attempts; retries
+	// add no history events however long the extension stays away. The
+	// activity releases the account's slot the moment the task is final.
+	t.show(ctx, "confirming", "waiting for OutX task "+res.TaskID+" to be performed", nil)
+	t.progress.TaskID = res.TaskID
+	pollFor := t.pollDeadline.Or(DefaultPollDeadline)
+	pctx := workflow.WithActivityOptions(ctx, pollOptions(pollFor, "confirm OutX task "+res.TaskID+" (polls until delivered or failed)",
+		activities.ErrUnauthorized, activities.ErrTaskNotFound))
+	var status activities.PollResult
+	err := workflow.ExecuteActivity(pctx, a.PollStatus, activities.PollInput{
+		TaskID: res.TaskID, Sender: t.sender, Slot: t.held.forActivity(),
+	}).Get(ctx, &status)
+	if err != nil {
+		res.Polls = pollsFromError(err)
+		var timeout *temporal.TimeoutError
+		if errors.As(err, &timeout) || errorType(err) == activities.ErrTaskPending {
+			return Unknown, fmt.Sprintf("OutX task %s had no final status within %s; it may still be performed when the extension comes back", res.TaskID, pollFor), nil
+		}
+		return Unknown, "could not confirm OutX task " + res.TaskID + ": " + rootMessage(err), nil
+	}
+	if t.held != nil && status.Released {
+		t.held.released = true
+	}
+	res.Polls = status.Polls
+	res.AlreadyConnected = status.AlreadyConnected
+	switch {
+	case status.Sent && status.AlreadyConnected:
+		return Delivered, "already a 1st-degree connection", nil
+	case status.Sent:
+		return Delivered, "", nil
+	}
+	return Failed, status.Reason, nil
+}
+
+// pollOptions are the options of an activity that polls an OutX task to
+// its end: each attempt after the first reads the task once, spaced by the
+// retry policy up to pollRetryMax, within the deadline pollFor; the error
+// types given end it at once.
+func pollOptions(pollFor time.Duration, summary string, final ...string) workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		ScheduleToCloseTimeout: pollFor,
+		StartToCloseTimeout:    3 * time.Minute,
+		HeartbeatTimeout:       time.Minute,
+		Summary:                summary,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    pollRetryMin,
+			BackoffCoefficient: 1.5,
+			MaximumInterval:    pollRetryMax,
+			// The deadline ends the polling; this bound, one attempt per
+			// longest interval plus the ramp-up, only keeps it finite
+			// everywhere (the test environment caps "unlimited" at 10).
+			MaximumAttempts:        int32(pollFor/pollRetryMax) + 20,
+			NonRetryableErrorTypes: final,
+		},
+	}
+}
+
+// finish records how the action ended: its outcome, reason and timings,
+// the Outcome search attribute, the campaign's memo; gives the account's
+// slot back (counted when a task was, or may have been, created); and ends
+// the run, failed when the action was not delivered, so that the Temporal
+// UI shows it in red.
+func (t *task) finish(ctx workflow.Context, o Outcome, reason string) (SendMessageResult, error) {
+	res := &t.res
+	res.Outcome, res.Reason, res.FinishedAt = o, reason, workflow.Now(ctx)
+	t.held.release(ctx, res.TaskID != "" || o == Unknown, time.Time{}, res.FinishedAt)
+	if !res.QueuedAt.IsZero() {
+		res.TimeToQueue = Duration(res.QueuedAt.Sub(res.StartedAt))
+		if o != Unknown {
+			res.TimeToConfirm = Duration(res.FinishedAt.Sub(res.QueuedAt))
+		}
+	}
+	t.progress.Outcome = o
+	t.show(ctx, "finished", string(o)+finishText(reason), nil)
+	workflow.GetLogger(ctx).Info(strings.ToUpper(t.noun[:1])+t.noun[1:]+" finished", "Outcome", o, "TaskID", res.TaskID, "Reason", reason)
+	if t.errors == messageErrors {
+		recordMessage(ctx, *res)
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, OutcomeAttribute.ValueSet(string(o))); err != nil {
+		return *res, err
+	}
+	if err := recordForReport(ctx, t.campaign, *res); err != nil {
+		return *res, err
+	}
+	if o == Delivered {
+		return *res, nil
+	}
+	msg := fmt.Sprintf("%s to %s %s: %s", t.noun, t.recipient, o, reason)
+	return *res, temporal.NewNonRetryableApplicationError(msg, o.errorType(t.errors), nil, *res)
+}
+
+func finishText(reason string) string {
+	if reason == "" {
+		return ""
+	}
+	return ": " + reason
+}
+
+// holdFor bounds how long a send may hold the account's slot: its whole
+// send deadline and poll deadline, and an hour more.
+func holdFor(send, poll Duration) time.Duration {
+	return send.Or(DefaultSendDeadline) + poll.Or(DefaultPollDeadline) + time.Hour
+}
