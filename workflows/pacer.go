@@ -209,6 +209,10 @@ func (p *pacerRun) run(ctx workflow.Context) error {
 		if p.takeBackVanishedHolder(ctx, now) {
 			continue
 		}
+		if i := p.firstStopped(); i >= 0 {
+			p.grantNext(ctx, i, now) // refused: the recipient or campaign is stopped
+			continue
+		}
 		if i, at, _ := p.next(now); i >= 0 && p.st.Holder == nil && !at.After(now) {
 			p.grantNext(ctx, i, now)
 			continue

@@ -305,6 +305,17 @@ func (s *schedule) grant(i int, now time.Time) (r pacer.Request, stopped string)
 	return r, ""
 }
 
+// firstStopped is the first queued request that is stopped, or -1: it is
+// refused at once, not when its turn would come.
+func (s *schedule) firstStopped() int {
+	for i, r := range s.st.Queue {
+		if s.stopped(r) != "" {
+			return i
+		}
+	}
+	return -1
+}
+
 // ungrant undoes a grant whose requester turned out to be gone.
 func (s *schedule) ungrant(id string) {
 	if s.st.Holder != nil && s.st.Holder.Request.ID == id {

@@ -413,3 +413,107 @@ func TestPacerTakesBackASlotWhoseHolderEnded(t *testing.T) {
 		t.Errorf("r2 granted at %s, want within the 15-minute check (and the 1-minute gap) after r1", at)
 	}
 }
+
+// pacerStatus queries a pacer run in the test environment.
+func pacerStatus(t *testing.T, env *testsuite.TestWorkflowEnvironment) pacer.Status {
+	t.Helper()
+	v, err := env.QueryWorkflow(pacer.QueryStatus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st pacer.Status
+	if err := v.Get(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// grantOf finds the grant signalled for request id.
+func grantOf(grants []pacer.Grant, id string) (pacer.Grant, bool) {
+	for _, g := range grants {
+		if g.ID == id && g.Notice == nil {
+			return g, true
+		}
+	}
+	return pacer.Grant{}, false
+}
+
+// The three regressions of the reused-variable defect: the pacer decoded
+// every signal of a kind into one variable, so fields a signal omits kept
+// the previous signal's values.
+
+// TestPacerSingleSendAfterACampaignCancelIsGranted: a single send (no
+// campaign fields) asked after a sequence campaign was cancelled is
+// granted, not stopped as that campaign.
+func TestPacerSingleSendAfterACampaignCancelIsGranted(t *testing.T) {
+	env, grants := pacerEnv(t, anyHours)
+	campaignReq := slotRequest("r1", "seqbug")
+	campaignReq.CampaignPacing = &workflows.CampaignLimits{Pacing: workflows.Pacing{MinGap: dur(time.Minute), MaxGap: dur(time.Minute)}}
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(pacer.UpdateAcquire, campaignReq) }, time.Second)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(pacer.SignalRelease, pacer.Release{ID: "r1", Counted: true, Start: sunday.Add(time.Second), End: sunday.Add(time.Minute)})
+	}, time.Minute)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(pacer.SignalCampaignPause, pacer.CampaignPause{Campaign: "seqbug", Cancelled: true})
+	}, 2*time.Minute)
+	single := pacer.Request{ID: "single", WorkflowID: "send-ACoAASingle3", RunID: "run-single", Action: pacer.ActionMessage,
+		Recipient: "urn:li:person:ACoAASingle3", Hold: workflows.Duration(time.Hour)}
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(pacer.UpdateAcquire, single) }, 3*time.Minute)
+	env.RegisterDelayedCallback(func() {
+		st := pacerStatus(t, env)
+		if st.Holder == nil || st.Holder.Request.ID != "single" {
+			t.Errorf("holder after the single send asked: %+v, want the single send", st.Holder)
+		} else if r := st.Holder.Request; r.Campaign != "" || r.CampaignPacing != nil {
+			t.Errorf("the single send's request carries campaign %q, pacing %+v: fields of an earlier signal", r.Campaign, r.CampaignPacing)
+		}
+		env.CancelWorkflow()
+	}, 10*time.Minute)
+	env.ExecuteWorkflow(workflows.SenderPacer, pacer.Input{Sender: pacer.DefaultSender})
+	g, ok := grantOf(*grants, "single")
+	if !ok || g.Stopped != "" {
+		t.Fatalf("single send: grant %+v (found %v), want granted, not stopped", g, ok)
+	}
+}
+
+// TestPacerEverywhereStopAfterACampaignStop: a stop for every campaign,
+// sent after a stop in one campaign, holds in every campaign.
+func TestPacerEverywhereStopAfterACampaignStop(t *testing.T) {
+	env, grants := pacerEnv(t, anyHours)
+	who := "urn:li:person:ACoAAReplied"
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(pacer.StopRecipient, pacer.StopRequest{RecipientURN: who, Campaign: "c1", Reason: "replied in c1"})
+		env.SignalWorkflow(pacer.StopRecipient, pacer.StopRequest{RecipientURN: who, Reason: "replied"})
+	}, time.Second)
+	r := slotRequest("r2", "c2")
+	r.Recipient = who
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(pacer.UpdateAcquire, r) }, time.Minute)
+	env.RegisterDelayedCallback(env.CancelWorkflow, 10*time.Minute)
+	env.ExecuteWorkflow(workflows.SenderPacer, pacer.Input{Sender: pacer.DefaultSender})
+	g, ok := grantOf(*grants, "r2")
+	if !ok || !strings.Contains(g.Stopped, "every campaign") {
+		t.Fatalf("request in campaign c2 for a person stopped everywhere: %+v (found %v), want refused as stopped in every campaign", g, ok)
+	}
+}
+
+// TestPacerResumeAfterACancelIsNotACancel: a campaign's resume, sent after
+// another campaign's cancel, does not cancel it.
+func TestPacerResumeAfterACancelIsNotACancel(t *testing.T) {
+	env, grants := pacerEnv(t, anyHours)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(pacer.SignalCampaignPause, pacer.CampaignPause{Campaign: "a", Cancelled: true})
+		env.SignalWorkflow(pacer.SignalCampaignPause, pacer.CampaignPause{Campaign: "b", Paused: true, Reason: "checking"})
+		env.SignalWorkflow(pacer.SignalCampaignPause, pacer.CampaignPause{Campaign: "b"})
+	}, time.Second)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(pacer.UpdateAcquire, slotRequest("b1", "b"))
+		env.SignalWorkflow(pacer.UpdateAcquire, slotRequest("a1", "a"))
+	}, time.Minute)
+	env.RegisterDelayedCallback(env.CancelWorkflow, 10*time.Minute)
+	env.ExecuteWorkflow(workflows.SenderPacer, pacer.Input{Sender: pacer.DefaultSender})
+	if g, ok := grantOf(*grants, "b1"); !ok || g.Stopped != "" {
+		t.Errorf("campaign b after its resume: %+v (found %v), want granted", g, ok)
+	}
+	if g, ok := grantOf(*grants, "a1"); !ok || g.Stopped == "" {
+		t.Errorf("campaign a after its cancel: %+v (found %v), want refused", g, ok)
+	}
+}

@@ -86,10 +86,14 @@ func (r *slotRequester) acquire(ctx workflow.Context, action pacer.Action, recip
 	// Waiting: the grant, or a notice of a new reason, comes by signal.
 	granted := workflow.GetSignalChannel(ctx, pacer.SignalGranted)
 	for {
-		var g pacer.Grant // fresh for each signal: no field carries over
+		var g pacer.Grant
 		cancelled := false
 		sel := workflow.NewSelector(ctx)
-		sel.AddReceive(granted, func(ch workflow.ReceiveChannel, _ bool) { ch.Receive(ctx, &g) })
+		sel.AddReceive(granted, func(ch workflow.ReceiveChannel, _ bool) {
+			var v pacer.Grant // fresh for each signal: no field carries over
+			ch.Receive(ctx, &v)
+			g = v
+		})
 		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) { cancelled = true })
 		sel.Select(ctx)
 		switch {
