@@ -41,6 +41,12 @@ from the YAML or JSON file named by --senders-file; OUTX_API_KEY still
 supplies "default" when the file has none. Workflows name a sender, never a
 key.
 
+At start-up, before taking any work, the worker asks OutX whether it accepts
+each sender's key, with a read of a task that cannot exist: no LinkedIn
+action. It refuses to start when OutX answers 401, naming the sender; when
+OutX cannot be reached or answers 5xx, it warns and starts. --skip-key-check
+skips this, for offline use.
+
 Temporal connection settings are read as Temporal's own tools read them:
 TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_* and the
 temporal.toml profile (TEMPORAL_PROFILE).
@@ -59,6 +65,7 @@ type config struct {
 	log          logging.Flags
 	stopTimeout  time.Duration
 	metricsAddr  string
+	skipKeyCheck bool
 }
 
 func main() {
@@ -79,6 +86,7 @@ func run(args []string) int {
 	cfg.log.Register(fs)
 	fs.DurationVar(&cfg.stopTimeout, "shutdown-timeout", 35*time.Second, "on SIGINT/SIGTERM, how long running activities may take to finish (a send takes at most 30s)")
 	fs.StringVar(&cfg.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR"+metrics.Path+", e.g. :9090 (default: off)")
+	fs.BoolVar(&cfg.skipKeyCheck, "skip-key-check", false, "do not ask OutX at start-up whether it accepts each sender's API key (for offline use)")
 	cliflags.Env(fs, "task-queue", "OUTPACE_TASK_QUEUE")
 	cliflags.Env(fs, "metrics-addr", "OUTPACE_METRICS_ADDR")
 	cliflags.Env(fs, "outx-base-url", "OUTX_BASE_URL")
@@ -86,6 +94,7 @@ func run(args []string) int {
 	cliflags.Env(fs, "senders-file", "OUTPACE_SENDERS_FILE")
 	cliflags.Env(fs, "poll-interval", "OUTPACE_POLL_INTERVAL")
 	cliflags.Env(fs, "poll-burst", "OUTPACE_POLL_BURST")
+	cliflags.Env(fs, "skip-key-check", "OUTPACE_SKIP_KEY_CHECK")
 	if code, ok := cliflags.ParseCommand(fs, args, os.Stderr); !ok {
 		return code
 	}
@@ -110,6 +119,11 @@ func serve(cfg config, logger *zap.Logger) error {
 	}
 	clients, err := activities.Clients(accounts)
 	if err != nil {
+		return err
+	}
+	if cfg.skipKeyCheck {
+		logger.Info("not checking the senders' OutX API keys (--skip-key-check)")
+	} else if err := checkKeys(cfg, accounts, clients, logger); err != nil {
 		return err
 	}
 	ms, err := metrics.Listen(cfg.metricsAddr, logger)
