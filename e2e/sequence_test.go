@@ -278,7 +278,9 @@ func TestTwoSendersDoNotSlowEachOther(t *testing.T) {
 	t.Parallel()
 	const gap = 2 * time.Second
 	r := newPaceRun(t, s, "e2e-two-senders", outxtest.Options{
-		Teams: []outxtest.Team{{Name: "alice", APIKey: "key-alice"}, {Name: "bob", APIKey: "key-bob"}},
+		// The worker's default account (OUTX_API_KEY) must be accepted too:
+		// the worker checks every account's key at start-up.
+		Teams: []outxtest.Team{{Name: "alice", APIKey: "key-alice"}, {Name: "bob", APIKey: "key-bob"}, {Name: "default", APIKey: apiKey}},
 		// Tasks longer than the gaps: two accounts acting at once must
 		// overlap, whatever their phase.
 		TaskDelay: 3 * time.Second,
