@@ -113,7 +113,7 @@ func (f *Flags) Dial(logger log.Logger, configure ...func(*client.Options)) (cli
 	}
 	c, err := client.Dial(opts)
 	if err != nil {
-		return nil, opts, fmt.Errorf("connecting to Temporal at %s (namespace %s): %w", opts.HostPort, opts.Namespace, err)
+		return nil, opts, &DialError{Address: opts.HostPort, Namespace: opts.Namespace, Hint: dialHint(opts.HostPort, err), Err: err}
 	}
 	return c, opts, nil
 }

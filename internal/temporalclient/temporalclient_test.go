@@ -4,8 +4,14 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -125,5 +131,79 @@ func TestPayloadEncryption(t *testing.T) {
 	t.Setenv(codec.EnvKey, "k-env:"+secret[:20])
 	if _, _, err = resolve(); err == nil || !strings.Contains(err.Error(), codec.EnvKey) || strings.Contains(err.Error(), secret[:20]) {
 		t.Errorf("a bad %s: %v; want an error naming it, without the key", codec.EnvKey, err)
+	}
+}
+
+// TestDialErrorsNameTheCause: a failure to reach Temporal names the address
+// and what to check: nothing listening, the UI's port, a name that does not
+// resolve, a URL for an address.
+func TestDialErrorsNameTheCause(t *testing.T) {
+	t.Setenv("TEMPORAL_CONFIG_FILE", filepath.Join(t.TempDir(), "none.toml"))
+	t.Setenv("TEMPORAL_NAMESPACE", "")
+	t.Setenv(codec.EnvKey, "")
+	t.Setenv(codec.EnvKeyFile, "")
+	closed := func() string { // a port nothing listens on
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		return addr
+	}()
+	ui := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("<html>Temporal UI</html>")) }))
+	defer ui.Close()
+	for _, c := range []struct{ address, want string }{
+		{closed, "nothing is listening there: is the Temporal server running? `make demo` starts one"},
+		{strings.TrimPrefix(ui.URL, "http://"), "it answers HTTP, not Temporal's gRPC: is this the Temporal UI's port (8233 by default)? Temporal's frontend listens on 7233"},
+		{"temporall.invalid:7233", `host "temporall.invalid" cannot be found: is its name spelled right?`},
+		{"http://localhost:7233", "give the address as host:port, without a scheme"},
+	} {
+		var f temporalclient.Flags
+		fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+		f.Register(fs)
+		if err := fs.Parse([]string{"--address", c.address}); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := f.Dial(nil)
+		var de *temporalclient.DialError
+		if !errors.As(err, &de) || !strings.HasPrefix(err.Error(), "connecting to Temporal at "+c.address+" (namespace default): ") || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v\nwant the address and %q", c.address, err, c.want)
+		}
+	}
+}
+
+func TestDialHintForTheUIPort(t *testing.T) {
+	for _, c := range []struct{ address, failure, want string }{
+		{"localhost:8233", `connection error: desc = "error reading server preface: http2: frame too large, note that the frame header looked like an HTTP/1.1 header"`,
+			"port 8233 is the Temporal UI's (HTTP); Temporal's gRPC frontend listens on 7233: use localhost:7233"},
+		{"localhost:8233", `dial tcp 127.0.0.1:8233: connect: connection refused`, "nothing is listening there"},
+		{"localhost:8233", `dial tcp 127.0.0.1:8233: connect: connection refused`, "8233 is the Temporal UI's port"},
+		{"127.0.0.1:7233", "tls: first record does not look like a TLS handshake", "the server does not speak TLS"},
+		{"127.0.0.1:7233", "context deadline exceeded", "no answer in time"},
+	} {
+		if got := temporalclient.DialHint(c.address, errors.New(c.failure)); !strings.Contains(got, c.want) {
+			t.Errorf("%s, %q: hint %q, want %q", c.address, c.failure, got, c.want)
+		}
+	}
+}
+
+func TestWorkerIdentityListsSenders(t *testing.T) {
+	id := temporalclient.WorkerIdentity([]string{"default", "alice"})
+	if !strings.HasPrefix(id, strconv.Itoa(os.Getpid())+"@") || !strings.HasSuffix(id, " outpace senders=default,alice") {
+		t.Errorf("identity %q", id)
+	}
+	if got, ok := temporalclient.IdentitySenders(id); !ok || !slices.Equal(got, []string{"default", "alice"}) {
+		t.Errorf("senders of %q: %v, %v", id, got, ok)
+	}
+	if _, ok := temporalclient.IdentitySenders("4242@host@"); ok {
+		t.Error("an identity without senders (an older worker) read as listing them")
+	}
+	many := make([]string, 100)
+	for i := range many {
+		many[i] = fmt.Sprintf("account-with-a-long-name-%03d", i)
+	}
+	if id := temporalclient.WorkerIdentity(many); len(id) > 1000 || strings.Contains(id, "senders=") {
+		t.Errorf("an identity past the server's limit: %d characters", len(id))
 	}
 }

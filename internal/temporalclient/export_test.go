@@ -1,0 +1,4 @@
+package temporalclient
+
+// DialHint is dialHint, for the tests.
+var DialHint = dialHint
