@@ -134,7 +134,12 @@ func serve(cfg config, logger *zap.Logger) error {
 	if ms.Addr() != "" {
 		logger.Info("serving metrics", zap.String("metrics_addr", ms.Addr()), zap.String("path", metrics.Path))
 	}
-	tc, opts, err := cfg.temporal.Dial(logging.Temporal(logger), func(o *client.Options) { o.MetricsHandler = ms.Handler })
+	tc, opts, err := cfg.temporal.Dial(logging.Temporal(logger), func(o *client.Options) {
+		o.MetricsHandler = ms.Handler
+		// The identity lists the senders, which starters read from the task
+		// queue's pollers to refuse a sender no worker has.
+		o.Identity = temporalclient.WorkerIdentity(accounts.Names())
+	})
 	if err != nil {
 		return err
 	}
