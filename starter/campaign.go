@@ -378,6 +378,9 @@ func checkRecipients(in *workflows.CampaignInput, preview int, from string) (rec
 		return recipients.Summary{}, err
 	}
 	if in.RecipientsFile == nil {
+		if err := recipients.CheckInlineVars(in.Recipients, t); err != nil {
+			return recipients.Summary{}, err
+		}
 		return recipients.SummarizeInline(in.Recipients, t, preview), nil
 	}
 	f, err := os.Open(in.RecipientsFile.Path)
@@ -385,12 +388,36 @@ func checkRecipients(in *workflows.CampaignInput, preview int, from string) (rec
 		return recipients.Summary{}, fmt.Errorf("%s: %w", cmp.Or(from, "--csv"), err)
 	}
 	defer f.Close()
+	// A variable that no column fills makes every row invalid: it is told
+	// once, with the nearest column, before the rows are read. A header
+	// that does not read is left to Scan, which says why.
+	if h, _, err := recipients.ReadHeader(f); err == nil {
+		if err := recipients.CheckColumns(h.Columns, t); err != nil {
+			return recipients.Summary{}, prefixEach(in.RecipientsFile.Path+": ", err)
+		}
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return recipients.Summary{}, fmt.Errorf("%s: %w", in.RecipientsFile.Path, err)
+	}
 	sum, err := recipients.Scan(f, t, preview)
 	if err != nil {
 		return recipients.Summary{}, fmt.Errorf("%s: %w", in.RecipientsFile.Path, err)
 	}
 	in.RecipientsFile.SHA256 = sum.SHA256
 	return sum, nil
+}
+
+// prefixEach puts prefix before each of the errors that err joins.
+func prefixEach(prefix string, err error) error {
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return fmt.Errorf("%s%w", prefix, err)
+	}
+	var errs []error
+	for _, e := range joined.Unwrap() {
+		errs = append(errs, fmt.Errorf("%s%w", prefix, e))
+	}
+	return errors.Join(errs...)
 }
 
 // checkedCampaign is an input that passed every check a start makes.

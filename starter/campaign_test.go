@@ -350,3 +350,29 @@ func TestControlCommandsNeedAnID(t *testing.T) {
 		}
 	}
 }
+
+// TestMisspelledVariableNamesTheColumn: a template variable that no column
+// fills is told once, naming the nearest column and listing the columns,
+// by preview and by start, before anything is sent.
+func TestMisspelledVariableNamesTheColumn(t *testing.T) {
+	csv := writeFile(t, "r.csv", "first_name,company,recipient_urn\nAda,Acme,urn:li:person:ada\nBo,Bee,urn:li:person:bo\n")
+	want := `r.csv: template variable "frist_name" is not a column; did you mean "first_name"? (columns: first_name, company, recipient_urn)`
+	for _, args := range [][]string{{"preview"}, {"start", "--id", "c1"}} {
+		sub := args[0]
+		code, out, errOut := runStarter(t, append([]string{"campaign"}, append(args, "--csv", csv, "--template", "Hi {{frist_name}} at {{company}}")...)...)
+		if code != exitUsage || !strings.Contains(errOut, want) || strings.Count(errOut, "frist_name") != 1 {
+			t.Errorf("%s: exit %d, stdout %q, stderr:\n%s\nwant exit 2 and, once, %s", sub, code, out, errOut, want)
+		}
+	}
+	// A campaign file's steps, and inline recipients' vars.
+	file := writeFile(t, "c.yaml", "recipients: "+csv+"\nsteps:\n  - connect: {note: \"Hi {{first_name}}\"}\n  - message: \"About {{compnay}}?\"\n")
+	if code, _, errOut := runStarter(t, "campaign", "preview", "--file", file); code != exitUsage ||
+		!strings.Contains(errOut, `template variable "compnay" is not a column; did you mean "company"?`) {
+		t.Errorf("campaign file: exit %d, stderr:\n%s", code, errOut)
+	}
+	rj := writeFile(t, "r.json", `[{"recipient_urn": "urn:li:person:ada", "vars": {"first_name": "Ada"}}]`)
+	if code, _, errOut := runStarter(t, "campaign", "preview", "--recipients-json", rj, "--template", "Hi {{firstname}}"); code != exitUsage ||
+		!strings.Contains(errOut, `template variable "firstname" is not in any recipient's vars; did you mean "first_name"? (vars: first_name)`) {
+		t.Errorf("inline: exit %d, stderr:\n%s", code, errOut)
+	}
+}
