@@ -106,6 +106,66 @@ func (a *Activities) release(ctx context.Context, s *Slot, end time.Time) bool {
 	return true
 }
 
+// PriorRun is what an earlier run under a workflow id left: whether it is
+// still open, and from its result or failure, whether it made an OutX task.
+type PriorRun struct {
+	Open bool `json:"open"`
+	// Status is the run's close status (e.g. "Failed"), when closed.
+	Status string `json:"status,omitempty"`
+	// Outcome and TaskID are read from the run's result or its failure's
+	// details (SendMessageResult); TaskIDs from a sequence's steps.
+	Outcome string      `json:"outcome,omitempty"`
+	TaskID  string      `json:"task_id,omitempty"`
+	Steps   []PriorStep `json:"steps,omitempty"`
+}
+
+// PriorStep is one step of an earlier sequence run.
+type PriorStep struct {
+	Outcome string `json:"outcome"`
+	TaskID  string `json:"task_id,omitempty"`
+}
+
+// priorResult is the part of a task or sequence run's result that says
+// whether it made an OutX task (workflows.SendMessageResult,
+// workflows.SequenceResult).
+type priorResult struct {
+	Outcome string      `json:"outcome"`
+	TaskID  string      `json:"task_id"`
+	Steps   []PriorStep `json:"steps"`
+}
+
+// LookUpPriorRun reads the latest run under a workflow id: a campaign asks
+// it when a recipient's run id is taken, to tell a run that made no OutX
+// task (the person may be tried again) from one that did or may have
+// (never again). A run it cannot read counts as one that may have.
+func (a *Activities) LookUpPriorRun(ctx context.Context, in RunInput) (PriorRun, error) {
+	if a.Temporal == nil {
+		return PriorRun{}, temporal.NewNonRetryableApplicationError("the worker gave the activities no Temporal client", ErrInvalidInput, nil)
+	}
+	d, err := a.Temporal.DescribeWorkflowExecution(ctx, in.WorkflowID, "")
+	if err != nil {
+		return PriorRun{}, err
+	}
+	info := d.GetWorkflowExecutionInfo()
+	status := info.GetStatus()
+	if status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return PriorRun{Open: true}, nil
+	}
+	out := PriorRun{Status: status.String()}
+	var res priorResult
+	run := a.Temporal.GetWorkflow(ctx, in.WorkflowID, info.GetExecution().GetRunId())
+	switch err := run.Get(ctx, &res); {
+	case err == nil:
+	default:
+		var app *temporal.ApplicationError
+		if !errors.As(err, &app) || !app.HasDetails() || app.Details(&res) != nil {
+			return out, nil // cancelled, terminated, timed out: unknown
+		}
+	}
+	out.Outcome, out.TaskID, out.Steps = res.Outcome, res.TaskID, res.Steps
+	return out, nil
+}
+
 // RunInput names one workflow run.
 type RunInput struct {
 	WorkflowID string `json:"workflow_id"`

@@ -167,7 +167,9 @@ func (c *campaign) run(ctx workflow.Context) (CampaignProgress, error) {
 			if i < c.st.PageDone {
 				continue // handled by an earlier run
 			}
-			if err := c.handle(ctx, r); err != nil {
+			if err := c.handle(ctx, r); errors.Is(err, errContinueAsNew) {
+				return c.continueAsNew(ctx)
+			} else if err != nil {
 				return c.finish(ctx, err)
 			}
 			c.st.PageDone = i + 1
@@ -178,7 +180,9 @@ func (c *campaign) run(ctx workflow.Context) (CampaignProgress, error) {
 		c.st.Cursor, c.st.PageDone = page.Next, 0
 		if page.Done {
 			if c.sequences() {
-				if err := c.waitSequences(ctx); err != nil {
+				if err := c.waitSequences(ctx); errors.Is(err, errContinueAsNew) {
+					return c.continueAsNew(ctx)
+				} else if err != nil {
 					return c.finish(ctx, err)
 				}
 			}
@@ -207,11 +211,23 @@ func (c *campaign) maxRunEvents() int {
 // inspect counts the recipients, and for a file checks that it is the one
 // the campaign was started with and that it parses.
 func (c *campaign) inspect(ctx workflow.Context) error {
+	// The account must be one the workers have: a campaign on an account
+	// they lack would reach nobody.
+	var a *activities.Activities
+	var limits senders.Limits
+	sctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 5, NonRetryableErrorTypes: []string{activities.ErrUnknownSender}},
+		Summary:             "check that the workers have LinkedIn account " + senders.Or(c.in.Sender),
+	})
+	if err := workflow.ExecuteActivity(sctx, a.SenderLimits, activities.SenderLimitsInput{Sender: c.in.Sender}).Get(ctx, &limits); err != nil {
+		c.final = &doing{status: StatusStopped, reason: "sender: " + rootMessage(err)}
+		return temporal.NewNonRetryableApplicationError("campaign "+c.id+": sender: "+rootMessage(err)+"; nothing was sent", ErrInvalidCampaign, nil)
+	}
 	if c.in.RecipientsFile == nil {
 		c.st.Total = len(c.in.Recipients)
 		return nil
 	}
-	var a *activities.Activities
 	var res activities.InspectResult
 	err := workflow.ExecuteActivity(c.fileCtx(ctx, "check the recipients file"), a.InspectRecipients, activities.InspectInput{
 		File: c.in.RecipientsFile, Template: c.in.Template, Parts: c.parts(),
@@ -321,32 +337,29 @@ func (c *campaign) message(ctx workflow.Context, r recipients.Prepared, key, nam
 		}
 	}
 	id := c.id + "/" + name
-	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-		WorkflowID: id,
-		// A child id is used once, whatever became of it: this is what
-		// makes a restarted or repeated campaign skip who it already
-		// messaged.
-		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		// A message whose task is queued must still be confirmed if the
-		// campaign is cancelled or terminated.
+	// A child id is used once (startOnce), whatever became of it, unless
+	// it certainly made no OutX task: this is what makes a restarted or
+	// repeated campaign skip who it already messaged. Cancelling the
+	// campaign must not cancel a message in flight, and a message whose
+	// task is queued must still be confirmed if the campaign is cancelled
+	// or terminated.
+	fut, skipped, err := startOnce(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:            id,
 		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
 		TypedSearchAttributes: childAttributes(c.id, c.recipientID(r.RecipientURN)),
 		Memo:                  c.childMemo(r),
 		StaticSummary:         fmt.Sprintf("line %d: %s", r.Line, key),
-	})
-	// Cancelling the campaign must not cancel a message in flight.
-	dctx, _ := workflow.NewDisconnectedContext(cctx)
-	fut := workflow.ExecuteChildWorkflow(dctx, SendMessage, SendMessageInput{
+	}, true, SendMessage, SendMessageInput{
 		RecipientURN: r.RecipientURN, Message: r.Message, Problems: r.Problems, CampaignID: c.id, Sender: c.in.Sender,
 		SendDeadline: Duration(c.in.SendDeadline.Or(DefaultCampaignSendDeadline)), PollDeadline: c.in.PollDeadline,
 	})
-	if err := fut.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
-		if temporal.IsWorkflowExecutionAlreadyStartedError(err) {
-			c.logger.Info("Recipient skipped: this campaign already messaged them", "WorkflowID", id)
-			c.count(ctx, Skipped)
-			return nil
-		}
+	switch {
+	case err != nil:
 		return err
+	case skipped:
+		c.logger.Info("Recipient skipped: this campaign already messaged them", "WorkflowID", id)
+		c.count(ctx, Skipped)
+		return nil
 	}
 	start := workflow.Now(ctx)
 	c.doing = doing{status: StatusSending}

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -44,10 +45,14 @@ func (c *campaign) sequence(ctx workflow.Context, r recipients.Prepared, key, na
 	c.current = key
 	defer func() { c.current = "" }()
 	if paced {
-		if err := c.waitUntil(ctx, func() bool {
-			return c.st.Paused == "" && c.st.AwaitFirst == "" && c.st.Active < MaxActiveSequences
-		}); err != nil {
+		ready := func() bool { return c.st.Paused == "" && c.st.AwaitFirst == "" && c.st.Active < MaxActiveSequences }
+		if err := c.waitUntil(ctx, func() bool { return ready() || c.historyFull(ctx) }); err != nil {
 			return err
+		}
+		if !ready() {
+			// The wait grew the history (every sequence's events land
+			// here): the next run takes this recipient.
+			return errContinueAsNew
 		}
 	}
 	in := SequenceInput{
@@ -63,25 +68,23 @@ func (c *campaign) sequence(ctx workflow.Context, r recipients.Prepared, key, na
 		in.Problems = nil
 		in.StoppedBefore = "stopped before the campaign reached them"
 	}
-	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+	// The sequence outlives this run of the campaign (which continues as
+	// new) and goes on if the campaign is cancelled; the account's pacer
+	// then refuses its further steps.
+	_, skipped, err := startOnce(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:            c.id + "/" + name,
-		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		// The sequence outlives this run of the campaign (which continues
-		// as new) and goes on if the campaign is cancelled; the account's
-		// pacer then refuses its further steps.
 		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
 		TypedSearchAttributes: childAttributes(c.id, in.RecipientID),
 		Memo:                  c.childMemo(r),
 		StaticSummary:         fmt.Sprintf("line %d: %s, %d steps", r.Line, key, len(c.in.Steps)),
-	})
-	fut := workflow.ExecuteChildWorkflow(cctx, Sequence, in)
-	if err := fut.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
-		if temporal.IsWorkflowExecutionAlreadyStartedError(err) {
-			c.logger.Info("Recipient skipped: this campaign already has their sequence", "WorkflowID", c.id+"/"+name)
-			c.count(ctx, Skipped)
-			return nil
-		}
+	}, false, Sequence, in)
+	switch {
+	case err != nil:
 		return err
+	case skipped:
+		c.logger.Info("Recipient skipped: this campaign already has their sequence", "WorkflowID", c.id+"/"+name)
+		c.count(ctx, Skipped)
+		return nil
 	}
 	c.st.Active++
 	if paced && in.StoppedBefore == "" {
@@ -108,12 +111,24 @@ func (c *campaign) applyEvent(ctx workflow.Context, ev SequenceEvent) {
 	}
 }
 
-// waitSequences waits for every sequence started to end.
+// waitSequences waits for every sequence started to end. The sequences'
+// events grow the history meanwhile: when it is long, it returns
+// errContinueAsNew, and the next run waits on.
 func (c *campaign) waitSequences(ctx workflow.Context) error {
 	c.allStarted = true
 	c.publish(ctx)
-	return c.waitUntil(ctx, func() bool { return c.st.Active == 0 })
+	if err := c.waitUntil(ctx, func() bool { return c.st.Active == 0 || c.historyFull(ctx) }); err != nil {
+		return err
+	}
+	if c.st.Active > 0 {
+		return errContinueAsNew
+	}
+	return nil
 }
+
+// errContinueAsNew says a wait ended because the history is long: the run
+// continues as new where it stands.
+var errContinueAsNew = errors.New("continue as new")
 
 // waitUntil blocks, applying signals, until ok holds or the campaign is
 // cancelled.

@@ -40,6 +40,9 @@ func newGrantAtOnce(env *testsuite.TestWorkflowEnvironment) *grantAtOnce {
 			}
 			return nil
 		})
+	for _, name := range []string{pacer.SignalCampaignPause, pacer.StopRecipient} {
+		env.OnSignalExternalWorkflow(mock.Anything, mock.MatchedBy(isPacer), "", name, mock.Anything).Return(nil)
+	}
 	return g
 }
 

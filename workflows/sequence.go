@@ -230,36 +230,36 @@ func (s *sequence) action(ctx workflow.Context, i int, step Step) (StepResult, e
 	if s.in.HideURN {
 		memo[MemoRecipientURN] = s.in.RecipientURN
 	}
-	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+	opts := workflow.ChildWorkflowOptions{
 		WorkflowID:            s.id + "/" + name,
-		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
 		TypedSearchAttributes: childAttributes(s.in.CampaignID, s.in.RecipientID),
 		Memo:                  memo,
 		StaticSummary:         fmt.Sprintf("line %d: step %d (%s) for %s", s.in.Line, i+1, stepLabel(step, i), who),
-	})
-	dctx, _ := workflow.NewDisconnectedContext(cctx)
-	var fut workflow.ChildWorkflowFuture
+	}
+	var input any
+	var wf any
 	if step.Type == StepMessage {
-		fut = workflow.ExecuteChildWorkflow(dctx, SendMessage, SendMessageInput{
+		wf, input = SendMessage, SendMessageInput{
 			RecipientURN: s.in.RecipientURN, Message: text, Sender: s.in.Sender, CampaignID: s.in.CampaignID,
 			CampaignPacing: s.in.CampaignPacing, Step: i + 1,
 			SendDeadline: Duration(s.in.SendDeadline.Or(DefaultCampaignSendDeadline)), PollDeadline: s.in.PollDeadline,
-		})
+		}
 	} else {
-		fut = workflow.ExecuteChildWorkflow(dctx, SendConnectionRequest, ConnectionRequestInput{
+		wf, input = SendConnectionRequest, ConnectionRequestInput{
 			ProfileURN: s.in.RecipientURN, Note: strings.TrimFunc(text, outx.IsJSWhitespace), Sender: s.in.Sender, CampaignID: s.in.CampaignID,
 			CampaignPacing: s.in.CampaignPacing,
 			SendDeadline:   Duration(s.in.SendDeadline.Or(DefaultCampaignSendDeadline)), PollDeadline: s.in.PollDeadline,
-		})
-	}
-	if err := fut.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
-		if temporal.IsWorkflowExecutionAlreadyStartedError(err) {
-			// Only a run of this same sequence can have started it: the
-			// step was taken before; never take it twice.
-			return StepResult{Outcome: Unknown, Reason: "this step was already started by an earlier run; not sent again"}, nil
 		}
+	}
+	fut, skipped, err := startOnce(ctx, opts, true, wf, input)
+	switch {
+	case err != nil:
 		return StepResult{}, err
+	case skipped:
+		// Only a run of this same sequence can have started it: the step
+		// was taken before; never take it twice.
+		return StepResult{Outcome: Unknown, Reason: "this step was already started by an earlier run; not sent again"}, nil
 	}
 	var res SendMessageResult
 	if err := fut.Get(ctx, &res); err != nil {
