@@ -160,8 +160,6 @@ type PollResult struct {
 	Polls int `json:"polls"`
 	// Released: the input's slot was released when the task ended.
 	Released bool `json:"released,omitempty"`
-	// FinishedAt is when the final status was read.
-	FinishedAt time.Time `json:"finished_at,omitzero"`
 }
 
 // pollProgress is carried from attempt to attempt in heartbeat details.
@@ -200,8 +198,7 @@ func (a *Activities) PollStatus(ctx context.Context, in PollInput) (PollResult, 
 			if !res.Sent {
 				res.Reason = task.FailureReason()
 			}
-			res.FinishedAt = time.Now()
-			res.Released = a.release(ctx, in.Slot, res.FinishedAt)
+			res.Released = a.release(ctx, in.Slot, time.Now())
 			return res, nil
 		case err == nil:
 			last = "status " + string(task.Status)
