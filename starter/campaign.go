@@ -89,7 +89,7 @@ the same file, unchanged (its SHA-256 is checked).
 Exit status: 0 started (with --watch: finished), 1 error or already running
 (with --watch: cancelled, stopped or failed), 2 bad input, nothing started.
 `,
-	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) int {
+	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) error {
 		s := &campaignStart{common: o}
 		fs.StringVar(&s.id, "id", "", "campaign id, also its workflow id (required)")
 		fs.StringVar(&s.name, "name", "", "a name for people, shown in status and the UI's memo")
@@ -115,7 +115,7 @@ Usage:
 ` + recipientsUsage + `
 Exit status: 0 every recipient is valid, 2 some are not (or bad input).
 `,
-	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) int {
+	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) error {
 		p := &campaignPreview{common: o}
 		p.src.register(fs)
 		fs.IntVar(&p.show, "show", 3, "how many recipients' rendered messages to show")
@@ -428,28 +428,25 @@ type checkedCampaign struct {
 	spacing string
 }
 
-// check builds and checks a campaign from the flags. On failure it has
-// reported why and returns the exit status.
-func (f *campaignSource) check(o *common, id, name string, preview int, consequence string) (checkedCampaign, int, bool) {
+// check builds and checks a campaign from the flags; its errors are the
+// user's (*usageError).
+func (f *campaignSource) check(id, name string, preview int, consequence string) (checkedCampaign, error) {
 	in, err := f.input(id, name)
 	if err == nil {
 		err = in.Validate()
 	}
 	if err != nil {
-		o.errorf("invalid campaign%s:\n%s", consequence, indent(err))
-		return checkedCampaign{}, exitUsage, false
+		return checkedCampaign{}, usagef("invalid campaign%s:\n%s", consequence, indent(err))
 	}
 	policy, err := in.Policy()
 	if err != nil { // Validate has checked it; this is only for the compiler's sake
-		o.errorf("invalid campaign%s:\n%s", consequence, indent(err))
-		return checkedCampaign{}, exitUsage, false
+		return checkedCampaign{}, usagef("invalid campaign%s:\n%s", consequence, indent(err))
 	}
 	sum, err := checkRecipients(&in, preview, f.recipientsFrom)
 	if err != nil {
-		o.errorf("invalid recipients%s:\n%s", consequence, indent(err))
-		return checkedCampaign{}, exitUsage, false
+		return checkedCampaign{}, usagef("invalid recipients%s:\n%s", consequence, indent(err))
 	}
-	return checkedCampaign{in: in, summary: sum, window: policy.Window.String(), spacing: spacingText(policy)}, exitOK, true
+	return checkedCampaign{in: in, summary: sum, window: policy.Window.String(), spacing: spacingText(policy)}, nil
 }
 
 // spacingText describes the pacing as the campaign's progress does.
@@ -521,31 +518,33 @@ type previewOutput struct {
 	Steps []workflows.Step `json:"steps,omitempty"`
 }
 
-func (p *campaignPreview) run(context.Context) int {
+func (p *campaignPreview) run(context.Context) error {
 	if p.src.fs.Changed("limit") {
 		if p.src.fs.Changed("show") {
-			p.errorf("--show, --limit: give one (they are the same)")
-			return exitUsage
+			return usagef("--show, --limit: give one (they are the same)")
 		}
 		p.show = p.limit
 	}
 	if p.show < 0 {
-		p.errorf("--show: must not be negative")
-		return exitUsage
+		return usagef("--show: must not be negative")
 	}
-	c, code, ok := p.src.check(p.common, "", "", p.show, "")
-	if !ok {
-		return code
+	c, err := p.src.check("", "", p.show, "")
+	if err != nil {
+		return err
 	}
 	s := c.summary
-	code = exitOK
-	if s.Invalid > 0 || s.Rows == 0 {
-		code = exitUsage
+	// The preview lists the problems: only the status is left to give.
+	var result error
+	switch {
+	case s.Rows == 0:
+		result = shown(usagef("no recipients"))
+	case s.Invalid > 0:
+		result = shown(usagef("%d of %d recipients are invalid", s.Invalid, s.Rows))
 	}
 	if p.json {
 		printJSON(p.stdout, previewOutput{Source: c.source(), Summary: s, Valid: s.Rows - s.Invalid, Window: c.window, Spacing: c.spacing,
 			Sender: senders.Or(c.in.Sender), Steps: c.in.Steps})
-		return code
+		return result
 	}
 	w := p.stdout
 	fmt.Fprintf(w, "Preview: nothing is sent\n")
@@ -579,7 +578,7 @@ func (p *campaignPreview) run(context.Context) int {
 			fmt.Fprintf(w, "    %s\n", strings.ReplaceAll(r.Message, "\n", "\n    "))
 		}
 	}
-	return code
+	return result
 }
 
 // printProblems lists the first row problems under a header line.
@@ -646,37 +645,35 @@ type campaignStartOutput struct {
 	RecipientIDs string `json:"recipient_ids"`
 }
 
-func (s *campaignStart) run(ctx context.Context) int {
+func (s *campaignStart) run(ctx context.Context) error {
 	if s.watch && s.interval <= 0 {
-		s.errorf("--interval: must be positive")
-		return exitUsage
+		return usagef("--interval: must be positive")
 	}
 	s.src.needID = true
-	c, code, ok := s.src.check(s.common, s.id, s.name, 0, ", nothing was started")
-	if !ok {
-		return code
+	c, err := s.src.check(s.id, s.name, 0, ", nothing was started")
+	if err != nil {
+		return err
 	}
 	s.id, s.name = c.in.CampaignID, c.in.Name // maybe from the campaign file
 	sum := c.summary
 	if sum.Rows == 0 {
-		s.errorf("invalid recipients, nothing was started:\n  %s: no recipients (a header and no rows)", c.source())
-		return exitUsage
+		return usagef("invalid recipients, nothing was started:\n  %s: no recipients (a header and no rows)", c.source())
 	}
 	if sum.Invalid > 0 && !s.allowInvalid {
-		s.errorf("%d of %d recipients are invalid, nothing was started; fix them, or pass --allow-invalid to start anyway (they end invalid):", sum.Invalid, sum.Rows)
+		var b strings.Builder
+		fmt.Fprintf(&b, "%d of %d recipients are invalid, nothing was started; fix them, or pass --allow-invalid to start anyway (they end invalid):", sum.Invalid, sum.Rows)
 		for _, pr := range sum.Problems {
-			fmt.Fprintf(s.stderr, "  %s\n", pr)
+			fmt.Fprintf(&b, "\n  %s", pr)
 		}
 		if n := len(sum.Problems); n >= recipients.MaxSummaryProblems {
-			fmt.Fprintf(s.stderr, "  (the first %d problems; `starter campaign preview` with the same flags shows them too)\n", n)
+			fmt.Fprintf(&b, "\n  (the first %d problems; `starter campaign preview` with the same flags shows them too)", n)
 		}
-		return exitUsage
+		return &usageError{msg: b.String()}
 	}
 
 	tc, err := s.dial()
 	if err != nil {
-		s.errorf("%v", err)
-		return exitError
+		return err
 	}
 	defer tc.Close()
 
@@ -690,8 +687,7 @@ func (s *campaignStart) run(ctx context.Context) int {
 	// one did: by URN, or by pseudonym with the same recipient key.
 	prev, err := readPreviousCampaign(ctx, tc, s.dataConverter, s.keys != nil, s.id)
 	if err != nil {
-		s.errorf("%v\n  nothing was started: a run must name its recipients as the campaign's earlier runs did, or it would message them again", err)
-		return exitError
+		return fmt.Errorf("%w\n  nothing was started: a run must name its recipients as the campaign's earlier runs did, or it would message them again", err)
 	}
 	out.StartedAgain = prev.exists && !prev.running
 	if prev.exists {
@@ -700,18 +696,15 @@ func (s *campaignStart) run(ctx context.Context) int {
 		found, pseudonyms, err := earlierMessages(ctx, tc, s.namespace, s.id)
 		switch {
 		case err != nil:
-			s.errorf("%v", err)
-			return exitError
+			return err
 		case pseudonyms:
-			s.errorf("campaign %s's own runs are gone (past the namespace's retention), but some of its messages remain, naming recipients by pseudonyms whose key went with the campaign;\n"+
+			return fmt.Errorf("campaign %s's own runs are gone (past the namespace's retention), but some of its messages remain, naming recipients by pseudonyms whose key went with the campaign;\n"+
 				"  nothing was started: a new run could not skip them; start it under a new campaign id", s.id)
-			return exitError
 		case found:
 			out.StartedAgain = true // by URN, as its remaining messages are named
 		case s.keys != nil:
 			if c.in.RecipientKey, err = newRecipientKey(); err != nil {
-				s.errorf("%v", err)
-				return exitError
+				return err
 			}
 		}
 	}
@@ -737,10 +730,9 @@ func (s *campaignStart) run(ctx context.Context) int {
 			fmt.Fprintf(s.stdout, "Campaign %s is already running; nothing was started.\n", s.id)
 			fmt.Fprintf(s.stdout, "  view:        %s\n  status:      starter campaign status --id %s\n", out.URL, s.id)
 		}
-		return exitError
+		return shown(fmt.Errorf("campaign %s is already running", s.id))
 	case err != nil:
-		s.errorf("starting campaign %s: %v%s", s.id, err, searchAttributeHint(err))
-		return exitError
+		return fmt.Errorf("starting campaign %s: %w%s", s.id, err, searchAttributeHint(err))
 	}
 	out.RunID = run.GetRunID()
 	out.URL = s.runURL(s.id, out.RunID)
@@ -780,7 +772,7 @@ func (s *campaignStart) run(ctx context.Context) int {
 		}
 	}
 	if !s.watch {
-		return exitOK
+		return nil
 	}
 	return s.watchCampaign(ctx, tc, s.id, s.interval)
 }

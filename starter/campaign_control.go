@@ -30,7 +30,7 @@ campaign that has ended too.
 Usage:
   starter campaign status --id ID
 `,
-	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) int {
+	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) error {
 		s := &campaignControl{common: o}
 		s.registerID(fs)
 		return s.status
@@ -50,7 +50,7 @@ Usage:
 Exit status: 0 the campaign finished, 1 it was cancelled, stopped or failed
 (or watching failed).
 `,
-	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) int {
+	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) error {
 		s := &campaignControl{common: o}
 		s.registerID(fs)
 		fs.DurationVar(&s.interval, "interval", 2*time.Second, "how often to ask for progress")
@@ -67,7 +67,7 @@ message already sent is still confirmed.
 Usage:
   starter campaign pause --id ID [--reason TEXT]
 `,
-	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) int {
+	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) error {
 		s := &campaignControl{common: o}
 		s.registerID(fs)
 		fs.StringVar(&s.reason, "reason", "", "why, shown in the campaign's status")
@@ -83,7 +83,7 @@ var campaignResumeCommand = command{
 Usage:
   starter campaign resume --id ID
 `,
-	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) int {
+	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) error {
 		s := &campaignControl{common: o}
 		s.registerID(fs)
 		return s.resume
@@ -100,7 +100,7 @@ Starting the campaign again under the same id skips whom it already handled.
 Usage:
   starter campaign cancel --id ID
 `,
-	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) int {
+	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) error {
 		s := &campaignControl{common: o}
 		s.registerID(fs)
 		return s.cancel
@@ -120,19 +120,12 @@ func (s *campaignControl) registerID(fs *pflag.FlagSet) {
 	fs.StringVar(&s.id, "id", "", "campaign id (required)")
 }
 
-// connect checks --id and dials; when it fails it has said why, and returns
-// the exit status.
-func (s *campaignControl) connect() (client.Client, int, bool) {
+// connect checks --id and dials.
+func (s *campaignControl) connect() (client.Client, error) {
 	if s.id == "" {
-		s.errorf("--id: is required (the campaign id given to `campaign start`)")
-		return nil, exitUsage, false
+		return nil, usagef("--id: is required (the campaign id given to `campaign start`)")
 	}
-	c, err := s.dial()
-	if err != nil {
-		s.errorf("%v", err)
-		return nil, exitError, false
-	}
-	return c, exitOK, true
+	return s.dial()
 }
 
 // errNoCampaign marks an id that names no campaign.
@@ -256,23 +249,22 @@ func rootMessage(err error) string {
 
 // --- status ---
 
-func (s *campaignControl) status(ctx context.Context) int {
-	c, code, ok := s.connect()
-	if !ok {
-		return code
+func (s *campaignControl) status(ctx context.Context) error {
+	c, err := s.connect()
+	if err != nil {
+		return err
 	}
 	defer c.Close()
 	v, err := s.fetchCampaign(ctx, c, s.id)
 	if err != nil {
-		s.errorf("%v", err)
-		return exitError
+		return err
 	}
 	if s.json {
 		printJSON(s.stdout, v)
 	} else {
 		printCampaign(s.stdout, v, time.Now())
 	}
-	return exitOK
+	return nil
 }
 
 // printCampaign prints a campaign's status, a field per line, each starting
@@ -341,14 +333,13 @@ func relative(t, now time.Time) string {
 
 // --- watch ---
 
-func (s *campaignControl) watch(ctx context.Context) int {
+func (s *campaignControl) watch(ctx context.Context) error {
 	if s.interval <= 0 {
-		s.errorf("--interval: must be positive")
-		return exitUsage
+		return usagef("--interval: must be positive")
 	}
-	c, code, ok := s.connect()
-	if !ok {
-		return code
+	c, err := s.connect()
+	if err != nil {
+		return err
 	}
 	defer c.Close()
 	return s.watchCampaign(ctx, c, s.id, s.interval)
@@ -357,7 +348,7 @@ func (s *campaignControl) watch(ctx context.Context) int {
 // watchCampaign polls the campaign's progress until it ends. Errors that may
 // pass (a worker restarting, a network blip) are reported once and polling
 // goes on; only a missing campaign or Ctrl-C stops it.
-func (o *common) watchCampaign(ctx context.Context, c client.Client, id string, interval time.Duration) int {
+func (o *common) watchCampaign(ctx context.Context, c client.Client, id string, interval time.Duration) error {
 	tty := !o.json && isTerminal(o.stdout)
 	var lastKey, lastErr string
 	var lastJSON []byte
@@ -368,10 +359,9 @@ func (o *common) watchCampaign(ctx context.Context, c client.Client, id string, 
 			drawn = false
 		}
 	}
-	stopped := func() int {
+	stopped := func() error {
 		endLine()
-		o.errorf("stopped watching; the campaign goes on: starter campaign status --id %s", id)
-		return exitError
+		return fmt.Errorf("stopped watching; the campaign goes on: starter campaign status --id %s", id)
 	}
 	for {
 		v, err := o.fetchCampaign(ctx, c, id)
@@ -380,12 +370,11 @@ func (o *common) watchCampaign(ctx context.Context, c client.Client, id string, 
 			return stopped()
 		case errors.Is(err, errNoCampaign):
 			endLine()
-			o.errorf("%v", err)
-			return exitError
+			return err
 		case err != nil:
 			if err.Error() != lastErr {
 				endLine()
-				o.errorf("%v; still trying", err)
+				o.warnf("%v; still trying", err)
 				lastErr = err.Error()
 			}
 		default:
@@ -414,9 +403,10 @@ func (o *common) watchCampaign(ctx context.Context, c client.Client, id string, 
 					printCampaign(o.stdout, v, time.Now())
 				}
 				if v.status == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
-					return exitOK
+					return nil
 				}
-				return exitError
+				// Its status, just printed, says how it ended.
+				return shown(fmt.Errorf("campaign %s ended %s", id, v.WorkflowStatus))
 			}
 		}
 		select {
@@ -492,12 +482,12 @@ func isTerminal(w io.Writer) bool {
 
 // --- pause, resume, cancel ---
 
-func (s *campaignControl) pause(ctx context.Context) int {
+func (s *campaignControl) pause(ctx context.Context) error {
 	return s.signal(ctx, workflows.SignalPause, workflows.PauseRequest{Reason: s.reason}, "Paused",
 		func(v campaignView) bool { return v.Status == workflows.StatusPaused })
 }
 
-func (s *campaignControl) resume(ctx context.Context) int {
+func (s *campaignControl) resume(ctx context.Context) error {
 	return s.signal(ctx, workflows.SignalResume, nil, "Resumed", func(v campaignView) bool {
 		// Still paused only if by a pause that resume lifts; OutX's own
 		// refusals keep it waiting, and are retried by the campaign itself.
@@ -509,21 +499,19 @@ func (s *campaignControl) resume(ctx context.Context) int {
 // signal sends a control signal to the campaign's latest run and shows the
 // status that results. A signal is applied by the worker, so the status is
 // read again for a few seconds until it shows the signal's effect (settled).
-func (s *campaignControl) signal(ctx context.Context, name string, arg any, done string, settled func(campaignView) bool) int {
-	c, code, ok := s.connect()
-	if !ok {
-		return code
+func (s *campaignControl) signal(ctx context.Context, name string, arg any, done string, settled func(campaignView) bool) error {
+	c, err := s.connect()
+	if err != nil {
+		return err
 	}
 	defer c.Close()
-	if code, ok := s.mustBeRunning(ctx, c, name); !ok {
-		return code
+	if err := s.mustBeRunning(ctx, c, name); err != nil {
+		return err
 	}
 	if err := c.SignalWorkflow(ctx, s.id, "", name, arg); err != nil {
-		s.errorf("%s campaign %s: %v", name, s.id, err)
-		return exitError
+		return fmt.Errorf("%s campaign %s: %w", name, s.id, err)
 	}
 	var v campaignView
-	var err error
 	for deadline := time.Now().Add(5 * time.Second); ; {
 		v, err = s.fetchCampaign(ctx, c, s.id)
 		if err == nil && (settled(v) || v.closed()) || time.Now().After(deadline) || ctx.Err() != nil {
@@ -532,31 +520,28 @@ func (s *campaignControl) signal(ctx context.Context, name string, arg any, done
 		time.Sleep(250 * time.Millisecond)
 	}
 	if err != nil {
-		s.errorf("%s campaign %s, but could not read its status: %v", strings.ToLower(done), s.id, err)
-		return exitError
+		return fmt.Errorf("%s campaign %s, but could not read its status: %w", strings.ToLower(done), s.id, err)
 	}
 	if s.json {
 		printJSON(s.stdout, v)
-		return exitOK
+		return nil
 	}
 	fmt.Fprintf(s.stdout, "%s campaign %s\n", done, s.id)
 	printCampaign(s.stdout, v, time.Now())
-	return exitOK
+	return nil
 }
 
 // mustBeRunning refuses to act on a campaign that has ended, with a clearer
 // word than Temporal's "workflow execution already completed".
-func (s *campaignControl) mustBeRunning(ctx context.Context, c client.Client, what string) (int, bool) {
+func (s *campaignControl) mustBeRunning(ctx context.Context, c client.Client, what string) error {
 	v, err := s.describeCampaign(ctx, c, s.id)
 	switch {
 	case err != nil:
-		s.errorf("%v", err)
-		return exitError, false
+		return err
 	case v.closed():
-		s.errorf("campaign %s has ended (%s); nothing to %s", s.id, v.WorkflowStatus, what)
-		return exitError, false
+		return fmt.Errorf("campaign %s has ended (%s); nothing to %s", s.id, v.WorkflowStatus, what)
 	}
-	return exitOK, true
+	return nil
 }
 
 // cancelOutput is what cancel --json prints.
@@ -566,31 +551,28 @@ type cancelOutput struct {
 	URL             string `json:"url"`
 }
 
-func (s *campaignControl) cancel(ctx context.Context) int {
-	c, code, ok := s.connect()
-	if !ok {
-		return code
+func (s *campaignControl) cancel(ctx context.Context) error {
+	c, err := s.connect()
+	if err != nil {
+		return err
 	}
 	defer c.Close()
 	v, err := s.describeCampaign(ctx, c, s.id)
 	switch {
 	case err != nil:
-		s.errorf("%v", err)
-		return exitError
+		return err
 	case v.closed():
-		s.errorf("campaign %s has ended (%s); nothing to cancel", s.id, v.WorkflowStatus)
-		return exitError
+		return fmt.Errorf("campaign %s has ended (%s); nothing to cancel", s.id, v.WorkflowStatus)
 	}
 	if err := c.CancelWorkflow(ctx, s.id, ""); err != nil {
-		s.errorf("cancel campaign %s: %v", s.id, err)
-		return exitError
+		return fmt.Errorf("cancel campaign %s: %w", s.id, err)
 	}
 	if s.json {
 		printJSON(s.stdout, cancelOutput{CampaignID: s.id, CancelRequested: true, URL: v.URL})
-		return exitOK
+		return nil
 	}
 	fmt.Fprintf(s.stdout, "Cancelled campaign %s: it starts no further send.\n", s.id)
 	fmt.Fprintf(s.stdout, "  The message in flight, if any, is still confirmed; its outcome will be in `starter campaign report --id %s`.\n", s.id)
 	fmt.Fprintf(s.stdout, "  view: %s\n", v.URL)
-	return exitOK
+	return nil
 }

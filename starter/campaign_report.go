@@ -42,7 +42,7 @@ keys.
 Usage:
   starter campaign report --id ID [--output FILE]
 `,
-	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) int {
+	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) error {
 		r := &campaignReport{common: o}
 		fs.StringVar(&r.id, "id", "", "campaign id (required)")
 		fs.StringVarP(&r.output, "output", "o", "-", "write the report to this file (- for standard output)")
@@ -91,19 +91,16 @@ const reportPageSize = 1000
 // pending is the outcome of a message whose run has not ended.
 const pending = "pending"
 
-func (r *campaignReport) run(ctx context.Context) int {
+func (r *campaignReport) run(ctx context.Context) error {
 	if r.id == "" {
-		r.errorf("--id: is required (the campaign id given to `campaign start`)")
-		return exitUsage
+		return usagef("--id: is required (the campaign id given to `campaign start`)")
 	}
 	if r.pageSize < 1 || r.pageSize > reportPageSize {
-		r.errorf("--page-size: must be between 1 and %d", reportPageSize)
-		return exitUsage
+		return usagef("--page-size: must be between 1 and %d", reportPageSize)
 	}
 	c, err := r.dial()
 	if err != nil {
-		r.errorf("%v", err)
-		return exitError
+		return err
 	}
 	defer c.Close()
 
@@ -111,8 +108,7 @@ func (r *campaignReport) run(ctx context.Context) int {
 	var file *os.File
 	if r.output != "-" && r.output != "" {
 		if file, err = os.Create(r.output); err != nil {
-			r.errorf("--output: %v", err)
-			return exitError
+			return fmt.Errorf("--output: %v", err)
 		}
 		defer file.Close() // on early returns; the normal path closes it below to see its error
 		out = file
@@ -127,8 +123,7 @@ func (r *campaignReport) run(ctx context.Context) int {
 	}
 	first, err := c.ListWorkflow(ctx, req)
 	if err != nil {
-		r.errorf("listing the recipients of campaign %s: %v%s", r.id, err, searchAttributeHint(err))
-		return exitError
+		return fmt.Errorf("listing the recipients of campaign %s: %v%s", r.id, err, searchAttributeHint(err))
 	}
 	sequences := len(first.GetExecutions()) > 0
 	stepsTotal := 0
@@ -153,8 +148,7 @@ func (r *campaignReport) run(ctx context.Context) int {
 		first = nil
 		if err != nil {
 			_ = w.flush()
-			r.errorf("listing the messages of campaign %s (after %d rows): %v%s", r.id, rows, err, searchAttributeHint(err))
-			return exitError
+			return fmt.Errorf("listing the messages of campaign %s (after %d rows): %v%s", r.id, rows, err, searchAttributeHint(err))
 		}
 		for _, e := range resp.GetExecutions() {
 			row := rowFromExecution(e, r.dataConverter)
@@ -162,8 +156,7 @@ func (r *campaignReport) run(ctx context.Context) int {
 				row.StepsTotal = stepsTotal
 			}
 			if err := w.write(row); err != nil {
-				r.errorf("writing the report: %v", err)
-				return exitError
+				return fmt.Errorf("writing the report: %v", err)
 			}
 			counts[row.Outcome]++
 			rows++
@@ -171,8 +164,7 @@ func (r *campaignReport) run(ctx context.Context) int {
 		// Each page goes out as it arrives: a reader of a long report sees
 		// it grow, and nothing accumulates here.
 		if err := w.flush(); err != nil {
-			r.errorf("writing the report: %v", err)
-			return exitError
+			return fmt.Errorf("writing the report: %v", err)
 		}
 		if len(resp.GetNextPageToken()) == 0 {
 			break
@@ -181,8 +173,7 @@ func (r *campaignReport) run(ctx context.Context) int {
 	}
 	if file != nil {
 		if err := file.Close(); err != nil {
-			r.errorf("writing the report: %v", err)
-			return exitError
+			return fmt.Errorf("writing the report: %v", err)
 		}
 	}
 	fmt.Fprintf(r.stderr, "report: rows %d  delivered %d  failed %d  unknown %d  invalid %d",
@@ -198,7 +189,7 @@ func (r *campaignReport) run(ctx context.Context) int {
 	case counts[pending] > 0:
 		fmt.Fprintf(r.stderr, "report: %d still pending (visibility lags a few seconds behind)\n", counts[pending])
 	}
-	return exitOK
+	return nil
 }
 
 // reportQuery finds a campaign's runs of one type (SendMessage, or

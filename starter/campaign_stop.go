@@ -39,7 +39,7 @@ starter recipient-id).
 Exit status: 0 stopped, 1 error (the campaign is not running...), 2 bad input:
 nothing was sent.
 `,
-	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) int {
+	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) error {
 		s := &stopRecipient{common: o}
 		fs.StringVar(&s.campaign, "campaign", "", "campaign id")
 		fs.StringVar(&s.urn, "urn", "", "the person's URN, urn:li:person:<id>")
@@ -97,33 +97,28 @@ func (s *stopRecipient) check() error {
 	return errors.Join(errs...)
 }
 
-func (s *stopRecipient) run(ctx context.Context) int {
+func (s *stopRecipient) run(ctx context.Context) error {
 	if err := s.check(); err != nil {
-		s.errorf("nothing was sent:\n%s", indent(err))
-		return exitUsage
+		return usagef("nothing was sent:\n%s", indent(err))
 	}
 	c, err := s.dial()
 	if err != nil {
-		s.errorf("%v", err)
-		return exitError
+		return err
 	}
 	defer c.Close()
 
 	var v campaignView
 	if s.campaign != "" {
 		if v, err = s.describeCampaign(ctx, c, s.campaign); err != nil {
-			s.errorf("%v; nothing was sent", err)
-			return exitError
+			return fmt.Errorf("%v; nothing was sent", err)
 		}
 		if v.closed() && !s.everywhere {
-			s.errorf("campaign %s is not running (%s): its sequences are over, nothing was sent", s.campaign, v.WorkflowStatus)
-			return exitError
+			return fmt.Errorf("campaign %s is not running (%s): its sequences are over, nothing was sent", s.campaign, v.WorkflowStatus)
 		}
 	}
 	if s.urn == "" {
 		if s.urn, err = s.urnOf(ctx, c); err != nil {
-			s.errorf("%v; nothing was sent", err)
-			return exitError
+			return fmt.Errorf("%v; nothing was sent", err)
 		}
 	}
 	out := stopOutput{RecipientURN: s.urn, CampaignID: s.campaign}
@@ -131,14 +126,12 @@ func (s *stopRecipient) run(ctx context.Context) int {
 	if !s.everywhere {
 		out.WorkflowID = s.campaign
 		if out.Result, err = s.update(ctx, c, s.campaign, req); err != nil {
-			s.errorf("stopping %s in campaign %s: %v", s.urn, s.campaign, rootMessage(err))
-			return exitError
+			return fmt.Errorf("stopping %s in campaign %s: %v", s.urn, s.campaign, rootMessage(err))
 		}
 	} else {
 		if s.sender == "" {
 			if s.sender, err = s.campaignSender(ctx, c, v); err != nil {
-				s.errorf("%v; nothing was sent (give --sender)", err)
-				return exitError
+				return fmt.Errorf("%v; nothing was sent (give --sender)", err)
 			}
 		}
 		out.Sender, out.WorkflowID = s.sender, pacer.WorkflowID(s.taskQueue, s.sender)
@@ -153,13 +146,12 @@ func (s *stopRecipient) run(ctx context.Context) int {
 			out.StartedPacer, out.Result = err == nil, ""
 		}
 		if err != nil {
-			s.errorf("stopping %s for sender %s: %v", s.urn, s.sender, rootMessage(err))
-			return exitError
+			return fmt.Errorf("stopping %s for sender %s: %v", s.urn, s.sender, rootMessage(err))
 		}
 	}
 	if s.json {
 		printJSON(s.stdout, out)
-		return exitOK
+		return nil
 	}
 	w := s.stdout
 	if s.everywhere {
@@ -174,7 +166,7 @@ func (s *stopRecipient) run(ctx context.Context) int {
 		fmt.Fprintf(w, "  %s\n", out.Result)
 	}
 	fmt.Fprintf(w, "  told: %s\n", out.WorkflowID)
-	return exitOK
+	return nil
 }
 
 // update sends the stop as an update, so that the answer says what it did

@@ -23,15 +23,6 @@ import (
 	"github.com/outpacehq/outpace/workflows"
 )
 
-// Exit statuses, documented in --help and README.md.
-const (
-	exitOK      = 0 // done; with --wait, the message was delivered
-	exitError   = 1 // outpace or Temporal could not do what was asked
-	exitUsage   = 2 // bad flags or bad input: nothing was sent
-	exitFailed  = 3 // with --wait: the message was not delivered
-	exitUnknown = 4 // with --wait: the message may or may not have been delivered
-)
-
 const usage = `starter starts, watches and controls outpace's workflows.
 
 Usage:
@@ -49,7 +40,7 @@ Exit status: 0 done (send --wait: delivered; campaign watch: finished),
 // command is one subcommand of the starter.
 type command struct {
 	name, summary, usage string
-	flags                func(fs *pflag.FlagSet, o *common) func(ctx context.Context) int
+	flags                func(fs *pflag.FlagSet, o *common) func(ctx context.Context) error
 	// subcommands make the command a group ("starter campaign start"): the
 	// next argument names one of them, and flags is not used.
 	subcommands []command
@@ -66,18 +57,18 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	return dispatch(ctx, "starter", "command", commands, mainUsage(), args, stdout, stderr)
+	return exitStatus(stderr, dispatch(ctx, "starter", "command", commands, mainUsage(), args, stdout, stderr))
 }
 
 // dispatch runs the command of list that args[0] names (or prints usage
 // for help): the starter's commands, or a group's subcommands.
-func dispatch(ctx context.Context, path, noun string, list []command, usage string, args []string, stdout, stderr io.Writer) int {
+func dispatch(ctx context.Context, path, noun string, list []command, usage string, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" && len(args) == 1 {
 		fmt.Fprint(stdout, usage)
 		if len(args) == 0 {
-			return exitUsage
+			return shown(usagef("%s: no %s given", path, noun))
 		}
-		return exitOK
+		return nil
 	}
 	name := args[0]
 	if name == "help" {
@@ -88,13 +79,14 @@ func dispatch(ctx context.Context, path, noun string, list []command, usage stri
 			return runCommand(ctx, path+" "+c.name, c, args[1:], stdout, stderr)
 		}
 	}
+	// Named by its path ("starter campaign: ..."), with the usage after.
 	fmt.Fprintf(stderr, "%s: unknown %s %q\n\n%s", path, noun, name, usage)
-	return exitUsage
+	return shown(usagef("%s: unknown %s %q", path, noun, name))
 }
 
 // runCommand parses a command's flags and runs it; path is how the user
 // typed it, e.g. "starter campaign start".
-func runCommand(ctx context.Context, path string, c command, args []string, stdout, stderr io.Writer) int {
+func runCommand(ctx context.Context, path string, c command, args []string, stdout, stderr io.Writer) error {
 	if c.subcommands != nil {
 		return dispatch(ctx, path, "subcommand", c.subcommands, groupUsage(path, c), args, stdout, stderr)
 	}
@@ -106,7 +98,10 @@ func runCommand(ctx context.Context, path string, c command, args []string, stdo
 	o.register(fs)
 	fs.Usage = func() { fmt.Fprint(stdout, c.usage+"\nFlags:\n"+fs.FlagUsages()) }
 	if code, ok := cliflags.ParseCommand(fs, args, stderr); !ok {
-		return code
+		if code == exitOK { // --help
+			return nil
+		}
+		return shown(usagef("%s: bad flags", path)) // told by ParseCommand
 	}
 	return exec(ctx)
 }
@@ -180,6 +175,7 @@ func (o *common) runURL(workflowID, runID string) string {
 		url.PathEscape(o.namespace), url.PathEscape(workflowID), url.PathEscape(runID))
 }
 
-func (o *common) errorf(format string, args ...any) {
+// warnf tells the user of something that does not stop the command.
+func (o *common) warnf(format string, args ...any) {
 	fmt.Fprintf(o.stderr, "starter: "+format+"\n", args...)
 }

@@ -198,7 +198,7 @@ Without --campaign: the name single sends ("starter send") use, under each
 payload key, the active one first. It needs no Temporal server.
 With --campaign: the name in that campaign, whose key is read from its input.
 `,
-	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) int {
+	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) error {
 		r := &recipientID{common: o}
 		fs.StringVar(&r.urn, "urn", "", "the recipient's URN, urn:li:person:<id> (required)")
 		fs.StringVar(&r.campaign, "campaign", "", "the campaign id, for a campaign's messages")
@@ -227,18 +227,16 @@ type keyedRecipientID struct {
 	RecipientID string `json:"recipient_id"`
 }
 
-func (r *recipientID) run(ctx context.Context) int {
+func (r *recipientID) run(ctx context.Context) error {
 	r.urn = strings.TrimSpace(r.urn)
 	if r.urn == "" {
-		r.errorf("--urn: is required (a LinkedIn person URN, urn:li:person:<id>)")
-		return exitUsage
+		return usagef("--urn: is required (a LinkedIn person URN, urn:li:person:<id>)")
 	}
 	out := recipientIDOutput{URN: r.urn, CampaignID: r.campaign}
 	if r.campaign == "" {
 		keys, err := r.temporal.Keys()
 		if err != nil {
-			r.errorf("%v", err)
-			return exitError
+			return err
 		}
 		var quoted []string
 		for _, id := range sendIdentities(keys, r.urn, "") {
@@ -255,18 +253,15 @@ func (r *recipientID) run(ctx context.Context) int {
 	} else {
 		c, err := r.dial()
 		if err != nil {
-			r.errorf("%v", err)
-			return exitError
+			return err
 		}
 		defer c.Close()
 		prev, err := readPreviousCampaign(ctx, c, r.dataConverter, r.keys != nil, r.campaign)
 		switch {
 		case err != nil:
-			r.errorf("%v", err)
-			return exitError
+			return err
 		case !prev.exists:
-			r.errorf("--campaign: no campaign %s found in namespace %s", r.campaign, r.namespace)
-			return exitError
+			return fmt.Errorf("--campaign: no campaign %s found in namespace %s", r.campaign, r.namespace)
 		}
 		in := workflows.CampaignInput{RecipientKey: prev.key}
 		name, _ := in.CampaignRecipientID(r.urn) // the key was checked when read
@@ -277,7 +272,7 @@ func (r *recipientID) run(ctx context.Context) int {
 	}
 	if r.json {
 		printJSON(r.stdout, out)
-		return exitOK
+		return nil
 	}
 	w := r.stdout
 	fmt.Fprintf(w, "%s\n", r.urn)
@@ -294,5 +289,5 @@ func (r *recipientID) run(ctx context.Context) int {
 		}
 	}
 	fmt.Fprintf(w, "  UI filter:    %s\n", out.Query)
-	return exitOK
+	return nil
 }

@@ -45,7 +45,7 @@ the recipient by a keyed pseudonym (see "starter recipient-id"), never the URN.
 Exit status: 0 started (with --wait: delivered), 1 error, 2 bad input,
 3 not delivered, 4 outcome unknown.
 `,
-	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) int {
+	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) error {
 		s := &sendFlags{common: o, fs: fs}
 		fs.StringVar(&s.to, "to", "", "recipient's LinkedIn person URN, urn:li:person:<id>")
 		fs.StringVar(&s.message, "message", "", "message text")
@@ -77,16 +77,14 @@ type sendOutput struct {
 	Result     *workflows.SendMessageResult `json:"result,omitempty"`
 }
 
-func (s *sendFlags) run(ctx context.Context) int {
+func (s *sendFlags) run(ctx context.Context) error {
 	in, err := s.input()
 	if err != nil {
-		s.errorf("invalid input, nothing was sent:\n%s", indent(err))
-		return exitUsage
+		return usagef("invalid input, nothing was sent:\n%s", indent(err))
 	}
 	c, err := s.dial()
 	if err != nil {
-		s.errorf("%v", err)
-		return exitError
+		return err
 	}
 	defer c.Close()
 
@@ -100,8 +98,7 @@ func (s *sendFlags) run(ctx context.Context) int {
 		// has another id: find it rather than send it again.
 		earlier, err := findEarlierSend(ctx, c, names[1:])
 		if err != nil {
-			s.errorf("%v; nothing was sent", err)
-			return exitError
+			return fmt.Errorf("%w; nothing was sent", err)
 		}
 		if earlier != "" {
 			id = earlier
@@ -122,8 +119,7 @@ func (s *sendFlags) run(ctx context.Context) int {
 		out.Existing = true
 		run = c.GetWorkflow(ctx, id, started.RunId)
 	case err != nil:
-		s.errorf("starting %s: %v%s", workflows.SendMessageWorkflow, err, searchAttributeHint(err))
-		return exitError
+		return fmt.Errorf("starting %s: %w%s", workflows.SendMessageWorkflow, err, searchAttributeHint(err))
 	}
 	out.RunID = run.GetRunID()
 	out.URL = s.runURL(id, out.RunID)
@@ -136,7 +132,7 @@ func (s *sendFlags) run(ctx context.Context) int {
 		fmt.Fprintf(s.stdout, "  workflow id: %s\n  run id:      %s\n  view:        %s\n", out.WorkflowID, out.RunID, out.URL)
 	}
 	if !s.wait {
-		return s.print(out, exitOK)
+		return s.print(out, nil)
 	}
 
 	if !s.json {
@@ -148,27 +144,26 @@ func (s *sendFlags) run(ctx context.Context) int {
 		var ok bool
 		if res, ok = workflows.ResultFromError(err); !ok {
 			if ctx.Err() != nil {
-				s.errorf("stopped waiting; the workflow goes on: %s", out.URL)
-				return exitError
+				return fmt.Errorf("stopped waiting; the workflow goes on: %s", out.URL)
 			}
-			s.errorf("waiting for %s: %v", id, err)
-			return exitError
+			return fmt.Errorf("waiting for %s: %w", id, err)
 		}
 	}
 	out.Result = &res
 	if !s.json {
 		printResult(s.stdout, res)
 	}
-	return s.print(out, exitForOutcome(res.Outcome))
+	return s.print(out, outcomeErr(res.Outcome))
 }
 
-func (s *sendFlags) print(out sendOutput, code int) int {
+// print prints the --json output, and returns err.
+func (s *sendFlags) print(out sendOutput, err error) error {
 	if s.json {
 		enc := json.NewEncoder(s.stdout)
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(out)
 	}
-	return code
+	return err
 }
 
 // input builds and validates the workflow input from the flags.
@@ -253,18 +248,6 @@ func printResult(w io.Writer, r workflows.SendMessageResult) {
 
 func round(d workflows.Duration) time.Duration {
 	return time.Duration(d).Round(time.Millisecond)
-}
-
-func exitForOutcome(o workflows.Outcome) int {
-	switch o {
-	case workflows.Delivered:
-		return exitOK
-	case workflows.Invalid:
-		return exitUsage
-	case workflows.Unknown:
-		return exitUnknown
-	}
-	return exitFailed
 }
 
 // searchAttributeHint explains the fix when the namespace lacks outpace's
