@@ -26,6 +26,11 @@ const (
 	// MetricCampaignRecipients counts campaign recipients by state:
 	// delivered, failed, unknown, invalid or skipped.
 	MetricCampaignRecipients = "outpace_campaign_recipients"
+	// MetricAccountWaiting is a gauge of an account's actions waiting for
+	// its pacer, by sender and by what holds them (wait: spacing,
+	// hourly_cap, daily_cap, weekly_cap, outside_window, busy, queued,
+	// paused).
+	MetricAccountWaiting = "outpace_account_waiting"
 )
 
 // recordMessage records a finished message: its outcome, and how long its

@@ -15,7 +15,9 @@ import (
 	"github.com/outpacehq/outpace/internal/metrics/metricstest"
 	"github.com/outpacehq/outpace/outx"
 	"github.com/outpacehq/outpace/outx/outxtest"
+	"github.com/outpacehq/outpace/pacer"
 	"github.com/outpacehq/outpace/recipients"
+	"github.com/outpacehq/outpace/senders"
 	"github.com/outpacehq/outpace/workflows"
 )
 
@@ -162,5 +164,40 @@ func TestCampaignRecipientMetrics(t *testing.T) {
 		if len(l) != 1 {
 			t.Errorf("campaign recipients labels %v: want the state only (the test environment adds no workflow tags), no per-campaign label", l)
 		}
+	}
+}
+
+// TestAccountWaitingGauge: while a request waits for its account's hourly
+// cap, outpace_account_waiting{wait="hourly_cap"} says so; once it is
+// granted, the gauge is back to 0.
+func TestAccountWaitingGauge(t *testing.T) {
+	m, err := metrics.New(func(err error) { t.Errorf("meter error: %v", err) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	limits := senders.Limits{TimeZone: "UTC", Days: "mon-sun", Hours: "00:00-24:00", MinGap: "1m", MaxGap: "1m",
+		Message: senders.Caps{HourlyCap: ptr(1)}}
+	env, grants := pacerEnvWith(t, limits, func(s *testsuite.WorkflowTestSuite) { s.SetMetricsHandler(m.Handler) })
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(pacer.UpdateAcquire, slotRequest("r1", ""))
+		env.SignalWorkflow(pacer.UpdateAcquire, slotRequest("r2", ""))
+	}, time.Second)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(pacer.SignalRelease, pacer.Release{ID: "r1", Counted: true, Start: sunday.Add(time.Second), End: sunday.Add(time.Minute)})
+	}, time.Minute)
+	var capped float64
+	env.RegisterDelayedCallback(func() {
+		capped = gather(t, m).Gauge("outpace_account_waiting", "wait", "hourly_cap", "sender", "default")
+	}, 10*time.Minute)
+	env.RegisterDelayedCallback(env.CancelWorkflow, 2*time.Hour)
+	env.ExecuteWorkflow(workflows.SenderPacer, pacer.Input{Sender: pacer.DefaultSender})
+	if capped != 1 {
+		t.Errorf("while r2 waits for the hourly cap: outpace_account_waiting{wait=hourly_cap} = %v, want 1", capped)
+	}
+	if g, ok := grantOf(*grants, "r2"); !ok || g.Stopped != "" {
+		t.Fatalf("r2 was not granted after the hour: %+v", *grants)
+	}
+	if got := gather(t, m).Gauge("outpace_account_waiting", "wait", "hourly_cap"); got != 0 {
+		t.Errorf("after r2's grant: outpace_account_waiting{wait=hourly_cap} = %v, want 0", got)
 	}
 }

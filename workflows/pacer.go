@@ -480,6 +480,24 @@ func (p *pacerRun) show(ctx workflow.Context, now time.Time, waits []pacer.Wait)
 	if d := b.String(); d != p.details {
 		p.details = d
 		workflow.SetCurrentDetails(ctx, d)
+		p.measure(ctx, waits)
+	}
+}
+
+// waitKinds are the kinds of waits the pacer counts in MetricAccountWaiting.
+var waitKinds = []string{pacer.WaitSpacing, pacer.WaitHourlyCap, pacer.WaitDailyCap, pacer.WaitWeeklyCap,
+	pacer.WaitWindow, pacer.WaitBusy, pacer.WaitQueued, pacer.WaitPaused}
+
+// measure sets MetricAccountWaiting: the account's requests waiting now, by
+// what holds them.
+func (p *pacerRun) measure(ctx workflow.Context, waits []pacer.Wait) {
+	n := map[string]int{}
+	for _, w := range waits {
+		n[w.Kind]++
+	}
+	m := workflow.GetMetricsHandler(ctx)
+	for _, k := range waitKinds {
+		m.WithTags(map[string]string{"sender": p.sender, "wait": k}).Gauge(MetricAccountWaiting).Update(float64(n[k]))
 	}
 }
 

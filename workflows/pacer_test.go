@@ -278,7 +278,16 @@ func TestWaitInSendingDays(t *testing.T) {
 // recorded.
 func pacerEnv(t *testing.T, limits senders.Limits) (*testsuite.TestWorkflowEnvironment, *[]pacer.Grant) {
 	t.Helper()
+	return pacerEnvWith(t, limits, nil)
+}
+
+// pacerEnvWith is pacerEnv with the suite set up by setup first.
+func pacerEnvWith(t *testing.T, limits senders.Limits, setup func(*testsuite.WorkflowTestSuite)) (*testsuite.TestWorkflowEnvironment, *[]pacer.Grant) {
+	t.Helper()
 	var suite testsuite.WorkflowTestSuite
+	if setup != nil {
+		setup(&suite)
+	}
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(sunday)
 	env.RegisterWorkflow(workflows.SenderPacer)

@@ -43,6 +43,16 @@ func (f Families) Counter(name string, labels ...string) float64 {
 	return total
 }
 
+// Gauge sums the gauge's series whose labels include the given pairs; 0
+// when there are none.
+func (f Families) Gauge(name string, labels ...string) float64 {
+	total := 0.0
+	for _, m := range f.series(name, dto.MetricType_GAUGE, labels) {
+		total += m.GetGauge().GetValue()
+	}
+	return total
+}
+
 // Histogram sums the observation counts and sums of the histogram's series
 // whose labels include the given pairs.
 func (f Families) Histogram(name string, labels ...string) (count uint64, sum float64) {
