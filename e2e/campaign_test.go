@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -181,11 +180,8 @@ func TestCampaignFromCSV(t *testing.T) {
 	for _, who := range []string{p("Ada"), p("Grace"), outxtest.NotConnected + "-e2ecsv", p("Ken")} {
 		tasks = append(tasks, s.sandbox.TasksTo(who)...)
 	}
-	sort.Slice(tasks, func(i, j int) bool { return tasks[i].CreatedAt.Before(tasks[j].CreatedAt) })
-	for i := 1; i < len(tasks); i++ {
-		if gap := tasks[i].CreatedAt.Sub(tasks[i-1].FinishedAt); gap < 100*time.Millisecond {
-			t.Errorf("task %d created %s after task %d finished: want at least the 100ms minimum gap, from its end", i, gap, i-1)
-		}
+	if err := outxtest.CheckAccountTasks(tasks, outxtest.AccountPacing{MinGap: 100 * time.Millisecond}); err != nil {
+		t.Errorf("the campaign's tasks, want at least the 100ms minimum gap from each one's end: %v", err)
 	}
 
 	// Starting the same campaign again sends nothing new.

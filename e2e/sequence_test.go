@@ -106,19 +106,8 @@ func (r *paceRun) teamTasks(team string) []outxtest.Task {
 // the sandbox's own clock.
 func checkOneAtATime(t *testing.T, account string, tasks []outxtest.Task, minGap time.Duration) {
 	t.Helper()
-	for i, task := range tasks {
-		if task.FinishedAt.IsZero() {
-			t.Errorf("%s: task %d (%s) never finished", account, i, task.Type)
-			continue
-		}
-		if i == 0 {
-			continue
-		}
-		prev := tasks[i-1]
-		if gap := task.CreatedAt.Sub(prev.FinishedAt); gap < minGap {
-			t.Errorf("%s: task %d (%s) was created %s after task %d (%s) finished: want no overlap and a gap of at least %s",
-				account, i, task.Type, gap, i-1, prev.Type, minGap)
-		}
+	if err := outxtest.CheckAccountTasks(tasks, outxtest.AccountPacing{MinGap: minGap}); err != nil {
+		t.Errorf("%s: %v", account, err)
 	}
 }
 

@@ -55,45 +55,6 @@ func (h *stackHarness) tasksOf(team string) []outxtest.Task {
 	return out
 }
 
-// checkAccountPacing checks, from the sandbox's own timestamps, that one
-// account's tasks never overlapped, that each started at least minGap after
-// the previous one ended, inside the window, and within the caps.
-func checkAccountPacing(t *testing.T, tasks []outxtest.Task, minGap time.Duration, open func(time.Time) bool, hourly, daily int) {
-	t.Helper()
-	for i, task := range tasks {
-		if task.FinishedAt.IsZero() {
-			t.Errorf("task %d (%s) never finished", i, task.Type)
-			continue
-		}
-		if !open(task.CreatedAt) {
-			t.Errorf("task %d created %s, outside the sending hours", i, task.CreatedAt)
-		}
-		if i > 0 {
-			prev := tasks[i-1]
-			if task.CreatedAt.Before(prev.FinishedAt) {
-				t.Errorf("task %d created %s while task %d was in flight (until %s)", i, task.CreatedAt, i-1, prev.FinishedAt)
-			} else if gap := task.CreatedAt.Sub(prev.FinishedAt); gap < minGap {
-				t.Errorf("task %d came %s after the previous one ended, want at least %s", i, gap, minGap)
-			}
-		}
-		inHour, inDay := 0, 0
-		for _, u := range tasks[:i+1] {
-			if task.CreatedAt.Sub(u.CreatedAt) < time.Hour {
-				inHour++
-			}
-			if u.CreatedAt.Truncate(24 * time.Hour).Equal(task.CreatedAt.Truncate(24 * time.Hour)) {
-				inDay++
-			}
-		}
-		if inHour > hourly {
-			t.Errorf("task %d is the %dth in an hour; the cap is %d", i, inHour, hourly)
-		}
-		if inDay > daily {
-			t.Errorf("task %d is the %dth of its day; the cap is %d", i, inDay, daily)
-		}
-	}
-}
-
 // TestTwoCampaignsShareOneAccount runs a one-message campaign and a
 // sequence campaign at once on one account: the account's pacer lets one
 // task through at a time, spaced, capped and inside its hours, and serves
@@ -121,7 +82,9 @@ func TestTwoCampaignsShareOneAccount(t *testing.T) {
 		u := at.UTC()
 		return u.Weekday() != time.Saturday && u.Weekday() != time.Sunday && u.Hour() >= 9 && u.Hour() < 17
 	}
-	checkAccountPacing(t, tasks, 2*time.Minute, open, 6, 20)
+	if err := outxtest.CheckAccountTasks(tasks, outxtest.AccountPacing{MinGap: 2 * time.Minute, HourlyCap: 6, DailyCap: 20, Open: open}); err != nil {
+		t.Error(err)
+	}
 	// Turns: in the first 20 tasks, each campaign has about half.
 	n := 0
 	for _, task := range tasks[:20] {
@@ -167,7 +130,9 @@ func TestSendersDoNotSlowEachOther(t *testing.T) {
 		if got := span(tasks); got > baseline+time.Minute {
 			t.Errorf("%s's campaign took %s beside the other account's, %s alone: one account slowed the other", name, got, baseline)
 		}
-		checkAccountPacing(t, tasks, 5*time.Minute, func(time.Time) bool { return true }, 1000, 1000)
+		if err := outxtest.CheckAccountTasks(tasks, outxtest.AccountPacing{MinGap: 5 * time.Minute}); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 	// The two accounts acted at the same time.
 	overlap := 0
