@@ -67,6 +67,14 @@ type pacerRun struct {
 	lingering []*lingerer
 	// details is the text last given to SetCurrentDetails.
 	details string
+	// loaded: the account's limits are read; updates wait for it.
+	loaded bool
+	// timer is the loop's pending timer and when it fires: kept across
+	// iterations while the wake time it serves still holds, since each
+	// timer started is a billable action.
+	timer       workflow.Future
+	timerAt     time.Time
+	cancelTimer workflow.CancelFunc
 }
 
 // lingerer is one open acquire update.
@@ -86,7 +94,6 @@ func newPacer(ctx workflow.Context, in pacer.Input) (*pacerRun, error) {
 		p.st = *in.State
 	}
 	p.st.Run++
-	p.loadLimits(ctx)
 	// Every payload is decoded into a fresh value (receive): a field one
 	// sender omits never keeps another sender's value.
 	p.signals = []signalReceiver{
@@ -124,6 +131,10 @@ func newPacer(ctx workflow.Context, in pacer.Input) (*pacerRun, error) {
 	); err != nil {
 		return nil, err
 	}
+	// After the handlers: an update that arrives while the limits load
+	// waits for them rather than being refused for want of a handler.
+	p.loadLimits(ctx)
+	p.loaded = true
 	return p, nil
 }
 
@@ -152,6 +163,9 @@ func checkRequest(r pacer.Request) error {
 // grants it (or finds its wait too long).
 func (p *pacerRun) acquire(ctx workflow.Context, r pacer.Request) (pacer.Answer, error) {
 	defer p.poke()
+	if err := workflow.Await(ctx, func() bool { return p.loaded }); err != nil {
+		return pacer.Answer{}, err
+	}
 	now := workflow.Now(ctx)
 	if h := p.st.Holder; h != nil && h.Request.ID == r.ID {
 		return pacer.Answer{ID: r.ID, Granted: true, GrantedAt: h.GrantedAt}, nil // asked again: its answer was lost
@@ -252,7 +266,7 @@ func (p *pacerRun) takeBackVanishedHolder(ctx workflow.Context, now time.Time) b
 		return true
 	}
 	if h.NextCheck.IsZero() {
-		h.NextCheck = h.GrantedAt.Add(holderCheckEvery)
+		h.NextCheck = checkAfter(h.GrantedAt)
 	}
 	if len(p.st.Queue) == 0 || now.Before(h.NextCheck) {
 		return false
@@ -264,10 +278,24 @@ func (p *pacerRun) takeBackVanishedHolder(ctx workflow.Context, now time.Time) b
 		return true
 	}
 	if p.st.Holder == h { // not released while the check ran
-		h.NextCheck = workflow.Now(ctx).Add(holderCheckEvery)
+		h.NextCheck = checkAfter(workflow.Now(ctx))
 	}
 	return false
 }
+
+// checkAfter is when a holder granted (or last checked) at t is next
+// checked: holderCheckEvery later, rounded up to a grid of checkGrid, so
+// that the holders of a busy few minutes share one timer.
+func checkAfter(t time.Time) time.Time {
+	at := t.Add(holderCheckEvery)
+	if r := at.Truncate(checkGrid); !r.Equal(at) {
+		return r.Add(checkGrid)
+	}
+	return at
+}
+
+// checkGrid is the grid of the holder checks' times.
+const checkGrid = 5 * time.Minute
 
 // grantNext gives the slot to queued request i: through its open acquire
 // update, or by signalling the requester. A stopped request is refused the
@@ -308,9 +336,12 @@ func (p *pacerRun) answerLingerers(now time.Time, waits []pacer.Wait) {
 			continue
 		}
 		w := waits[i]
-		near := w.Ahead == 0 && !w.NextAt.IsZero() && !w.NextAt.After(l.deadline) &&
+		// Near: next in line, and either another action is in flight (a
+		// task usually ends within seconds) or its own limit opens before
+		// the deadline.
+		near := w.Ahead == 0 && (w.Kind == pacer.WaitBusy || !w.NextAt.IsZero() && !w.NextAt.After(l.deadline) &&
 			(w.Kind == pacer.WaitSpacing || w.Kind == pacer.WaitHourlyCap || w.Kind == pacer.WaitDailyCap ||
-				w.Kind == pacer.WaitWeeklyCap || w.Kind == pacer.WaitWindow)
+				w.Kind == pacer.WaitWeeklyCap || w.Kind == pacer.WaitWindow))
 		if !near || !now.Before(l.deadline) {
 			wait := w
 			l.answer = &pacer.Answer{ID: l.id, Waiting: &wait}
@@ -392,7 +423,7 @@ func (p *pacerRun) nextWake(now time.Time) (time.Time, string) {
 		}
 	}
 	for _, l := range p.lingering {
-		if l.answer == nil {
+		if l.answer == nil { // a lingering request is answered by its deadline
 			earlier(l.deadline)
 		}
 	}
@@ -413,28 +444,30 @@ func (p *pacerRun) nextWake(now time.Time) (time.Time, string) {
 	return wake, ""
 }
 
-// sleep waits for a signal, an update, cancellation, or wake.
+// sleep waits for a signal, an update, cancellation, or wake. The timer
+// that serves wake is kept for the next iterations while it is not later
+// than what they need: a timer that fires early only makes the loop look
+// again.
 func (p *pacerRun) sleep(ctx workflow.Context, now, wake time.Time, summary string) {
-	sel := workflow.NewSelector(ctx)
-	woke := false
-	var cancelTimer workflow.CancelFunc
-	if !wake.IsZero() {
+	if !wake.IsZero() && (p.timer == nil || wake.Before(p.timerAt)) {
+		if p.cancelTimer != nil {
+			p.cancelTimer()
+		}
 		var tctx workflow.Context
-		tctx, cancelTimer = workflow.WithCancel(ctx)
-		sel.AddFuture(workflow.NewTimerWithOptions(tctx, max(wake.Sub(now), time.Millisecond), workflow.TimerOptions{Summary: summary}), func(workflow.Future) {})
+		tctx, p.cancelTimer = workflow.WithCancel(ctx)
+		p.timer = workflow.NewTimerWithOptions(tctx, max(wake.Sub(now), time.Millisecond), workflow.TimerOptions{Summary: summary})
+		p.timerAt = wake
+	}
+	sel := workflow.NewSelector(ctx)
+	if p.timer != nil {
+		sel.AddFuture(p.timer, func(workflow.Future) { p.timer, p.cancelTimer = nil, nil })
 	}
 	for _, s := range p.signals {
-		s.addTo(sel, func() { woke = true })
+		s.addTo(sel, func() {})
 	}
-	sel.AddReceive(p.wake, func(c workflow.ReceiveChannel, _ bool) {
-		c.Receive(ctx, nil)
-		woke = true
-	})
+	sel.AddReceive(p.wake, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
 	sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
 	sel.Select(ctx)
-	if cancelTimer != nil && woke {
-		cancelTimer()
-	}
 }
 
 // continueAsNew starts the next run with the state, once every update in
