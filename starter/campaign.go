@@ -676,6 +676,14 @@ func (s *campaignStart) run(ctx context.Context) error {
 		return err
 	}
 	defer tc.Close()
+	// A sender that no worker has is refused before anything starts: every
+	// recipient would fail for want of the account.
+	workers, describeErr := describeWorkers(ctx, tc, s.taskQueue)
+	if describeErr == nil {
+		if err := workers.checkSender(c.in.Sender, "nothing was started"); err != nil {
+			return err
+		}
+	}
 
 	out := campaignStartOutput{
 		CampaignID: s.id, RunsURL: s.campaignRunsURL(s.id), Recipients: sum.Rows, Invalid: sum.Invalid,
@@ -770,6 +778,9 @@ func (s *campaignStart) run(ctx context.Context) error {
 		if c.in.RecipientsFile != nil {
 			fmt.Fprintf(w, "  The worker reads %s: it must see the same file, unchanged.\n", c.in.RecipientsFile.Path)
 		}
+	}
+	if describeErr == nil {
+		(&workerWatch{o: s.common, c: tc, queue: s.taskQueue, what: "the campaign"}).afterStart(ctx, workers)
 	}
 	if !s.watch {
 		return nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -145,8 +146,12 @@ type campaignView struct {
 	Failure string `json:"failure,omitempty"`
 	URL     string `json:"url"`
 	RunsURL string `json:"runs_url"`
+	// AccountWaits say why the campaign's actions wait for their account's
+	// pacer, while it runs: one per distinct reason.
+	AccountWaits []accountWait `json:"account_waits,omitempty"`
 
-	status enumspb.WorkflowExecutionStatus
+	status    enumspb.WorkflowExecutionStatus
+	taskQueue string // the campaign's, where its account's pacer runs
 }
 
 func (v campaignView) closed() bool { return v.status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING }
@@ -169,6 +174,7 @@ func (o *common) describeCampaign(ctx context.Context, c client.Client, id strin
 	}
 	v.status = info.GetStatus()
 	v.WorkflowStatus = v.status.String()
+	v.taskQueue = cmp.Or(info.GetTaskQueue(), o.taskQueue)
 	v.RunID = info.GetExecution().GetRunId()
 	v.URL = o.runURL(id, v.RunID)
 	return v, nil
@@ -186,9 +192,13 @@ func (o *common) fetchCampaign(ctx context.Context, c client.Client, id string) 
 	if !v.closed() {
 		p, err := queryProgress(ctx, c, id, "", queryTimeout)
 		if err != nil {
+			if w, derr := describeWorkers(ctx, c, v.taskQueue); derr == nil && !w.running() {
+				return v, fmt.Errorf("asking campaign %s for its progress: %s", id, noPollerText(v.taskQueue))
+			}
 			return v, fmt.Errorf("asking campaign %s for its progress: %w (is the worker running?)", id, err)
 		}
 		v.CampaignProgress = p
+		v.AccountWaits = accountWaits(ctx, c, v.taskQueue, p.Sender, id, time.Now())
 		return v, nil
 	}
 	err = c.GetWorkflow(ctx, id, v.RunID).Get(ctx, &v.CampaignProgress)
@@ -293,6 +303,9 @@ func printCampaign(w io.Writer, v campaignView, now time.Time) {
 	if !v.NextSendAt.IsZero() && !v.closed() {
 		fmt.Fprintf(w, "next send: %s (%s)\n", v.NextSendAt.Local().Format("2006-01-02 15:04:05 MST"), relative(v.NextSendAt, now))
 	}
+	for _, aw := range v.AccountWaits {
+		fmt.Fprintln(w, waitLine(aw))
+	}
 	fmt.Fprintf(w, "run: %d\n", v.Run)
 	fmt.Fprintf(w, "workflow: %s\n", v.WorkflowStatus)
 	if !v.StartedAt.IsZero() {
@@ -350,7 +363,7 @@ func (s *campaignControl) watch(ctx context.Context) error {
 // goes on; only a missing campaign or Ctrl-C stops it.
 func (o *common) watchCampaign(ctx context.Context, c client.Client, id string, interval time.Duration) error {
 	tty := !o.json && isTerminal(o.stdout)
-	var lastKey, lastErr string
+	var lastKey, lastErr, lastWaits string
 	var lastJSON []byte
 	drawn := false // a progress line is on the terminal without its newline
 	endLine := func() {
@@ -396,6 +409,15 @@ func (o *common) watchCampaign(ctx context.Context, c client.Client, id string, 
 					fmt.Fprintln(o.stdout, line)
 				}
 				lastKey = key
+				// Why the campaign's actions wait for their account, under
+				// the progress line, whenever that changes.
+				if wk := waitsKey(v.AccountWaits); wk != lastWaits {
+					lastWaits = wk
+					endLine()
+					for _, aw := range v.AccountWaits {
+						fmt.Fprintf(o.stdout, "  %s\n", waitLine(aw))
+					}
+				}
 			}
 			if v.closed() {
 				endLine()

@@ -149,9 +149,16 @@ func (o *common) register(fs *pflag.FlagSet) {
 	cliflags.Env(fs, "ui-url", "OUTPACE_UI_URL")
 }
 
+// dialFake, when set (by tests), is dialled instead of Temporal.
+var dialFake func() client.Client
+
 // dial connects to Temporal; the SDK's own logging stays quiet unless it
 // has something to warn about.
 func (o *common) dial() (client.Client, error) {
+	if dialFake != nil {
+		o.namespace, o.dataConverter = client.DefaultNamespace, converter.GetDefaultDataConverter()
+		return dialFake(), nil
+	}
 	z, err := logging.New(o.stderr, "console", "warn")
 	if err != nil {
 		return nil, err

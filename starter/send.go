@@ -70,11 +70,18 @@ type sendFlags struct {
 
 // sendOutput is what --json prints.
 type sendOutput struct {
-	WorkflowID string                       `json:"workflow_id"`
-	RunID      string                       `json:"run_id"`
-	URL        string                       `json:"url"`
-	Existing   bool                         `json:"existing,omitempty"`
-	Result     *workflows.SendMessageResult `json:"result,omitempty"`
+	WorkflowID string `json:"workflow_id"`
+	RunID      string `json:"run_id"`
+	URL        string `json:"url"`
+	Existing   bool   `json:"existing,omitempty"`
+	// SentAgain: the earlier run under this id made no OutX task, so the
+	// message was started again; Earlier is that run's result.
+	SentAgain bool                         `json:"sent_again,omitempty"`
+	Earlier   *workflows.SendMessageResult `json:"earlier,omitempty"`
+	// Progress is the last the run said of what it did while waited for
+	// (with --wait): why it waited for its account, and until when.
+	Progress *workflows.TaskProgress      `json:"progress,omitempty"`
+	Result   *workflows.SendMessageResult `json:"result,omitempty"`
 }
 
 func (s *sendFlags) run(ctx context.Context) error {
@@ -87,6 +94,16 @@ func (s *sendFlags) run(ctx context.Context) error {
 		return err
 	}
 	defer c.Close()
+
+	// The workers say which senders they have: a sender none has is
+	// refused before anything starts. An error describing the queue only
+	// skips the check; starting will say what is wrong.
+	workers, describeErr := describeWorkers(ctx, c, s.taskQueue)
+	if describeErr == nil {
+		if err := workers.checkSender(in.Sender, "nothing was sent"); err != nil {
+			return err
+		}
+	}
 
 	// With payload encryption on, the id and the search attribute name the
 	// recipient by a pseudonym (the starter's summary is encrypted).
@@ -105,31 +122,41 @@ func (s *sendFlags) run(ctx context.Context) error {
 		}
 	}
 	out := sendOutput{WorkflowID: id}
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+	opts := client.StartWorkflowOptions{
 		ID:                                       id,
 		TaskQueue:                                s.taskQueue,
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		TypedSearchAttributes:                    temporal.NewSearchAttributes(workflows.RecipientURNAttribute.ValueSet(names[0].recipient)),
 		StaticSummary:                            "Message to " + in.RecipientURN,
-	}, workflows.SendMessageWorkflow, in)
+	}
+	run, err := c.ExecuteWorkflow(ctx, opts, workflows.SendMessageWorkflow, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
 	case errors.As(err, &started):
-		out.Existing = true
-		run = c.GetWorkflow(ctx, id, started.RunId)
+		if run, err = s.again(ctx, c, opts, in, started.RunId, &out); err != nil {
+			return err
+		}
 	case err != nil:
 		return fmt.Errorf("starting %s: %w%s", workflows.SendMessageWorkflow, err, searchAttributeHint(err))
 	}
 	out.RunID = run.GetRunID()
 	out.URL = s.runURL(id, out.RunID)
 	if !s.json {
-		if out.Existing {
+		switch {
+		case out.Existing:
 			fmt.Fprintf(s.stdout, "This message to this recipient was already started; not sending it again (pass --id to send it on purpose).\n")
-		} else {
+		case out.SentAgain:
+			fmt.Fprintf(s.stdout, "The earlier run made no OutX task (%s%s); sending again.\n", out.Earlier.Outcome, finishText(out.Earlier.Reason))
+			fmt.Fprintf(s.stdout, "Started SendMessage\n")
+		default:
 			fmt.Fprintf(s.stdout, "Started SendMessage\n")
 		}
 		fmt.Fprintf(s.stdout, "  workflow id: %s\n  run id:      %s\n  view:        %s\n", out.WorkflowID, out.RunID, out.URL)
+	}
+	watch := &workerWatch{o: s.common, c: c, queue: s.taskQueue, what: "the message"}
+	if describeErr == nil && !out.Existing {
+		watch.afterStart(ctx, workers)
 	}
 	if !s.wait {
 		return s.print(out, nil)
@@ -138,8 +165,7 @@ func (s *sendFlags) run(ctx context.Context) error {
 	if !s.json {
 		fmt.Fprintln(s.stdout, "Waiting for the outcome (Ctrl-C stops waiting, not the workflow)...")
 	}
-	var res workflows.SendMessageResult
-	err = run.Get(ctx, &res)
+	res, err := s.await(ctx, c, run, watch, &out)
 	if err != nil {
 		var ok bool
 		if res, ok = workflows.ResultFromError(err); !ok {
@@ -154,6 +180,119 @@ func (s *sendFlags) run(ctx context.Context) error {
 		printResult(s.stdout, res)
 	}
 	return s.print(out, outcomeErr(res.Outcome))
+}
+
+// again decides about a message whose id is taken: a run still going is
+// attached to; an ended run that certainly made no OutX task (refused
+// without a task: a bad key, a sender the worker lacked) is started again
+// under the same id, since "never twice" must not become "never once"; one
+// that made a task, or may have (unknown), is attached to, never resent.
+func (s *sendFlags) again(ctx context.Context, c client.Client, opts client.StartWorkflowOptions, in workflows.SendMessageInput,
+	runID string, out *sendOutput) (client.WorkflowRun, error) {
+	existing := func() (client.WorkflowRun, error) {
+		out.Existing = true
+		return c.GetWorkflow(ctx, opts.ID, runID), nil
+	}
+	d, err := c.DescribeWorkflowExecution(ctx, opts.ID, runID)
+	if err != nil || d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return existing()
+	}
+	// An ended run's Get returns at once: its result, or its failure,
+	// which carries the result of a message that was not delivered.
+	var res workflows.SendMessageResult
+	err = c.GetWorkflow(ctx, opts.ID, runID).Get(ctx, &res)
+	earlier, ok := workflows.ResultFromError(err)
+	if err == nil || !ok || !earlier.NoTask() {
+		return existing()
+	}
+	opts.WorkflowIDReusePolicy = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
+	run, err := c.ExecuteWorkflow(ctx, opts, workflows.SendMessageWorkflow, in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	switch {
+	case errors.As(err, &started):
+		// Another starter sent it again a moment ago: that run is the one.
+		runID = started.RunId
+		return existing()
+	case err != nil:
+		return nil, fmt.Errorf("starting %s again: %w%s", workflows.SendMessageWorkflow, err, searchAttributeHint(err))
+	}
+	out.SentAgain, out.Earlier = true, &earlier
+	return run, nil
+}
+
+// progressInterval is how often send --wait asks the run why it waits.
+var progressInterval = 2 * time.Second
+
+// queryTaskTimeout bounds one progress query: a query waits for a worker.
+const queryTaskTimeout = 5 * time.Second
+
+// await waits for the run's outcome. Meanwhile it asks the run every few
+// seconds what it does (workflows.QueryTask) and prints each new answer,
+// such as why it waits for its account, and warns once if no worker
+// serves the task queue: a query fails then, and the run waits for one.
+func (s *sendFlags) await(ctx context.Context, c client.Client, run client.WorkflowRun, watch *workerWatch, out *sendOutput) (workflows.SendMessageResult, error) {
+	type outcome struct {
+		res workflows.SendMessageResult
+		err error
+	}
+	type answer struct {
+		p   workflows.TaskProgress
+		err error
+	}
+	qctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan outcome, 1)
+	go func() {
+		var res workflows.SendMessageResult
+		err := run.Get(ctx, &res)
+		done <- outcome{res, err}
+	}()
+	answers := make(chan answer, 1)
+	asking := false
+	ask := func() {
+		asking = true
+		go func() {
+			actx, cancel := context.WithTimeout(qctx, queryTaskTimeout)
+			defer cancel()
+			var p workflows.TaskProgress
+			v, err := c.QueryWorkflow(actx, run.GetID(), run.GetRunID(), workflows.QueryTask)
+			if err == nil {
+				err = v.Get(&p)
+			}
+			answers <- answer{p, err}
+		}()
+	}
+	ask()
+	tick := time.NewTicker(progressInterval)
+	defer tick.Stop()
+	last := ""
+	for {
+		select {
+		case o := <-done:
+			return o.res, o.err
+		case a := <-answers:
+			asking = false
+			switch {
+			case a.err != nil:
+				// No worker, or one from before the query: only the
+				// first says something the user must know.
+				if qctx.Err() == nil {
+					watch.check(qctx)
+				}
+			case a.p.Status != "finished" && a.p.Text != "" && a.p.Text != last:
+				last = a.p.Text
+				p := a.p
+				out.Progress = &p
+				if !s.json {
+					fmt.Fprintf(s.stdout, "  %s\n", p.Text)
+				}
+			}
+		case <-tick.C:
+			if !asking {
+				ask()
+			}
+		}
+	}
 }
 
 // print prints the --json output, and returns err.
@@ -230,6 +369,13 @@ func (s *sendFlags) input() (workflows.SendMessageInput, error) {
 func sendWorkflowID(urn, message string) string {
 	sum := sha256.Sum256([]byte(message))
 	return "send-" + strings.TrimPrefix(urn, "urn:li:person:") + "-" + hex.EncodeToString(sum[:])[:12]
+}
+
+func finishText(reason string) string {
+	if reason == "" {
+		return ""
+	}
+	return ": " + reason
 }
 
 func printResult(w io.Writer, r workflows.SendMessageResult) {
