@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 	commonpb "go.temporal.io/api/common/v1"
@@ -28,9 +29,12 @@ its runs in Temporal's visibility store, as CSV with the header
 line,recipient_urn,outcome,reason,task_id,workflow_id,status
 (for a campaign of steps, one row per recipient with the step reached and
 every step's outcome: line,recipient_urn,outcome,reason,step,steps,workflow_id,status)
-(or JSON lines with --json), in the order visibility returns them. Rows are
-written as they arrive, so a campaign of any size is listed in constant memory.
-A count of rows by outcome goes to standard error.
+(or JSON lines with --json), one row per recipient line, in line order. A
+recipient listed twice has a row too, "skipped", naming the line it repeats
+(once the campaign records such rows). Rows are gathered in a temporary file
+and sorted by an index of a few dozen bytes each, so a campaign of any size is
+listed in little memory. A count of rows by outcome goes to standard error,
+and a campaign that ran nobody says so there.
 
 A message still running has the outcome "pending". Visibility is eventually
 consistent: a run that ended a moment ago may still show as running.
@@ -113,6 +117,12 @@ func (r *campaignReport) run(ctx context.Context) error {
 		defer file.Close() // on early returns; the normal path closes it below to see its error
 		out = file
 	}
+	// The campaign's latest run: the rows it counted without a run of
+	// their own, and whether it ran anyone at all.
+	camp, err := r.readReportCampaign(ctx, c, r.id)
+	if err != nil {
+		return err
+	}
 	// A sequence campaign's recipients are its Sequence runs; their
 	// messages and connection requests carry the same CampaignId but are
 	// steps, not recipients. A one-message campaign has no Sequence run.
@@ -127,19 +137,30 @@ func (r *campaignReport) run(ctx context.Context) error {
 	}
 	sequences := len(first.GetExecutions()) > 0
 	stepsTotal := 0
-	if sequences {
+	if sequences && camp.found {
 		// Best effort: "step 3/5" needs the campaign's steps, which are
 		// gone with its run after the namespace's retention.
-		if d, err := c.DescribeWorkflowExecution(ctx, r.id, ""); err == nil {
-			in, _ := readCampaignInput(ctx, c, r.dataConverter, r.keys != nil, r.id, d.GetWorkflowExecutionInfo().GetExecution().GetRunId())
-			stepsTotal = len(in.Steps)
-		}
-	} else {
+		in, _ := readCampaignInput(ctx, c, r.dataConverter, r.keys != nil, r.id, camp.view.RunID)
+		stepsTotal = len(in.Steps)
+	} else if !sequences {
 		req.Query, first = reportQuery(r.id, workflows.SendMessageWorkflow), nil
 	}
-	w := newReportWriter(out, r.json, sequences)
-	counts := map[string]int{}
-	rows := 0
+	var unrun []unrunRow
+	if camp.progress != nil {
+		unrun = camp.progress.Unrun
+	}
+	handlers := map[string]handler{}
+	for _, u := range unrun {
+		if u.WorkflowID != "" {
+			handlers[u.WorkflowID] = handler{}
+		}
+	}
+	sorter, err := newRowSorter()
+	if err != nil {
+		return err
+	}
+	defer sorter.Close()
+	runs := 0
 	for {
 		resp := first
 		if resp == nil {
@@ -147,29 +168,58 @@ func (r *campaignReport) run(ctx context.Context) error {
 		}
 		first = nil
 		if err != nil {
-			_ = w.flush()
-			return fmt.Errorf("listing the messages of campaign %s (after %d rows): %v%s", r.id, rows, err, searchAttributeHint(err))
+			return fmt.Errorf("listing the messages of campaign %s (after %d rows): %v%s", r.id, runs, err, searchAttributeHint(err))
 		}
 		for _, e := range resp.GetExecutions() {
 			row := rowFromExecution(e, r.dataConverter)
 			if sequences {
 				row.StepsTotal = stepsTotal
 			}
-			if err := w.write(row); err != nil {
-				return fmt.Errorf("writing the report: %v", err)
+			start := e.GetStartTime().AsTime()
+			if h, ok := handlers[row.WorkflowID]; ok && !start.Before(h.start) {
+				handlers[row.WorkflowID] = handler{line: row.Line, urn: row.RecipientURN, start: start}
 			}
-			counts[row.Outcome]++
-			rows++
-		}
-		// Each page goes out as it arrives: a reader of a long report sees
-		// it grow, and nothing accumulates here.
-		if err := w.flush(); err != nil {
-			return fmt.Errorf("writing the report: %v", err)
+			if err := sorter.add(row, start); err != nil {
+				return err
+			}
+			runs++
 		}
 		if len(resp.GetNextPageToken()) == 0 {
 			break
 		}
 		req.NextPageToken = resp.GetNextPageToken()
+	}
+	for _, u := range unrun {
+		var startedAt time.Time
+		if camp.progress != nil {
+			startedAt = camp.progress.StartedAt
+		}
+		if row, ok := unrunReportRow(u, handlers, startedAt); ok {
+			if err := sorter.add(row, time.Time{}); err != nil {
+				return err
+			}
+		}
+	}
+
+	w := newReportWriter(out, r.json, sequences)
+	counts := map[string]int{}
+	rows := 0
+	err = sorter.each(func(row reportRow) error {
+		if err := w.write(row); err != nil {
+			return fmt.Errorf("writing the report: %v", err)
+		}
+		counts[row.Outcome]++
+		rows++
+		if rows%reportPageSize == 0 { // a reader of a long report sees it grow
+			return w.flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = w.flush()
+	}
+	if err != nil {
+		return fmt.Errorf("writing the report: %v", err)
 	}
 	if file != nil {
 		if err := file.Close(); err != nil {
@@ -179,14 +229,22 @@ func (r *campaignReport) run(ctx context.Context) error {
 	fmt.Fprintf(r.stderr, "report: rows %d  delivered %d  failed %d  unknown %d  invalid %d",
 		rows, counts[string(workflows.Delivered)], counts[string(workflows.Failed)], counts[string(workflows.Unknown)],
 		counts[string(workflows.Invalid)])
+	if n := counts[string(workflows.Skipped)]; n > 0 {
+		fmt.Fprintf(r.stderr, "  skipped %d", n)
+	}
 	if sequences {
 		fmt.Fprintf(r.stderr, "  not_connected %d  stopped %d", counts[string(workflows.NotConnected)], counts[string(workflows.Stopped)])
+	} else if n := counts[string(workflows.Stopped)]; n > 0 {
+		fmt.Fprintf(r.stderr, "  stopped %d", n)
 	}
 	fmt.Fprintf(r.stderr, "  pending %d\n", counts[pending])
-	switch {
-	case rows == 0:
-		fmt.Fprintf(r.stderr, "report: no messages found for campaign %s (visibility lags a few seconds behind)\n", r.id)
-	case counts[pending] > 0:
+	if camp.progress != nil && camp.progress.UnrunMore > 0 {
+		fmt.Fprintf(r.stderr, "report: %d more rows skipped without a run of their own are not listed (the campaign keeps the first %d)\n",
+			camp.progress.UnrunMore, len(camp.progress.Unrun))
+	}
+	if why := camp.ranNobody(r.id, runs); why != "" {
+		fmt.Fprintf(r.stderr, "report: %s\n", why)
+	} else if counts[pending] > 0 {
 		fmt.Fprintf(r.stderr, "report: %d still pending (visibility lags a few seconds behind)\n", counts[pending])
 	}
 	return nil

@@ -195,7 +195,9 @@ func TestSendAgainAfterARunThatMadeNoTask(t *testing.T) {
 		{"failed by OutX", settle(workflows.SendMessageResult{Outcome: workflows.Failed, TaskID: "t-1", Reason: "not a connection"}), false},
 		{"unknown", settle(workflows.SendMessageResult{Outcome: workflows.Unknown, Reason: "the send's outcome is unknown"}), false},
 		{"delivered", settle(workflows.SendMessageResult{Outcome: workflows.Delivered, TaskID: "t-1"}), false},
-		{"terminated", func(r *fakeRun) { r.end(enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, nil, &temporal.TerminatedError{}) }, false},
+		{"terminated", func(r *fakeRun) {
+			r.end(enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, nil, &temporal.TerminatedError{})
+		}, false},
 		{"still running", func(*fakeRun) {}, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
