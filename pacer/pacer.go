@@ -135,6 +135,9 @@ type Wait struct {
 	// known now (zero when it waits for something without a time: another
 	// action in flight, a paused campaign).
 	NextAt time.Time `json:"next_at,omitzero"`
+	// At is NextAt as a person reads it, in the time zone of the limit
+	// that holds the request ("10:06 UTC", "Mon 26 Oct 09:00 CET").
+	At string `json:"at,omitempty"`
 	// Ahead counts the requests that go first.
 	Ahead int `json:"ahead,omitempty"`
 }

@@ -332,7 +332,7 @@ func (c *campaign) message(ctx workflow.Context, r recipients.Prepared, key, nam
 	c.current = key
 	defer func() { c.current, c.doing, c.childWait = "", doing{}, nil }()
 	if paced {
-		if err := c.waitForSlot(ctx); err != nil {
+		if err := c.waitWhilePaused(ctx); err != nil {
 			return err
 		}
 	}
@@ -351,7 +351,8 @@ func (c *campaign) message(ctx workflow.Context, r recipients.Prepared, key, nam
 		StaticSummary:         fmt.Sprintf("line %d: %s", r.Line, key),
 	}, true, SendMessage, SendMessageInput{
 		RecipientURN: r.RecipientURN, Message: r.Message, Problems: r.Problems, CampaignID: c.id, Sender: c.in.Sender,
-		SendDeadline: Duration(c.in.SendDeadline.Or(DefaultCampaignSendDeadline)), PollDeadline: c.in.PollDeadline,
+		CampaignPacing: c.limits(),
+		SendDeadline:   Duration(c.in.SendDeadline.Or(DefaultCampaignSendDeadline)), PollDeadline: c.in.PollDeadline,
 	})
 	switch {
 	case err != nil:
@@ -361,7 +362,6 @@ func (c *campaign) message(ctx workflow.Context, r recipients.Prepared, key, nam
 		c.count(ctx, Skipped)
 		return nil
 	}
-	start := workflow.Now(ctx)
 	c.doing = doing{status: StatusSending}
 	c.publish(ctx)
 
@@ -393,12 +393,6 @@ func (c *campaign) message(ctx workflow.Context, r recipients.Prepared, key, nam
 	}
 
 	c.count(ctx, res.Outcome)
-	if res.Outcome != Invalid && res.Outcome != Stopped && res.NotSentCode == "" {
-		// A task was (or may have been) created: it counts, and the next
-		// gap counts from now, the end of that task.
-		c.st.Actions++
-		c.st.Pacing.Record(c.policy, start, workflow.Now(ctx))
-	}
 	switch res.NotSentCode {
 	case activities.ErrUnauthorized, activities.ErrNoAdmin:
 		return c.stop(fmt.Sprintf("OutX refused the account while messaging %s: %s", key, res.Reason))
@@ -438,7 +432,7 @@ func (c *campaign) lookup(ctx workflow.Context, r recipients.Prepared) (urn, pro
 	c.current = r.ProfileSlug
 	defer func() { c.current, c.doing = "", doing{} }()
 	for {
-		if err := c.waitForSlot(ctx); err != nil {
+		if err := c.waitWhilePaused(ctx); err != nil {
 			return "", "", err
 		}
 		c.doing = doing{status: StatusLookingUp, reason: "waiting for account " + senders.Or(c.in.Sender) + "'s pacer to look up profile " + r.ProfileSlug}
@@ -467,8 +461,6 @@ func (c *campaign) lookup(ctx workflow.Context, r recipients.Prepared) (urn, pro
 			return "", "", err
 		}
 		if err == nil {
-			c.st.Actions++
-			c.st.Pacing.Record(c.policy, start, workflow.Now(ctx))
 			return res.RecipientURN, "", nil
 		}
 		switch typ := errorType(err); {
@@ -488,8 +480,6 @@ func (c *campaign) lookup(ctx workflow.Context, r recipients.Prepared) (urn, pro
 			backoff = min(2*backoff, lookupBackoffMax)
 		default:
 			// Not found, or the look-up failed for good: the task ended.
-			c.st.Actions++
-			c.st.Pacing.Record(c.policy, start, workflow.Now(ctx))
 			return "", "could not look up profile " + r.ProfileSlug + ": " + rootMessage(err), nil
 		}
 	}
@@ -499,52 +489,6 @@ const (
 	lookupBackoffMin = time.Minute
 	lookupBackoffMax = 30 * time.Minute
 )
-
-// waitForSlot returns when the next OutX task may start: not paused, the gap
-// after the previous task's end waited out, under the caps, inside the
-// window. A pause or a resume re-evaluates the wait.
-func (c *campaign) waitForSlot(ctx workflow.Context) error {
-	for {
-		if err := c.waitWhilePaused(ctx); err != nil {
-			return err
-		}
-		if c.sequences() {
-			return nil // the account's pacer applies the campaign's limits to each step
-		}
-		now := workflow.Now(ctx)
-		gap := c.policy.Gap(c.id, c.st.Actions)
-		at, why := c.policy.Next(c.st.Pacing, now, gap)
-		if !at.After(now) {
-			return nil
-		}
-		status, summary := c.waitText(why, at, gap)
-		c.doing = doing{status: status, reason: summary, next: at}
-		c.publish(ctx)
-		err := c.sleepUntil(ctx, at, summary)
-		c.doing = doing{}
-		if err != nil {
-			return err
-		}
-	}
-}
-
-func (c *campaign) waitText(why pacing.Reason, at time.Time, gap time.Duration) (CampaignStatus, string) {
-	local := at.In(c.policy.Window.Location).Format("Mon 15:04 MST")
-	switch why {
-	case pacing.HourlyCap:
-		return StatusHourlyCap, fmt.Sprintf("hourly cap of %d reached; next send %s", c.policy.HourlyCap, local)
-	case pacing.DailyCap:
-		return StatusDailyCap, fmt.Sprintf("daily cap of %d reached; next send %s", c.policy.DailyCap, local)
-	case pacing.OutsideWindow:
-		return StatusOutsideWindow, fmt.Sprintf("outside sending hours (%s) until %s", c.policy.Window, local)
-	default:
-		round := time.Second
-		if gap < 10*time.Second {
-			round = 10 * time.Millisecond
-		}
-		return StatusSpacing, fmt.Sprintf("spacing %s before the next send", gap.Round(round))
-	}
-}
 
 // waitWhilePaused blocks while the operator's pause holds.
 func (c *campaign) waitWhilePaused(ctx workflow.Context) error {

@@ -31,7 +31,8 @@ func (c *campaign) parts() []recipients.Part {
 }
 
 // limits are the campaign's own pacing and window, which the account's
-// pacer applies to its steps.
+// pacer applies to its messages and steps (one place for every pacing
+// rule: the campaign itself waits for nothing but its pause).
 func (c *campaign) limits() *CampaignLimits {
 	return &CampaignLimits{Pacing: c.in.Pacing, Window: c.in.Window}
 }
@@ -179,9 +180,6 @@ func (c *campaign) stopRecipient(ctx workflow.Context, r StopRecipientRequest) s
 // the run ends next (continue-as-new, cancel), so the signal is waited for,
 // since the server drops a signal whose sender has closed.
 func (c *campaign) tellPacer(ctx workflow.Context, req pacer.CampaignPause, closing bool) {
-	if !c.sequences() {
-		return
-	}
 	req.Campaign = c.id
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	f := workflow.SignalExternalWorkflow(dctx, pacer.WorkflowID(workflow.GetInfo(ctx).TaskQueueName, c.in.Sender), "", pacer.SignalCampaignPause, req)

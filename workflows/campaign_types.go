@@ -122,10 +122,6 @@ type CampaignState struct {
 	Cursor   recipients.Cursor `json:"cursor"`
 	PageDone int               `json:"page_done,omitempty"`
 	Counts   Counts            `json:"counts"`
-	// Actions counts the OutX tasks created so far; the gap before the next
-	// one is drawn from (campaign id, Actions).
-	Actions int64        `json:"actions"`
-	Pacing  pacing.State `json:"pacing"`
 	// Paused is the operator's pause, with its reason; empty when running.
 	Paused string `json:"paused,omitempty"`
 	// Active counts sequences started and not yet ended; AwaitFirst names

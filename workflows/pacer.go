@@ -541,13 +541,11 @@ func WaitText(sender string, w pacer.Wait, now time.Time) string {
 		return "about to go"
 	}
 	text := "waiting for account " + senders.Or(sender) + ": " + w.Reason
-	if !w.NextAt.IsZero() {
-		at := w.NextAt.UTC()
-		layout := "15:04 MST"
-		if at.Sub(now) > 20*time.Hour {
-			layout = "Mon 2 Jan 15:04 MST"
-		}
-		text += "; next slot " + at.Format(layout)
+	switch {
+	case w.At != "":
+		text += "; next slot " + w.At
+	case !w.NextAt.IsZero():
+		text += "; next slot " + localTime(w.NextAt, now, time.UTC)
 	}
 	return text
 }

@@ -159,6 +159,7 @@ func (s *schedule) earliest(r pacer.Request, now time.Time) (time.Time, pacer.Wa
 	}
 	at := now
 	var why pacer.Wait
+	loc := s.account.Window.Location
 	for range 32 {
 		before := at
 		a1, w1 := s.account.Next(s.st.Account, at, gap)
@@ -172,11 +173,11 @@ func (s *schedule) earliest(r pacer.Request, now time.Time) (time.Time, pacer.Wa
 		}
 		switch {
 		case a3.After(a2):
-			why = limitWait(w3, *cp, "campaign "+r.Campaign+"'s", "", cgap)
+			why, loc = limitWait(w3, *cp, "campaign "+r.Campaign+"'s", "", cgap), cp.Window.Location
 		case a2.After(a1):
-			why = limitWait(w2, tp, "", actionNoun(r.Action), 0)
+			why, loc = limitWait(w2, tp, "", actionNoun(r.Action), 0), tp.Window.Location
 		case a1.After(at):
-			why = limitWait(w1, s.account, "the account's", "actions", gap)
+			why, loc = limitWait(w1, s.account, "the account's", "actions", gap), s.account.Window.Location
 		}
 		at = a3
 		if at.Equal(before) {
@@ -184,9 +185,22 @@ func (s *schedule) earliest(r pacer.Request, now time.Time) (time.Time, pacer.Wa
 		}
 	}
 	if at.After(now) {
-		why.NextAt = at
+		why.NextAt, why.At = at, localTime(at, now, loc)
 	}
 	return at, why
+}
+
+// localTime is t as a person reads it in loc: the time alone within the
+// next 20 hours, else with the day.
+func localTime(t, now time.Time, loc *time.Location) string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	layout := "15:04 MST"
+	if t.Sub(now) > 20*time.Hour {
+		layout = "Mon 2 Jan 15:04 MST"
+	}
+	return t.In(loc).Format(layout)
 }
 
 // actionNoun names an action type's actions in a sentence.

@@ -67,6 +67,9 @@ type stackHarness struct {
 
 	mu        sync.Mutex
 	sequences map[string]workflows.SequenceResult // by recipient URN
+	// messageEnds are when SendMessage runs ended, in order: when outpace
+	// saw their task end and released the account's slot.
+	messageEnds []time.Time
 }
 
 func (h *stackHarness) sequenceResults(t *testing.T) map[string]workflows.SequenceResult {
@@ -127,6 +130,11 @@ func newStack(t *testing.T, limits map[string]senders.Limits, opts outxtest.Opti
 	h := &stackHarness{env: env, sb: sb, sequences: map[string]workflows.SequenceResult{}}
 	askPacerBySignal(env)
 	env.SetOnChildWorkflowCompletedListener(func(info *workflow.Info, result converter.EncodedValue, err error) {
+		if info.WorkflowType.Name == workflows.SendMessageWorkflow {
+			h.mu.Lock()
+			h.messageEnds = append(h.messageEnds, env.Now())
+			h.mu.Unlock()
+		}
 		if info.WorkflowType.Name != workflows.SequenceWorkflow {
 			return
 		}
