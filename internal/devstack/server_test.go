@@ -1,8 +1,14 @@
-package stack
+package devstack
 
 import (
+	"context"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/outpacehq/outpace/internal/repo"
 )
 
 // A scrape of a dev server's /metrics, cut down: only the default
@@ -30,8 +36,32 @@ service_requests{namespace="default",operation="RecordActivityTaskHeartbeat",ser
 			t.Errorf("%s: %v, want %v", k, got[k], v)
 		}
 	}
-	d := Diff(map[string]float64{"a": 5, "b": 2}, map[string]float64{"a": 3, "b": 2})
-	if len(d) != 1 || d["a"] != 2 {
-		t.Errorf("Diff: %v", d)
+}
+
+// A dev server that does not answer in time is not left running:
+// testsuite.StartDevServer returns no handle on the process it started.
+func TestStartServerLeavesNoOrphan(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the temporal CLI; skipped with -short")
+	}
+	root, err := repo.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli, err := TemporalCLI(root, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = StartServer(context.Background(), ServerOptions{CLI: cli, HostPort: "127.0.0.1:" + strconv.Itoa(port), StartTimeout: time.Millisecond})
+	if err == nil {
+		t.Fatal("a dev server answered within a millisecond")
+	}
+	if pid := childPID(cli, strconv.Itoa(port)); pid != 0 {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		t.Fatalf("the dev server that never answered still runs (pid %d): %v", pid, err)
 	}
 }
