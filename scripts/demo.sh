@@ -7,7 +7,9 @@
 # first. Settings (all optional):
 #   DEMO_TEMPORAL_PORT (7233)  DEMO_UI_PORT (8233)  DEMO_SANDBOX_PORT (8787)
 #   DEMO_KEEP=1  keep everything running after the demo until Ctrl-C (the
-#                default when run from a terminal); DEMO_KEEP=0 stops at once
+#                default when run from a terminal, also with its output piped,
+#                as in `make demo | tee demo.log`); DEMO_KEEP=0 stops at once
+#                (CI, tests)
 #   DEMO_BIN (bin/), DEMO_STATE (.demo/): where the binaries and the logs are
 set -euo pipefail
 
@@ -17,12 +19,18 @@ bin=${DEMO_BIN:-$root/bin}
 port=${DEMO_TEMPORAL_PORT:-7233}
 ui_port=${DEMO_UI_PORT:-8233}
 sandbox_port=${DEMO_SANDBOX_PORT:-8787}
+# Someone at a terminal can press Ctrl-C: their standard input is the
+# terminal, wherever the output goes (`make demo | tee demo.log`). CI and
+# tests run without one.
 interactive=0
-if [ -t 0 ] && [ -t 1 ]; then interactive=1; fi
+if [ -t 0 ]; then interactive=1; fi
 keep=${DEMO_KEEP:-$interactive}
 state=${DEMO_STATE:-$root/.demo}
 mkdir -p "$state"
 
+if [ "$keep" = 1 ]; then
+  echo "When the demo is over, everything keeps running for you to explore until Ctrl-C (DEMO_KEEP=0 stops it at once)."
+fi
 for b in "$temporal" "$bin/worker" "$bin/starter" "$bin/sandbox"; do
   [ -x "$b" ] || { echo "demo: $b is missing: run 'make demo'" >&2; exit 1; }
 done
@@ -35,11 +43,16 @@ done
 
 pids=()
 cleanup() {
-  echo
-  echo "Stopping the worker, the sandbox and the dev server..."
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  echo "Stopped. Logs are in $state/."
+  # Ctrl-C also ends a `tee` the output goes to: writing to it then fails
+  # (SIGPIPE), which must not stop the cleanup half way.
+  set +e
+  trap '' PIPE
+  say() { echo "$@" 2>/dev/null; }
+  say
+  say "Stopping the worker, the sandbox and the dev server..."
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null; done
+  wait 2>/dev/null
+  say "Stopped. Logs are in $state/."
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
