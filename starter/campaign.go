@@ -71,7 +71,8 @@ Usage:
 ` + recipientsUsage + `
 Every row is rendered and checked before anything starts. Any invalid row
 refuses the start (exit 2), listing the problems with their line numbers,
-unless --allow-invalid is given: those recipients then end "invalid".
+unless --allow-invalid is given: those recipients then end "invalid". A sender
+that the task queue's workers lack refuses it too (exit 2).
 
 The campaign id is the workflow id and names each recipient's own run
 ("<id>/<recipient URN>"), so nobody is messaged twice by one campaign. A

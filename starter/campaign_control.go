@@ -25,8 +25,9 @@ var campaignStatusCommand = command{
 	name:    "status",
 	summary: "show a campaign's progress",
 	usage: `starter campaign status shows a campaign's progress: what it is doing, its
-counts by outcome, its next send, its window and spacing. It works on a
-campaign that has ended too.
+counts by outcome, its next send, its window and spacing, and why its actions
+(messages, sequence steps) wait at its account's pacer, a line per reason. It
+works on a campaign that has ended too.
 
 Usage:
   starter campaign status --id ID

@@ -36,9 +36,18 @@ Usage:
 The input is checked before anything starts; a bad URN or message is reported
 with the field and the rule, and nothing is sent.
 
+The sender must be one the task queue's workers have (they list theirs): a
+sender none has is refused before anything starts. With no worker polling the
+task queue, send warns within seconds.
+
+With --wait, it prints what the run does while it waits, such as why it waits
+for its account (a cap, the sending hours) and until when.
+
 The workflow id is derived from the recipient and the text, so running the
 same command twice never sends the same message twice: the second run reports
-(and with --wait, waits for) the first. Pass --id to send it again on purpose.
+(and with --wait, waits for) the first. Only when the first certainly made no
+OutX task (refused: a bad key, a sender the worker lacked) is it sent again,
+under the same id. Pass --id to send it again on purpose.
 With payload encryption on, the id and the RecipientUrn search attribute name
 the recipient by a keyed pseudonym (see "starter recipient-id"), never the URN.
 
