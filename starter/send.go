@@ -91,6 +91,8 @@ type sendOutput struct {
 	// (with --wait): why it waited for its account, and until when.
 	Progress *workflows.TaskProgress      `json:"progress,omitempty"`
 	Result   *workflows.SendMessageResult `json:"result,omitempty"`
+
+	ended bool // the run is one that has ended: nothing to ask it while waiting
 }
 
 func (s *sendFlags) run(ctx context.Context) error {
@@ -206,6 +208,7 @@ func (s *sendFlags) again(ctx context.Context, c client.Client, opts client.Star
 	if err != nil || d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		return existing()
 	}
+	out.ended = true
 	// An ended run's Get returns at once: its result, or its failure,
 	// which carries the result of a message that was not delivered.
 	var res workflows.SendMessageResult
@@ -220,12 +223,12 @@ func (s *sendFlags) again(ctx context.Context, c client.Client, opts client.Star
 	switch {
 	case errors.As(err, &started):
 		// Another starter sent it again a moment ago: that run is the one.
-		runID = started.RunId
+		runID, out.ended = started.RunId, false
 		return existing()
 	case err != nil:
 		return nil, fmt.Errorf("starting %s again: %w%s", workflows.SendMessageWorkflow, err, searchAttributeHint(err))
 	}
-	out.SentAgain, out.Earlier = true, &earlier
+	out.SentAgain, out.Earlier, out.ended = true, &earlier, false
 	return run, nil
 }
 
@@ -259,6 +262,9 @@ func (s *sendFlags) await(ctx context.Context, c client.Client, run client.Workf
 	answers := make(chan answer, 1)
 	asking := false
 	ask := func() {
+		if out.ended { // it has its outcome: Get returns at once
+			return
+		}
 		asking = true
 		go func() {
 			actx, cancel := context.WithTimeout(qctx, queryTaskTimeout)
