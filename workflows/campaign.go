@@ -300,6 +300,7 @@ func (c *campaign) handle(ctx workflow.Context, r recipients.Prepared) error {
 	}
 	if !c.sequences() && slices.Contains(c.st.StoppedURNs, r.RecipientURN) {
 		c.count(ctx, Stopped)
+		c.noteUnrun(UnrunRow{Line: r.Line, Outcome: Stopped, RecipientURN: r.RecipientURN})
 		return nil
 	}
 	return send(ctx, r, r.RecipientURN, c.recipientID(r.RecipientURN), true)
@@ -360,6 +361,7 @@ func (c *campaign) message(ctx workflow.Context, r recipients.Prepared, key, nam
 	case skipped:
 		c.logger.Info("Recipient skipped: this campaign already messaged them", "WorkflowID", id)
 		c.count(ctx, Skipped)
+		c.noteUnrun(UnrunRow{Line: r.Line, Outcome: Skipped, RecipientURN: r.RecipientURN, WorkflowID: id})
 		return nil
 	}
 	c.doing = doing{status: StatusSending}
@@ -641,6 +643,16 @@ func (c *campaign) status() doing {
 	return d
 }
 
+// noteUnrun remembers a row that ended without a run of its own, for the
+// report (at most MaxUnrunRows; the rest are counted).
+func (c *campaign) noteUnrun(u UnrunRow) {
+	if len(c.st.Unrun) >= MaxUnrunRows {
+		c.st.UnrunMore++
+		return
+	}
+	c.st.Unrun = append(c.st.Unrun, u)
+}
+
 // waitStatus is the campaign status of a wait for the account's pacer.
 func waitStatus(kind string) CampaignStatus {
 	switch kind {
@@ -690,6 +702,7 @@ func (c *campaign) progress(ctx workflow.Context) CampaignProgress {
 	}
 	p.CampaignID, p.Name, p.Run, p.StartedAt = c.id, c.in.Name, c.st.Run, c.st.StartedAt
 	p.Counts, p.Total, p.Active, p.Sender = c.st.Counts, c.st.Total, c.st.Active, senders.Or(c.in.Sender)
+	p.Unrun, p.UnrunMore = c.st.Unrun, c.st.UnrunMore
 	p.Pending = max(0, p.Total-p.Counts.Done())
 	p.UpdatedAt = workflow.Now(ctx)
 	p.Window = c.policy.Window.String()

@@ -85,6 +85,7 @@ func (c *campaign) sequence(ctx workflow.Context, r recipients.Prepared, key, na
 	case skipped:
 		c.logger.Info("Recipient skipped: this campaign already has their sequence", "WorkflowID", c.id+"/"+name)
 		c.count(ctx, Skipped)
+		c.noteUnrun(UnrunRow{Line: r.Line, Outcome: Skipped, RecipientURN: r.RecipientURN, WorkflowID: c.id + "/" + name})
 		return nil
 	}
 	c.st.Active++

@@ -169,6 +169,9 @@ func TestCampaignOutcomesAndDuplicates(t *testing.T) {
 	if p.Counts != want || p.Total != 6 || p.Pending != 0 || p.Status != workflows.StatusFinished {
 		t.Fatalf("progress = %+v, want counts %+v of 6, finished", p, want)
 	}
+	if len(p.Unrun) != 1 || p.Unrun[0].Outcome != workflows.Skipped || p.Unrun[0].WorkflowID != "spring/"+urn(1) || p.Unrun[0].Line != 3 {
+		t.Errorf("unrun rows %+v, want the repeated row (line 3) naming the run that took the person", p.Unrun)
+	}
 	tasks := h.tasksPerRecipient()
 	if tasks[urn(1)] != 1 || tasks[urn(2)] != 1 || tasks[urn(3)] != 0 || len(tasks) != 3 {
 		t.Fatalf("tasks per recipient = %v, want one each for the 3 valid recipients", tasks)

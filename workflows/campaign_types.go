@@ -132,7 +132,25 @@ type CampaignState struct {
 	AwaitFirst string `json:"await_first,omitempty"`
 	// StoppedURNs are recipients stopped in this campaign (capped).
 	StoppedURNs []string `json:"stopped_urns,omitempty"`
+	// Unrun are rows that ended without a run of their own (capped at
+	// MaxUnrunRows; UnrunMore counts the rest).
+	Unrun     []UnrunRow `json:"unrun,omitempty"`
+	UnrunMore int        `json:"unrun_more,omitempty"`
 }
+
+// UnrunRow is a row the campaign ended without a run of its own: skipped
+// (WorkflowID names the run that already took the person: a repeated row,
+// or an earlier execution under the same id) or stopped before reached.
+// The report lists it at its line.
+type UnrunRow struct {
+	Line         int     `json:"line"`
+	Outcome      Outcome `json:"outcome"`
+	RecipientURN string  `json:"recipient_urn,omitempty"`
+	WorkflowID   string  `json:"workflow_id,omitempty"`
+}
+
+// MaxUnrunRows bounds the unrun rows a campaign carries.
+const MaxUnrunRows = 1000
 
 // Counts are a campaign's recipients by outcome.
 type Counts struct {
@@ -216,6 +234,9 @@ type CampaignProgress struct {
 	UpdatedAt  time.Time `json:"updated_at"`
 	Window     string    `json:"window,omitempty"`
 	Spacing    string    `json:"spacing,omitempty"`
+	// Unrun are rows that ended without a run of their own, for the report.
+	Unrun     []UnrunRow `json:"unrun,omitempty"`
+	UnrunMore int        `json:"unrun_more,omitempty"`
 }
 
 // PauseRequest is SignalPause's payload.
