@@ -142,11 +142,11 @@ func (a *Activities) LookUpPriorRun(ctx context.Context, in RunInput) (PriorRun,
 	if a.Temporal == nil {
 		return PriorRun{}, temporal.NewNonRetryableApplicationError("the worker gave the activities no Temporal client", ErrInvalidInput, nil)
 	}
-	d, err := a.Temporal.DescribeWorkflowExecution(ctx, in.WorkflowID, "")
+	d, err := a.Temporal.DescribeWorkflow(ctx, in.WorkflowID, "")
 	if err != nil {
 		return PriorRun{}, err
 	}
-	info := d.GetWorkflowExecutionInfo()
+	info := d.RawResponse.GetWorkflowExecutionInfo()
 	status := info.GetStatus()
 	if status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		return PriorRun{Open: true}, nil
@@ -180,7 +180,7 @@ func (a *Activities) RunOpen(ctx context.Context, in RunInput) (bool, error) {
 	if a.Temporal == nil {
 		return false, temporal.NewNonRetryableApplicationError("the worker gave the activities no Temporal client", ErrInvalidInput, nil)
 	}
-	d, err := a.Temporal.DescribeWorkflowExecution(ctx, in.WorkflowID, in.RunID)
+	d, err := a.Temporal.DescribeWorkflow(ctx, in.WorkflowID, in.RunID)
 	var nf *serviceerror.NotFound
 	switch {
 	case errors.As(err, &nf):
@@ -188,5 +188,5 @@ func (a *Activities) RunOpen(ctx context.Context, in RunInput) (bool, error) {
 	case err != nil:
 		return false, err
 	}
-	return d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
+	return d.RawResponse.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
 }

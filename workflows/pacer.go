@@ -492,22 +492,22 @@ func (p *pacerRun) historyFull(ctx workflow.Context) bool {
 // slot, and why each request waits.
 func (p *pacerRun) show(ctx workflow.Context, now time.Time, waits []pacer.Wait) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "**Account %s**: %d action(s) so far.\n\n", p.sender, p.st.Actions)
+	b.WriteString(fmt.Sprintf("**Account %s**: %d action(s) so far.\n\n", p.sender, p.st.Actions))
 	if h := p.st.Holder; h != nil {
-		fmt.Fprintf(&b, "In flight: %s for %s, since %s.\n\n", h.Request.Action, h.Request.WorkflowID, h.GrantedAt.UTC().Format(time.TimeOnly+" MST"))
+		b.WriteString(fmt.Sprintf("In flight: %s for %s, since %s.\n\n", h.Request.Action, h.Request.WorkflowID, h.GrantedAt.UTC().Format(time.TimeOnly+" MST")))
 	} else {
 		b.WriteString("Nothing in flight.\n\n")
 	}
 	if len(p.st.Queue) == 0 {
 		b.WriteString("No request waits.")
 	} else {
-		fmt.Fprintf(&b, "%d waiting:\n", len(p.st.Queue))
+		b.WriteString(fmt.Sprintf("%d waiting:\n", len(p.st.Queue)))
 		for i, r := range p.st.Queue {
 			if i == 20 {
-				fmt.Fprintf(&b, "- … and %d more\n", len(p.st.Queue)-i)
+				b.WriteString(fmt.Sprintf("- … and %d more\n", len(p.st.Queue)-i))
 				break
 			}
-			fmt.Fprintf(&b, "- %s for %s: %s\n", r.Action, r.WorkflowID, WaitText(p.sender, waits[i], now))
+			b.WriteString(fmt.Sprintf("- %s for %s: %s\n", r.Action, r.WorkflowID, WaitText(p.sender, waits[i], now)))
 		}
 	}
 	if d := b.String(); d != p.details {
