@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -320,14 +319,13 @@ func TestCampaignSurvivesWorkerKill(t *testing.T) {
 	}
 	for _, at := range []int{5, 14} {
 		waitUntil(t, time.Minute, func() bool { return s.progress(t, id).Counts.Done() >= at })
-		_ = w.cmd.Process.Signal(syscall.SIGKILL)
-		<-w.done
+		w.Kill()
 		time.Sleep(time.Second)
 		if w, err = s.startWorker(queue); err != nil {
 			t.Fatal(err)
 		}
 	}
-	defer w.stop()
+	defer w.Stop()
 	final, err := s.finalProgress(t, id, 4*time.Minute)
 	if err != nil {
 		t.Fatal(err)

@@ -26,12 +26,12 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/testsuite"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/outpacehq/outpace/codec"
+	"github.com/outpacehq/outpace/internal/devstack"
 	"github.com/outpacehq/outpace/outx/outxtest"
 	"github.com/outpacehq/outpace/workflows"
 )
@@ -59,8 +59,8 @@ func TestEncryptedPayloads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.stop()
-	if out := w.out.String(); !strings.Contains(out, "payload encryption: on") || !strings.Contains(out, keyID) || strings.Contains(out, secret) {
+	defer w.Stop()
+	if out := w.Output(); !strings.Contains(out, "payload encryption: on") || !strings.Contains(out, keyID) || strings.Contains(out, secret) {
 		t.Errorf("worker log: want \"payload encryption: on\" with the key id, never the key\n%s", out)
 	}
 
@@ -232,7 +232,7 @@ func TestEncryptedPayloads(t *testing.T) {
 	uiPort := freePort(t)
 	uiOrigin := fmt.Sprintf("http://127.0.0.1:%d", uiPort)
 	cs := s.startCodecServer(t, withKey, "--addr", "127.0.0.1:0", "--cors-origin", uiOrigin)
-	defer cs.stop()
+	defer cs.Stop()
 	started := s.history(t, delivered.WorkflowID, delivered.RunID)[0].GetWorkflowExecutionStartedEventAttributes()
 	var failure *failurepb.Failure
 	for _, e := range s.history(t, failed.WorkflowID, failed.RunID) {
@@ -305,21 +305,13 @@ func TestEncryptedPayloads(t *testing.T) {
 	}
 
 	// The dev server's UI is told to call the codec server.
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	devLog, err := os.Create(filepath.Join(dir, "ui-dev-server.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer devLog.Close()
-	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath: s.temporalCLI,
-		LogLevel:     "error",
-		EnableUI:     true,
-		UIPort:       fmt.Sprint(uiPort),
-		ExtraArgs:    []string{"--ui-ip", "127.0.0.1", "--ui-codec-endpoint", cs.url},
-		Stdout:       devLog,
-		Stderr:       devLog,
+	dev, err := devstack.StartServer(context.Background(), devstack.ServerOptions{
+		CLI: s.temporalCLI, UIPort: uiPort, UICodecEndpoint: cs.url, Log: devLog,
 	})
 	if err != nil {
 		t.Fatalf("starting a dev server with the UI: %v", err)
@@ -352,36 +344,28 @@ type codecServer struct {
 	url string
 }
 
-// startCodecServer builds the codec server and starts it; its address is the
-// one it logs, so --addr may ask for any free port.
+// startCodecServer starts the codec server binary; its address is the one it
+// logs, so --addr may ask for any free port.
 func (s *stack) startCodecServer(t *testing.T, env []string, args ...string) codecServer {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "codec-server")
-	build := exec.Command("go", "build", "-o", bin, "./codec-server")
-	build.Dir = s.root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the codec server: %v\n%s", err, out)
-	}
-	p := &process{cmd: exec.Command(bin, append([]string{"--log-format", "json"}, args...)...)}
-	p.cmd.Env = append(os.Environ(), env...)
-	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
-	if err := p.cmd.Start(); err != nil {
+	cmd := exec.Command(filepath.Join(s.bin, "codec-server"), append([]string{"--log-format", "json"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	p, err := devstack.StartProcess(cmd, "")
+	if err != nil {
 		t.Fatal(err)
 	}
-	p.done = make(chan struct{})
-	go func() { p.err = p.cmd.Wait(); close(p.done) }()
-	if err := p.waitFor("codec server listening", 15*time.Second); err != nil {
-		p.stop()
-		t.Fatalf("codec server: %v\n%s", err, p.out.String())
+	if err := p.WaitFor("codec server listening", 15*time.Second); err != nil {
+		p.Stop()
+		t.Fatalf("codec server: %v\n%s", err, p.Output())
 	}
-	for _, line := range strings.Split(p.out.String(), "\n") {
+	for _, line := range strings.Split(p.Output(), "\n") {
 		var l struct{ Msg, Addr string }
 		if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "codec server listening" && l.Addr != "" {
 			return codecServer{process: p, url: "http://" + l.Addr}
 		}
 	}
-	p.stop()
-	t.Fatalf("codec server logged no addr:\n%s", p.out.String())
+	p.Stop()
+	t.Fatalf("codec server logged no addr:\n%s", p.Output())
 	return codecServer{}
 }
 
@@ -503,7 +487,7 @@ func TestEncryptedRecipientNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.stop()
+	defer w.Stop()
 
 	const (
 		single   = "urn:li:person:ACoAAE2eNamesSingle"

@@ -10,27 +10,26 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/testsuite"
 
+	"github.com/outpacehq/outpace/internal/devstack"
 	"github.com/outpacehq/outpace/outx"
 	"github.com/outpacehq/outpace/outx/outxtest"
 	"github.com/outpacehq/outpace/workflows"
 )
 
 // faultRun is one scenario of the fault suite: its own OutX sandbox (so its
-// faults touch nobody else), its own task queue and worker process, and a
-// Temporal dev server of its own (restarted by one scenario).
+// faults touch nobody else), its own task queue and worker process, on the
+// shared dev server, or on a dev server of its own when the scenario
+// restarts it.
 type faultRun struct {
 	t       *testing.T
 	s       *stack
@@ -47,14 +46,17 @@ type faultRun struct {
 	downs  [][2]time.Time
 	id     string
 	urns   []string
-	dev    *testsuite.DevServer
+	dev    *devstack.Server // the scenario's own server, nil on the shared one
 	dir    string
 	devLog *os.File
 	// outcomes are the report's, by recipient, once verify has run.
 	outcomes map[string]string
 }
 
-func newFaultRun(t *testing.T, s *stack, name string) *faultRun {
+// newFaultRun prepares a scenario. With ownServer it runs on a dev server of
+// its own, on a fixed port and persisting to a file, which it may stop and
+// start again; otherwise on the shared one.
+func newFaultRun(t *testing.T, s *stack, name string, ownServer bool) *faultRun {
 	sb := outxtest.New(outxtest.Options{
 		Teams:     []outxtest.Team{{Name: "faults", APIKey: apiKey}},
 		TaskDelay: taskDelay,
@@ -64,6 +66,17 @@ func newFaultRun(t *testing.T, s *stack, name string) *faultRun {
 	t.Cleanup(srv.Close)
 	r := &faultRun{t: t, s: s, name: name, sandbox: sb, url: srv.URL, wire: wire,
 		queue: "faults-" + name, id: "faults-" + name, dir: t.TempDir()}
+	// Cleanups run last first: the worker stops before its server does.
+	stopWorker := func() {
+		if r.worker != nil {
+			r.worker.Stop()
+		}
+	}
+	if !ownServer {
+		r.address, r.client = s.address, s.client
+		t.Cleanup(stopWorker)
+		return r
+	}
 	r.address = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	devLog, err := os.Create(filepath.Join(r.dir, "temporal.log"))
 	if err != nil {
@@ -72,14 +85,12 @@ func newFaultRun(t *testing.T, s *stack, name string) *faultRun {
 	r.devLog = devLog
 	r.startServer()
 	t.Cleanup(func() {
-		if r.worker != nil {
-			r.worker.stop()
-		}
 		if r.dev != nil {
 			r.stopServer()
 		}
 		_ = devLog.Close()
 	})
+	t.Cleanup(stopWorker)
 	return r
 }
 
@@ -88,26 +99,20 @@ func newFaultRun(t *testing.T, s *stack, name string) *faultRun {
 // again under the worker's feet.
 func (r *faultRun) startServer() {
 	r.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath:     r.s.temporalCLI,
-		ClientOptions:    &client.Options{HostPort: r.address},
-		DBFilename:       filepath.Join(r.dir, "temporal.db"),
-		LogLevel:         "error",
-		SearchAttributes: searchAttributes(),
-		Stdout:           r.devLog,
-		Stderr:           r.devLog,
+	dev, err := devstack.StartServer(context.Background(), devstack.ServerOptions{
+		CLI:        r.s.temporalCLI,
+		HostPort:   r.address,
+		DBFilename: filepath.Join(r.dir, "temporal.db"),
+		Log:        r.devLog,
 	})
 	if err != nil {
-		r.t.Fatalf("starting the dev server on %s: %v", r.address, err)
+		r.t.Fatal(err)
 	}
-	r.dev, r.client = dev, dev.Client()
+	r.dev, r.client = dev, dev.Client
 }
 
 // stopServer stops the dev server (SIGINT, as an operator would).
 func (r *faultRun) stopServer() {
-	r.client.Close()
 	if err := r.dev.Stop(); err != nil {
 		r.t.Logf("%s: dev server stopped: %v", r.name, err)
 	}
@@ -118,27 +123,17 @@ func (r *faultRun) stopServer() {
 // its server and its sandbox.
 func (r *faultRun) startWorker() {
 	r.t.Helper()
-	args := []string{"--task-queue", r.queue, "--poll-interval", "200ms", "--poll-burst", "10s"}
-	p := &process{cmd: exec.Command(filepath.Join(r.s.bin, "worker"), args...)}
-	p.cmd.Env = r.s.env("TEMPORAL_ADDRESS="+r.address, "OUTX_BASE_URL="+r.url)
-	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
-	if err := p.cmd.Start(); err != nil {
+	w, err := r.s.startWorkerWithEnv(r.queue, []string{"TEMPORAL_ADDRESS=" + r.address, "OUTX_BASE_URL=" + r.url})
+	if err != nil {
 		r.t.Fatal(err)
 	}
-	p.done = make(chan struct{})
-	go func() { p.err = p.cmd.Wait(); close(p.done) }()
-	if err := p.waitFor("Started Worker", 30*time.Second); err != nil {
-		p.stop()
-		r.t.Fatalf("worker: %v\n%s", err, p.out.String())
-	}
-	r.worker = p
+	r.worker = w
 }
 
 // killWorker kills the worker with SIGKILL, as a crash or an OOM kill would.
 func (r *faultRun) killWorker() {
 	r.kills = append(r.kills, time.Now())
-	_ = r.worker.cmd.Process.Signal(syscall.SIGKILL)
-	<-r.worker.done
+	r.worker.Kill()
 	r.worker = nil
 }
 

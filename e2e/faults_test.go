@@ -99,7 +99,7 @@ func jitter(rng *rand.Rand, d time.Duration) time.Duration {
 // faultsWorkerKills kills the worker with SIGKILL at random moments spread
 // over the campaign, and starts a new one each time.
 func faultsWorkerKills(t *testing.T, s *stack, form faultForm, rng *rand.Rand) faultRow {
-	r := newFaultRun(t, s, "worker-kills")
+	r := newFaultRun(t, s, "worker-kills", false)
 	r.startWorker()
 	started := time.Now()
 	r.startCampaign(form.recipients)
@@ -144,7 +144,7 @@ func faultsWorkerKills(t *testing.T, s *stack, form faultForm, rng *rand.Rand) f
 // a file, on a fixed port) mid-campaign and starts it again. The worker is
 // not restarted: it must reconnect by itself.
 func faultsServerRestart(t *testing.T, s *stack, form faultForm, rng *rand.Rand) faultRow {
-	r := newFaultRun(t, s, "server-restart")
+	r := newFaultRun(t, s, "server-restart", true)
 	r.startWorker()
 	worker := r.worker
 	started := time.Now()
@@ -164,8 +164,8 @@ func faultsServerRestart(t *testing.T, s *stack, form faultForm, rng *rand.Rand)
 	row := r.verify(fmt.Sprintf("%d× stop and restart of the Temporal server (down %s in all); worker not restarted",
 		len(form.restarts), total.Round(time.Second)), started, form.waitTimeout)
 	select {
-	case <-worker.done:
-		t.Errorf("the worker exited when the server went away: %v\n%s", worker.err, worker.out.String())
+	case <-worker.Exited():
+		t.Errorf("the worker exited when the server went away: %v\n%s", worker.Err(), worker.Output())
 	default:
 	}
 	return row
@@ -246,7 +246,7 @@ func fullOutXFaults(r *faultRun, rng *rand.Rand) []faultStep {
 // answers later than the timeouts, drops answers, and the browser extension
 // goes offline for a while and comes back.
 func faultsOutX(t *testing.T, s *stack, form faultForm, rng *rand.Rand) faultRow {
-	r := newFaultRun(t, s, "outx-faults")
+	r := newFaultRun(t, s, "outx-faults", false)
 	r.startWorker()
 	started := time.Now()
 	r.startCampaign(form.recipients)

@@ -13,21 +13,17 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
+	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/testsuite"
 
-	"github.com/outpacehq/outpace/internal/repo"
+	"github.com/outpacehq/outpace/internal/devstack"
 	"github.com/outpacehq/outpace/outx/outxtest"
 	"github.com/outpacehq/outpace/workflows"
 )
@@ -43,16 +39,34 @@ const (
 	slowDelay = time.Minute
 )
 
+// sandboxOptions are the shared sandbox's: the test team, the timings above,
+// and people who accept a connection request soon, so that sequences finish
+// within a test. A lane starts from them.
+func sandboxOptions() outxtest.Options {
+	return outxtest.Options{
+		Teams:       []outxtest.Team{{Name: "e2e", APIKey: apiKey}},
+		TaskDelay:   taskDelay,
+		SlowDelay:   slowDelay,
+		AcceptDelay: 2 * time.Second,
+	}
+}
+
+// stack is what a test drives: the shared dev server, the binaries, and an
+// OutX sandbox, task queue and worker. up returns the shared one (the
+// sandbox, queue and worker of the default "outpace" queue); lane returns a
+// copy with a sandbox, queue and worker of a test's own.
 type stack struct {
+	dev                    *devstack.Stack
 	root, bin, temporalCLI string
-	dev                    *testsuite.DevServer
 	address                string
 	client                 client.Client
 	sandbox                *outxtest.Server
 	uiURL                  string // the Temporal UI the dev server serves
 	codecPort              int    // where the UI expects the codec server
+	queue                  string // the task queue of worker
 	worker                 *process
-	tmp                    string
+	sendersFile            string
+	laneEnv                []string // a lane's sandbox and queue, for the binaries
 }
 
 var (
@@ -61,8 +75,20 @@ var (
 	setupErr  error
 )
 
+// parallelTests is how many tests run at once unless -parallel says
+// otherwise. They wait on real time (sandbox delays, durable timers,
+// activity timeouts after a kill), not on the CPU: go test's default,
+// GOMAXPROCS, would run two at a time on a two-core machine. Each test runs
+// on its own queue, sandbox or server where it could disturb another.
+const parallelTests = 32
+
 func TestMain(m *testing.M) {
 	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		_ = flag.Set("test.parallel", strconv.Itoa(parallelTests))
+	}
 	code := m.Run()
 	if shared != nil {
 		shared.close()
@@ -84,69 +110,39 @@ func up(t *testing.T) *stack {
 }
 
 func start() (*stack, error) {
-	s := &stack{}
-	var err error
-	if s.root, err = repo.Root(); err != nil {
-		return nil, err
-	}
-	s.temporalCLI = os.Getenv("OUTPACE_TEMPORAL_CLI")
-	if s.temporalCLI == "" {
-		s.temporalCLI = filepath.Join(s.root, ".tools", "bin", "temporal")
-	}
-	if _, err := os.Stat(s.temporalCLI); err != nil {
-		return nil, fmt.Errorf("the temporal CLI is not at %s: run `make test`, which builds the pinned version (or set OUTPACE_TEMPORAL_CLI)", s.temporalCLI)
-	}
-	if s.tmp, err = os.MkdirTemp("", "outpace-e2e-"); err != nil {
-		return nil, err
-	}
-	s.bin = filepath.Join(s.tmp, "bin")
-	build := exec.Command("go", "build", "-o", s.bin+"/", "./worker", "./starter", "./sandbox")
-	build.Dir = s.root
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("building the binaries: %v\n%s", err, out)
-	}
-
-	devLog, err := os.Create(filepath.Join(s.tmp, "temporal.log"))
-	if err != nil {
-		return nil, err
-	}
 	// The UI is served, and told to decode payloads through a codec server
 	// at a port reserved now; the UI test starts the codec server there.
-	uiPort, err := freePortNumber()
+	uiPort, err := devstack.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	if s.codecPort, err = freePortNumber(); err != nil {
+	codecPort, err := devstack.FreePort()
+	if err != nil {
 		return nil, err
 	}
-	s.uiURL = fmt.Sprintf("http://127.0.0.1:%d", uiPort)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	s.dev, err = testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath:     s.temporalCLI,
-		LogLevel:         "error",
-		EnableUI:         true,
-		UIPort:           fmt.Sprint(uiPort),
-		ExtraArgs:        []string{"--ui-ip", "127.0.0.1", "--ui-codec-endpoint", s.codecURL()},
-		SearchAttributes: searchAttributes(),
-		Stdout:           devLog,
-		Stderr:           devLog,
+	dev, err := devstack.Start(context.Background(), devstack.Options{
+		Build:      []string{"./worker", "./starter", "./sandbox", "./codec-server"},
+		TempPrefix: "outpace-e2e-",
+		Server:     devstack.ServerOptions{UIPort: uiPort, UICodecEndpoint: codecURL(codecPort)},
+		Sandbox:    sandboxOptions(),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("starting the dev server: %w", err)
+		return nil, err
 	}
-	s.address = s.dev.FrontendHostPort()
-	s.client = s.dev.Client()
-
-	s.sandbox = outxtest.NewServer(outxtest.Options{
-		Teams:     []outxtest.Team{{Name: "e2e", APIKey: apiKey}},
-		TaskDelay: taskDelay,
-		SlowDelay: slowDelay,
-		// Accepts people accept soon, so sequences finish within a test.
-		AcceptDelay: 2 * time.Second,
-	})
-	s.worker, err = s.startWorker(workflows.TaskQueue)
-	if err != nil {
+	s := &stack{
+		dev: dev, root: dev.Root, bin: dev.Bin, temporalCLI: dev.TemporalCLI,
+		address: dev.Server.Address, client: dev.Server.Client, sandbox: dev.Sandbox,
+		uiURL: fmt.Sprintf("http://127.0.0.1:%d", uiPort), codecPort: codecPort,
+		queue: workflows.TaskQueue,
+	}
+	// The workers' account has no limits of its own. Its pacer still lets
+	// one task through at a time, across every test on the shared queue: a
+	// test that holds the account for long (a slow task) takes a lane.
+	if s.sendersFile, err = dev.WriteSenders("senders.yaml", devstack.UnlimitedSenders); err != nil {
+		s.close()
+		return nil, err
+	}
+	if s.worker, err = s.startWorker(s.queue); err != nil {
 		s.close()
 		return nil, err
 	}
@@ -155,35 +151,39 @@ func start() (*stack, error) {
 
 func (s *stack) close() {
 	if s.worker != nil {
-		s.worker.stop()
+		s.worker.Stop()
 	}
-	if s.sandbox != nil {
-		s.sandbox.Close()
-	}
-	if s.dev != nil {
-		_ = s.dev.Stop()
-	}
-	if s.tmp != "" {
-		_ = os.RemoveAll(s.tmp)
-	}
+	s.dev.Close()
 }
 
-// sendersFile configures the workers' account without limits of its own.
-// Its pacer still lets one task through at a time, across every test on the
-// shared worker's queue: a test waiting on a campaign allows for other
-// tests' slow tasks (slowDelay) holding the account meanwhile.
-var sendersFile, _ = filepath.Abs("testdata/senders.yaml")
+// lane gives a test a corner of the shared dev server: an OutX sandbox with
+// opts, the task queue, and a worker on them with extra flags, all of its
+// own (so an account pacer of its own too), stopped when the test ends. The
+// starter and the temporal CLI run through the lane use its queue and
+// sandbox. A test takes a lane when it would disturb the others or they it:
+// it injects faults, counts every request OutX receives, or holds the
+// account for long.
+func (s *stack) lane(t *testing.T, queue string, opts outxtest.Options, workerArgs ...string) *stack {
+	t.Helper()
+	l := *s
+	l.sandbox = outxtest.NewServer(opts)
+	t.Cleanup(l.sandbox.Close)
+	l.queue = queue
+	l.laneEnv = []string{"OUTX_BASE_URL=" + l.sandbox.URL, "OUTPACE_TASK_QUEUE=" + queue}
+	w, err := l.startWorker(queue, workerArgs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	l.worker = w
+	return &l
+}
 
 // env is the environment of the binaries: the dev server's address and the
-// sandbox, as a user would configure them.
+// stack's sandbox and queue, as a user would configure them; extra wins.
 func (s *stack) env(extra ...string) []string {
-	return append(append(os.Environ(),
-		"TEMPORAL_ADDRESS="+s.address,
-		"TEMPORAL_NAMESPACE=default",
-		"OUTX_BASE_URL="+s.sandbox.URL,
-		"OUTX_API_KEY="+apiKey,
-		"OUTPACE_SENDERS_FILE="+sendersFile,
-	), extra...)
+	own := append([]string{"OUTX_API_KEY=" + apiKey, "OUTPACE_SENDERS_FILE=" + s.sendersFile}, s.laneEnv...)
+	return s.dev.Env(append(own, extra...)...)
 }
 
 func (s *stack) startWorker(taskQueue string, extra ...string) (*process, error) {
@@ -194,61 +194,15 @@ func (s *stack) startWorker(taskQueue string, extra ...string) (*process, error)
 // stack's (a later entry wins): a scenario's own sandbox (OUTX_BASE_URL) or
 // senders file (OUTPACE_SENDERS_FILE).
 func (s *stack) startWorkerWithEnv(taskQueue string, env []string, extra ...string) (*process, error) {
-	args := append([]string{"--task-queue", taskQueue, "--poll-interval", "200ms", "--poll-burst", "10s"}, extra...)
-	p := &process{cmd: exec.Command(filepath.Join(s.bin, "worker"), args...)}
-	p.cmd.Env = s.env(env...)
-	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
-	if err := p.cmd.Start(); err != nil {
-		return nil, err
-	}
-	p.done = make(chan struct{})
-	go func() { p.err = p.cmd.Wait(); close(p.done) }()
-	if err := p.waitFor("Started Worker", 30*time.Second); err != nil {
-		p.stop()
-		return nil, fmt.Errorf("worker: %w\n%s", err, p.out.String())
-	}
-	return p, nil
+	return devstack.StartWorker(context.Background(), devstack.WorkerOptions{
+		Bin:  filepath.Join(s.bin, "worker"),
+		Args: append([]string{"--task-queue", taskQueue, "--poll-interval", "200ms", "--poll-burst", "10s"}, extra...),
+		Env:  s.env(env...),
+	})
 }
 
 // process is a running binary whose output is kept.
-type process struct {
-	cmd  *exec.Cmd
-	out  syncBuffer
-	done chan struct{}
-	err  error
-}
-
-func (p *process) waitFor(text string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if strings.Contains(p.out.String(), text) {
-			return nil
-		}
-		select {
-		case <-p.done:
-			return fmt.Errorf("exited before printing %q: %v", text, p.err)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("did not print %q within %s", text, timeout)
-}
-
-// kill kills the process with SIGKILL, as a crash or an OOM kill would, and
-// waits for it to be gone.
-func (p *process) kill() {
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.done
-}
-
-func (p *process) stop() {
-	_ = p.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-p.done:
-	case <-time.After(45 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
+type process = devstack.Process
 
 // result is what a finished command printed and its exit status.
 type result struct {
@@ -276,7 +230,7 @@ func (s *stack) runWithEnv(t *testing.T, name string, extraEnv []string, args ..
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, args...)
-	cmd.Env = append(s.env(), extraEnv...)
+	cmd.Env = s.env(extraEnv...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -293,48 +247,12 @@ func (s *stack) runWithEnv(t *testing.T, name string, extraEnv []string, args ..
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	p, err := freePortNumber()
+	p, err := devstack.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
 
-func freePortNumber() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-// searchAttributes registers every search attribute outpace's workflows set.
-func searchAttributes() temporal.SearchAttributes {
-	var updates []temporal.SearchAttributeUpdate
-	for _, sa := range workflows.SearchAttributes {
-		updates = append(updates, sa.ValueSet(""))
-	}
-	return temporal.NewSearchAttributes(updates...)
-}
-
 // codecURL is the codec server endpoint the dev server's UI calls.
-func (s *stack) codecURL() string { return fmt.Sprintf("http://127.0.0.1:%d", s.codecPort) }
-
-// syncBuffer is a bytes.Buffer safe for a process writing while a test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+func codecURL(port int) string { return fmt.Sprintf("http://127.0.0.1:%d", port) }

@@ -36,6 +36,13 @@ func registerAll(r worker.WorkflowRegistry) {
 func TestRecordedHistories(t *testing.T) {
 	s := up(t)
 	t.Parallel()
+	// On a lane: its runs take turns on an account of their own. The slow
+	// task stays pending past the worker's poll burst (10s), so that its
+	// history holds polls across attempts, without holding the account for
+	// a minute.
+	opts := sandboxOptions()
+	opts.SlowDelay = 15 * time.Second
+	s = s.lane(t, "e2e-histories", opts)
 	type start struct {
 		workflow string
 		input    any
@@ -102,7 +109,7 @@ func TestRecordedHistories(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			ctx := context.Background()
-			run, err := s.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "e2e-" + name, TaskQueue: workflows.TaskQueue},
+			run, err := s.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "e2e-" + name, TaskQueue: s.queue},
 				in.workflow, in.input)
 			if err != nil {
 				t.Error(err)
@@ -123,7 +130,7 @@ func TestRecordedHistories(t *testing.T) {
 					"sequence-step-connect":  "e2e-hist-sequence/" + outxtest.Accepts + "-histseq/1-connect",
 					"sequence-step-message":  "e2e-hist-sequence/" + outxtest.Accepts + "-histseq/5-message",
 					// The account's pacer, still running: what it did so far.
-					"pacer": pacer.WorkflowID(workflows.TaskQueue, senders.Default),
+					"pacer": pacer.WorkflowID(s.queue, senders.Default),
 				} {
 					histories[key] = &historypb.History{Events: s.history(t, id, "")}
 				}

@@ -319,7 +319,10 @@ func hostileCases() []hostileCase {
 // reaches OutX; no process panics; the worker is still serving afterwards;
 // a run started with a bad input ends failed at once, never stuck retrying.
 func TestHostileInput(t *testing.T) {
-	s := up(t) // not parallel: it counts every request the sandbox receives
+	// On a lane: it counts every request its sandbox receives.
+	s := up(t)
+	t.Parallel()
+	s = s.lane(t, "e2e-hostile", sandboxOptions())
 	root, err := filepath.Abs(filepath.Join("testdata", "hostile"))
 	if err != nil {
 		t.Fatal(err)
@@ -344,7 +347,7 @@ func TestHostileInput(t *testing.T) {
 			expand := func(v string) string {
 				return strings.NewReplacer("{dir}", dir, "{hostile}", root).Replace(v)
 			}
-			requests, workerLog := len(s.sandbox.Requests()), len(s.worker.out.String())
+			requests, workerLog := len(s.sandbox.Requests()), len(s.worker.Output())
 
 			var out string
 			if c.starter != nil {
@@ -369,7 +372,7 @@ func TestHostileInput(t *testing.T) {
 				if strings.Contains(out, crash) {
 					t.Errorf("output shows a crash (%q):\n%s", crash, out)
 				}
-				if log := s.worker.out.String()[workerLog:]; strings.Contains(log, crash) {
+				if log := s.worker.Output()[workerLog:]; strings.Contains(log, crash) {
 					t.Errorf("the worker logged a crash (%q):\n%s", crash, log)
 				}
 			}
@@ -383,8 +386,8 @@ func TestHostileInput(t *testing.T) {
 		t.Fatalf("OutX received %d requests during the corpus, want none", n)
 	}
 	select {
-	case <-s.worker.done:
-		t.Fatalf("the worker exited: %v\n%s", s.worker.err, s.worker.out.String())
+	case <-s.worker.Exited():
+		t.Fatalf("the worker exited: %v\n%s", s.worker.Err(), s.worker.Output())
 	default:
 	}
 }
@@ -396,7 +399,7 @@ func TestHostileInput(t *testing.T) {
 func (s *stack) startHostileWorkflow(t *testing.T, id string, c hostileCase, expand func(string) string) string {
 	t.Helper()
 	args := []string{"workflow", "start", "--address", s.address, "--namespace", "default",
-		"--type", c.workflow, "--task-queue", workflows.TaskQueue, "--workflow-id", id}
+		"--type", c.workflow, "--task-queue", s.queue, "--workflow-id", id}
 	if c.inputFile != "" {
 		args = append(args, "--input-file", expand(c.inputFile))
 	} else {

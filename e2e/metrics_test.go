@@ -34,10 +34,10 @@ func TestMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.stop()
-	m := regexp.MustCompile(`serving metrics.*"metrics_addr": ?"([^"]+)"`).FindStringSubmatch(w.out.String())
+	defer w.Stop()
+	m := regexp.MustCompile(`serving metrics.*"metrics_addr": ?"([^"]+)"`).FindStringSubmatch(w.Output())
 	if m == nil || strings.HasSuffix(m[1], ":0") {
-		t.Fatalf("the worker did not log the address it serves metrics on:\n%s", w.out.String())
+		t.Fatalf("the worker did not log the address it serves metrics on:\n%s", w.Output())
 	}
 	url := "http://" + m[1] + "/metrics"
 	before, _ := scrape(t, url)

@@ -26,23 +26,22 @@ import (
 // person or a system can read for either key: every history event of those
 // runs, the visibility records, the worker's debug-level output, the
 // starter's output of every command, the metrics, and the Temporal UI's API
-// answers. Not parallel: the 401 is injected for the next send, whoever's.
+// answers. On a lane: the 401 is injected for the next send, which must be
+// its own.
 func TestSecretsAppearNowhere(t *testing.T) {
 	s := up(t)
+	t.Parallel()
 	secret := newSecret(t)
 	keyFile := t.TempDir() + "/keys"
 	writeFile(t, keyFile, "secrets-test "+secret+"\n")
 	withKey := []string{codec.EnvKeyFile + "=" + keyFile}
 	queue := "e2e-secrets"
-	w, err := s.startWorker(queue, "--metrics-addr", "127.0.0.1:0", "--encryption-key-file", keyFile,
+	s = s.lane(t, queue, sandboxOptions(), "--metrics-addr", "127.0.0.1:0", "--encryption-key-file", keyFile,
 		"--log-level", "debug", "--log-format", "json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.stop()
-	m := regexp.MustCompile(`serving metrics.*"metrics_addr": ?"([^"]+)"`).FindStringSubmatch(w.out.String())
+	w := s.worker
+	m := regexp.MustCompile(`serving metrics.*"metrics_addr": ?"([^"]+)"`).FindStringSubmatch(w.Output())
 	if m == nil {
-		t.Fatalf("the worker did not log its metrics address:\n%s", w.out.String())
+		t.Fatalf("the worker did not log its metrics address:\n%s", w.Output())
 	}
 
 	var outputs []string // everything the binaries printed
@@ -130,7 +129,7 @@ func TestSecretsAppearNowhere(t *testing.T) {
 	sources := map[string]string{
 		"histories":      histories.String(),
 		"visibility":     visibility.String(),
-		"worker output":  w.out.String(),
+		"worker output":  w.Output(),
 		"starter output": strings.Join(outputs, "\n"),
 		"metrics":        scraped,
 		"UI API answers": ui.String(),

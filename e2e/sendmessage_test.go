@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/outpacehq/outpace/internal/devstack"
 	"github.com/outpacehq/outpace/outx"
 	"github.com/outpacehq/outpace/outx/outxtest"
 	"github.com/outpacehq/outpace/workflows"
@@ -154,16 +154,14 @@ func TestTemporalCLIStartsAndReadsSendMessage(t *testing.T) {
 // TestHistoryDoesNotGrowWithPolls runs a message whose task completes at once
 // and one whose task stays pending for a minute (dozens of polls, across
 // several poll attempts): their histories have the same number of events.
+// On a lane, one after the other: neither waits for the account's pacer
+// while another task holds it, which would add events of its own.
 func TestHistoryDoesNotGrowWithPolls(t *testing.T) {
 	s := up(t)
 	t.Parallel()
-	var wg sync.WaitGroup
-	var fast, slow sent
-	var fastR, slowR result
-	wg.Add(2)
-	go func() { defer wg.Done(); fast, fastR = s.send(t, "urn:li:person:e2eFast", "Hi, fast") }()
-	go func() { defer wg.Done(); slow, slowR = s.send(t, outxtest.Slow+"-e2e", "Hi, slow") }()
-	wg.Wait()
+	s = s.lane(t, "e2e-history-polls", sandboxOptions())
+	fast, fastR := s.send(t, "urn:li:person:e2eFast", "Hi, fast")
+	slow, slowR := s.send(t, outxtest.Slow+"-e2e", "Hi, slow")
 	if fastR.code != 0 || slowR.code != 0 {
 		t.Fatalf("fast: %s\nslow: %s", fastR, slowR)
 	}
@@ -230,15 +228,15 @@ func TestAPIKeyAppearsNowhere(t *testing.T) {
 	if r.code != 3 || !strings.Contains(r.stdout, "Invalid API Key") {
 		t.Fatalf("send with a rejected key: %s", r)
 	}
-	for _, text := range []string{s.worker.out.String(), r.stdout, r.stderr} {
+	for _, text := range []string{s.worker.Output(), r.stdout, r.stderr} {
 		if strings.Contains(text, apiKey) {
 			t.Fatalf("the API key leaked into process output:\n%s", text)
 		}
 	}
 	// The e2e workers' senders file reads the default account's key from
 	// OUTX_API_KEY.
-	if !strings.Contains(s.worker.out.String(), `"outx_api_key": "set, from $OUTX_API_KEY"`) {
-		t.Fatalf("the worker does not say where its key came from:\n%s", s.worker.out.String())
+	if !strings.Contains(s.worker.Output(), `"outx_api_key": "set, from $OUTX_API_KEY"`) {
+		t.Fatalf("the worker does not say where its key came from:\n%s", s.worker.Output())
 	}
 	it, err := s.client.ListWorkflow(context.Background(), listRequest())
 	if err != nil {
@@ -300,22 +298,22 @@ func TestWorkerStopsGracefullyOnSIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	// JSON logs: one object a line, the SDK's own lines included.
-	for _, line := range strings.Split(strings.TrimSpace(w.out.String()), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(w.Output()), "\n") {
 		var fields map[string]any
 		if err := json.Unmarshal([]byte(line), &fields); err != nil || fields["msg"] == nil {
 			t.Fatalf("not a JSON log line: %q", line)
 		}
 	}
-	if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := w.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case <-w.done:
+	case <-w.Exited():
 	case <-time.After(45 * time.Second):
 		t.Fatal("the worker did not stop within 45s of SIGTERM")
 	}
-	if w.cmd.ProcessState.ExitCode() != 0 || !strings.Contains(w.out.String(), "worker stopped cleanly") {
-		t.Fatalf("exit %d:\n%s", w.cmd.ProcessState.ExitCode(), w.out.String())
+	if w.ExitCode() != 0 || !strings.Contains(w.Output(), "worker stopped cleanly") {
+		t.Fatalf("exit %d:\n%s", w.ExitCode(), w.Output())
 	}
 }
 
@@ -385,24 +383,21 @@ func TestCtrlCStopsWaitingNotTheWorkflow(t *testing.T) {
 	t.Parallel()
 	cmd := exec.Command(filepath.Join(s.bin, "starter"), "send", "--to", outxtest.Stuck+"-e2e", "--message", "Hi", "--wait", "--id", "e2e-ctrl-c")
 	cmd.Env = s.env()
-	p := &process{cmd: cmd, done: make(chan struct{})}
-	out := &p.out
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
+	p, err := devstack.StartProcess(cmd, "")
+	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { p.err = cmd.Wait(); close(p.done) }()
-	if err := p.waitFor("Waiting for the outcome", 30*time.Second); err != nil {
-		t.Fatalf("starter: %v\n%s", err, out.String())
+	if err := p.WaitFor("Waiting for the outcome", 30*time.Second); err != nil {
+		t.Fatalf("starter: %v\n%s", err, p.Output())
 	}
-	_ = cmd.Process.Signal(os.Interrupt)
+	_ = p.Signal(os.Interrupt)
 	select {
-	case <-p.done:
+	case <-p.Exited():
 	case <-time.After(10 * time.Second):
 		t.Fatal("starter did not stop waiting on SIGINT")
 	}
-	if cmd.ProcessState.ExitCode() != 1 || !strings.Contains(out.String(), "stopped waiting; the workflow goes on") {
-		t.Fatalf("exit %d:\n%s", cmd.ProcessState.ExitCode(), out.String())
+	if p.ExitCode() != 1 || !strings.Contains(p.Output(), "stopped waiting; the workflow goes on") {
+		t.Fatalf("exit %d:\n%s", p.ExitCode(), p.Output())
 	}
 	desc, err := s.client.DescribeWorkflowExecution(context.Background(), "e2e-ctrl-c", "")
 	if err != nil {

@@ -46,7 +46,7 @@ func newPaceRun(t *testing.T, s *stack, queue string, opts outxtest.Options, sen
 	r.startWorker()
 	t.Cleanup(func() {
 		if r.worker != nil {
-			r.worker.stop()
+			r.worker.Stop()
 		}
 	})
 	return r
@@ -468,7 +468,7 @@ func (r *paceRun) killQuietly(moment string, timeout time.Duration, ready func([
 		if since := time.Since(latest); inFlight || since < 400*time.Millisecond || since > time.Second {
 			continue
 		}
-		r.worker.kill()
+		r.worker.Kill()
 		r.kills = append(r.kills, fmt.Sprintf("%s (task %d)", moment, len(tasks)))
 		r.startWorker()
 		return

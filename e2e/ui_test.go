@@ -163,7 +163,7 @@ func TestUIShowsACampaign(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.stop()
+	defer w.Stop()
 
 	id := "e2e-ui-spring-launch"
 	p := func(name string) string { return "urn:li:person:ACoAAE2eUi" + name }
@@ -229,7 +229,7 @@ func TestUIShowsACampaign(t *testing.T) {
 	}
 
 	cs := s.startCodecServer(t, withKey, "--addr", fmt.Sprintf("127.0.0.1:%d", s.codecPort), "--cors-origin", s.uiURL)
-	defer cs.stop()
+	defer cs.Stop()
 
 	// The runs of one campaign: the campaign and one run per recipient.
 	list := workflowsURL(s.uiURL, fmt.Sprintf("CampaignId=%q", id))
