@@ -1,5 +1,5 @@
-// Package examples holds the files README.md shows; this test keeps them
-// valid and the README in step with them.
+// Package examples holds the files the documentation shows; this test keeps
+// them valid and the pages that show them in step with them.
 package examples_test
 
 import (
@@ -12,18 +12,24 @@ import (
 	"github.com/outpacehq/outpace/workflows"
 )
 
-func TestReadmeShowsTheExamples(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []string{"spring-launch.yaml", "senders.yaml"} {
+// TestDocsShowTheExamples: each example file is shown, as it is, on the
+// page that explains it.
+func TestDocsShowTheExamples(t *testing.T) {
+	for _, c := range []struct{ file, page string }{
+		{"spring-launch.yaml", "docs/sequences.md"},
+		{"senders.yaml", "docs/pacer.md"},
+	} {
+		f, page := c.file, c.page
+		doc, err := os.ReadFile("../" + page)
+		if err != nil {
+			t.Fatal(err)
+		}
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(string(readme), "```yaml\n"+string(b)+"```") {
-			t.Errorf("README.md does not show examples/%s as it is: copy the file into its yaml block", f)
+		if !strings.Contains(string(doc), "```yaml\n"+string(b)+"```") {
+			t.Errorf("%s does not show examples/%s as it is: copy the file into its yaml block", page, f)
 		}
 	}
 }

@@ -49,7 +49,7 @@ func TestSendIdentities(t *testing.T) {
 		t.Errorf("the name under key old changed when a key was added: %+v, then %+v", old, ids[1])
 	}
 	// The id is "send-<pseudonym>-<keyed digest of the text>", derived from
-	// the key as README.md says.
+	// the key as docs/encryption.md says.
 	rs, _ := after.Derive("new", "outpace recipient pseudonym")
 	ms, _ := after.Derive("new", "outpace message digest")
 	mac := hmac.New(sha256.New, ms)
