@@ -5,6 +5,8 @@
 #   make test    every test: unit, and integration on a real dev server, then
 #                a short fuzzing run (make fuzz, FUZZTIME=10000x inputs per target)
 #   make faults  the fault suite, long form (make test runs a short form)
+#   make fuzz-pacer  the account pacer's model-based test, long form (make
+#                test runs a few thousand operations of it)
 #   make build   the worker, starter, sandbox and codec-server binaries, into bin/
 
 SHELL := /bin/bash
@@ -58,6 +60,18 @@ fuzz:
 		echo "fuzz ./$${t%%:*} $${t##*:} for $(FUZZTIME)"; \
 		$(GO) test -run '^$$' -fuzz "^$${t##*:}\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./$${t%%:*} | grep -v '^fuzz: elapsed'; \
 	done
+
+# The account pacer's model-based test (workflows/pacer_model_test.go) for
+# PACER_OPS random operations instead of go test's 4000, from seed PACER_SEED
+# (default: the clock, printed; a failure prints the seed and command that
+# replay its run). Longer runs: make fuzz-pacer PACER_OPS=500000.
+PACER_OPS ?= 50000
+PACER_SEED ?=
+.PHONY: fuzz-pacer
+fuzz-pacer:
+	@seed=$(PACER_SEED); seed=$${seed:-$$(date +%s)}; \
+	echo "pacer model: $(PACER_OPS) operations from seed $$seed (again: make fuzz-pacer PACER_SEED=$$seed PACER_OPS=$(PACER_OPS))"; \
+	OUTPACE_PACER_SEED=$$seed OUTPACE_PACER_OPS=$(PACER_OPS) $(GO) test -count=1 -timeout 60m -run '^TestPacerModel$$' ./workflows/
 
 # Unit tests only: integration tests say they were skipped.
 test-short:
