@@ -108,6 +108,7 @@ func (s *stack) reportWithEnv(t *testing.T, id string, want int, env []string) m
 func TestCampaignFromCSV(t *testing.T) {
 	s := up(t)
 	t.Parallel()
+	s = s.lane(t, "e2e-campaign-csv", sandboxOptions())
 	id := "e2e-campaign-csv"
 	p := func(name string) string { return "urn:li:person:ACoAAE2eCsv" + name }
 	path := writeCSV(t,
@@ -230,6 +231,7 @@ func TestCampaignFromCSV(t *testing.T) {
 func TestCampaignPauseResumeCancel(t *testing.T) {
 	s := up(t)
 	t.Parallel()
+	s = s.lane(t, "e2e-campaign-pause", sandboxOptions())
 	var to []string
 	for i := range 11 {
 		to = append(to, "--to", fmt.Sprintf("urn:li:person:ACoAAE2ePause%d", i))
@@ -392,6 +394,7 @@ func TestCampaignStopsOn401(t *testing.T) {
 func TestCampaignWithProfileURLs(t *testing.T) {
 	s := up(t)
 	t.Parallel()
+	s = s.lane(t, "e2e-campaign-profiles", sandboxOptions())
 	id := "e2e-campaign-profiles"
 	path := writeCSV(t,
 		"profile_url,recipient_urn,first_name",

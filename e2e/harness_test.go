@@ -76,11 +76,13 @@ var (
 )
 
 // parallelTests is how many tests run at once unless -parallel says
-// otherwise. They wait on real time (sandbox delays, durable timers,
-// activity timeouts after a kill), not on the CPU: go test's default,
-// GOMAXPROCS, would run two at a time on a two-core machine. Each test runs
-// on its own queue, sandbox or server where it could disturb another.
-const parallelTests = 32
+// otherwise. They mostly wait on real time (sandbox delays, durable timers,
+// activity timeouts after a kill): go test's default, GOMAXPROCS, would run
+// two at a time on a two-core machine. Not all at once either: the tests
+// that catch a moment (a quiet one to kill the worker in, two accounts'
+// tasks overlapping) miss it when the CPU is saturated. Each test runs on
+// its own queue, sandbox or server where it could disturb another.
+const parallelTests = 16
 
 func TestMain(m *testing.M) {
 	flag.Parse()

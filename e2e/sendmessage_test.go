@@ -61,6 +61,7 @@ func (s *stack) history(t *testing.T, workflowID, runID string) []*historypb.His
 func TestDeliveredMessage(t *testing.T) {
 	s := up(t)
 	t.Parallel()
+	s = s.lane(t, "e2e-delivered", sandboxOptions())
 	urn := "urn:li:person:e2eDelivered"
 	out, r := s.send(t, urn, "Hi Ada, thanks for connecting!")
 	if r.code != 0 {
@@ -94,6 +95,7 @@ func TestDeliveredMessage(t *testing.T) {
 func TestNonConnectionFails(t *testing.T) {
 	s := up(t)
 	t.Parallel()
+	s = s.lane(t, "e2e-not-connected", sandboxOptions())
 	out, r := s.send(t, outxtest.NotConnected+"-e2e", "Hi Bob")
 	if r.code != 3 {
 		t.Fatalf("exit %d, want 3 (not delivered): %s", r.code, r)
@@ -159,7 +161,9 @@ func TestTemporalCLIStartsAndReadsSendMessage(t *testing.T) {
 func TestHistoryDoesNotGrowWithPolls(t *testing.T) {
 	s := up(t)
 	t.Parallel()
-	s = s.lane(t, "e2e-history-polls", sandboxOptions())
+	// Polls at 100ms: the slow task's dozens of polls come within the
+	// worker's 10s poll burst even on a loaded machine.
+	s = s.lane(t, "e2e-history-polls", sandboxOptions(), "--poll-interval", "100ms")
 	fast, fastR := s.send(t, "urn:li:person:e2eFast", "Hi, fast")
 	slow, slowR := s.send(t, outxtest.Slow+"-e2e", "Hi, slow")
 	if fastR.code != 0 || slowR.code != 0 {
@@ -183,6 +187,7 @@ func TestHistoryDoesNotGrowWithPolls(t *testing.T) {
 func TestSameCommandTwiceSendsOnce(t *testing.T) {
 	s := up(t)
 	t.Parallel()
+	s = s.lane(t, "e2e-twice", sandboxOptions())
 	urn := "urn:li:person:e2eTwice"
 	first, r1 := s.send(t, urn, "Hello once")
 	second, r2 := s.send(t, urn, "Hello once")
@@ -345,6 +350,7 @@ func listRequest() *workflowservice.ListWorkflowExecutionsRequest {
 func TestMessageFromFileAndStdin(t *testing.T) {
 	s := up(t)
 	t.Parallel()
+	s = s.lane(t, "e2e-message-file", sandboxOptions())
 	file := filepath.Join(t.TempDir(), "message.txt")
 	text := "Hi Gus,\n\nGreat talk yesterday. Coffee next week? 😀"
 	if err := os.WriteFile(file, []byte(text+"\n"), 0o600); err != nil {
@@ -381,6 +387,7 @@ func TestMessageFromFileAndStdin(t *testing.T) {
 func TestCtrlCStopsWaitingNotTheWorkflow(t *testing.T) {
 	s := up(t)
 	t.Parallel()
+	s = s.lane(t, "e2e-ctrl-c", sandboxOptions())
 	cmd := exec.Command(filepath.Join(s.bin, "starter"), "send", "--to", outxtest.Stuck+"-e2e", "--message", "Hi", "--wait", "--id", "e2e-ctrl-c")
 	cmd.Env = s.env()
 	p, err := devstack.StartProcess(cmd, "")
