@@ -20,6 +20,8 @@ import (
 	"github.com/outpacehq/outpace/codec"
 	"github.com/outpacehq/outpace/internal/repo"
 	"github.com/outpacehq/outpace/outx/outxtest"
+	"github.com/outpacehq/outpace/pacer"
+	"github.com/outpacehq/outpace/senders"
 	"github.com/outpacehq/outpace/workflows"
 )
 
@@ -249,11 +251,11 @@ func TestUIShowsACampaign(t *testing.T) {
 	b.open(workflowsURL(s.uiURL, fmt.Sprintf("CampaignId=%q AND Outcome=%q", id, "invalid")), invalid)
 
 	// The campaign's run: its summary, its settings, and a timeline whose
-	// waits and children say what they are, decoded by the codec server.
+	// children say what they are, decoded by the codec server.
 	text = b.open(runURL(id, campaignRun, "history"),
 		"Campaign Spring launch: 4 recipients from recipients.csv",
 		"line 2: "+p("Ada"), "line 5: invalid-line-5",
-		" before the next send",
+		"check that the workers have LinkedIn account default",
 		"InspectRecipients • check the recipients file",
 		`"delivered": 2`, `"failed": 1`, `"invalid": 1`)
 	if strings.Contains(text, "Codec Server could not connect") {
@@ -266,11 +268,28 @@ func TestUIShowsACampaign(t *testing.T) {
 	b.open(runURL(id, campaignRun, "user-metadata"), "Campaign Spring launch: 4 recipients from recipients.csv",
 		"Recipients: 4 (1 invalid)", "Sending hours: every day, all day UTC", `CampaignId = "`+id+`"`)
 
-	// One message's run: what was sent to whom, each step named, its outcome.
+	// One message's run: what was sent to whom, each step named (its turn
+	// at the account's pacer too), its outcome.
 	b.open(runURL(ada, adaRun, "history"),
 		"Hi Ada, spring is here.", "line 2: "+p("Ada"),
+		"ask account default's pacer for a message slot",
 		"queue the message with OutX", "confirm OutX task", `"outcome": "delivered"`)
 	b.open(runURL(ada, adaRun, "search-attributes"), "Outcome", "delivered", "CampaignId", id)
+
+	// The account's pacer: what it did and what waits, in its current
+	// details, and the campaign's spacing as its named timers.
+	pacerID := pacer.WorkflowID(queue, senders.Default)
+	pd, err := s.client.DescribeWorkflow(context.Background(), pacerID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pacerRun := pd.RawResponse.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+	b.open(runURL(pacerID, pacerRun, "history"), "pacer of LinkedIn account default", "spacing of")
+	text = b.open(runURL(pacerID, pacerRun, "user-metadata"), "pacer of LinkedIn account default",
+		"Account default", "action(s) so far", "No request waits")
+	if keep {
+		b.screenshot(filepath.Join(root, "docs", "ui-pacer.png"))
+	}
 }
 
 // TestWorkerChecksSearchAttributes starts the worker on a namespace that

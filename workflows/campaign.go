@@ -27,20 +27,25 @@ const (
 	ErrCampaignStopped = "CampaignStopped"
 )
 
-// Campaign sends a personalized message to each recipient, one at a time:
+// Campaign sends a personalized message (or runs a sequence of steps) for
+// each recipient, one after another:
 //
-//   - each recipient gets one child SendMessage run whose workflow id is the
-//     campaign id and the recipient's URN (or, with a recipient_key, its
-//     pseudonym), started with REJECT_DUPLICATE, so
-//     nobody is messaged twice by a campaign: not when listed twice, not when
-//     the campaign is restarted or started again under the same id;
-//   - the next send waits for the previous OutX task to end, then for a gap
-//     drawn between the minimum and maximum, inside the hourly and daily caps
-//     and the sending window, on durable timers;
+//   - each recipient gets one child run (SendMessage, or a Sequence) whose
+//     workflow id is the campaign id and the recipient's URN (or, with a
+//     recipient_key, its pseudonym), started once (startOnce), so nobody is
+//     messaged twice by a campaign: not when listed twice, not when the
+//     campaign is restarted or started again under the same id; a run that
+//     certainly made no OutX task does not block a later attempt;
+//   - every message waits for its account's pacer, which applies the
+//     campaign's own gaps (from the previous task's end), caps and sending
+//     hours besides the account's: the campaign itself waits only for the
+//     previous message and for its pause;
 //   - pause, resume (signals), cancel (Temporal cancellation) and the progress
-//     query work at any time, across continue-as-new;
-//   - it continues as new between pages of recipients, carrying only its
-//     cursor, counters and pacing state, so its history stays bounded.
+//     query work at any time, across continue-as-new; its status is derived
+//     from its state whenever it is read;
+//   - it continues as new between pages of recipients (and while it waits
+//     for its sequences), carrying only its cursor and counters, so its
+//     history stays bounded.
 func Campaign(ctx workflow.Context, in CampaignInput) (CampaignProgress, error) {
 	c, err := startCampaign(ctx, in)
 	if err != nil {

@@ -212,8 +212,9 @@ func (p *pacerRun) run(ctx workflow.Context) error {
 		if ctx.Err() != nil {
 			// Cancelled by an operator: the pacer ends; the next action of
 			// the account starts a fresh one (without this one's memory).
+			// Open acquire updates fail with it: their activities retry,
+			// and start a fresh pacer.
 			p.logger.Warn("Pacer cancelled", "Queued", len(p.st.Queue))
-			p.answerAll(ctx)
 			return temporal.NewCanceledError()
 		}
 		if p.historyFull(ctx) {

@@ -434,8 +434,13 @@ func (s *schedule) applyStop(r pacer.StopRequest) string {
 	if r.Campaign != "" {
 		scope = "campaign " + r.Campaign
 	}
-	if r.RecipientURN != "" && s.stopped(pacer.Request{Recipient: r.RecipientURN, Campaign: r.Campaign}) != "" {
-		return "already stopped in " + scope
+	// Already stopped by a stop of this person (in this campaign, or in
+	// every campaign); a whole campaign's stop (its cancel) does not count:
+	// the campaign may be started again, and the person must stay stopped.
+	for _, st := range s.st.Stopped {
+		if r.RecipientURN != "" && st.RecipientURN == r.RecipientURN && (st.Campaign == "" || st.Campaign == r.Campaign) {
+			return "already stopped in " + scope
+		}
 	}
 	r.Reason = clip(r.Reason, maxStopReason)
 	s.st.Stopped = append(s.st.Stopped, r)

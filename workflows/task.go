@@ -90,6 +90,11 @@ func (t *task) run(ctx workflow.Context) (SendMessageResult, error) {
 	}
 	t.show(ctx, "waiting", "asking account "+pacer.Or(t.sender)+"'s pacer for a slot", nil)
 	s, stopped, err := req.acquire(ctx, t.action, t.recipient, holdFor(t.sendDeadline, t.pollDeadline))
+	if err != nil && noTaskCreated(err) {
+		// The worker has no such account: nothing was or can be sent.
+		t.res.NotSentCode = errorType(err)
+		return t.finish(ctx, Failed, "not sent: "+rootMessage(err))
+	}
 	if err != nil {
 		return t.res, err
 	}
