@@ -161,7 +161,7 @@ func (v campaignView) closed() bool { return v.status != enumspb.WORKFLOW_EXECUT
 func (o *common) describeCampaign(ctx context.Context, c client.Client, id string) (campaignView, error) {
 	v := campaignView{RunsURL: o.campaignRunsURL(id)}
 	v.CampaignID = id
-	d, err := c.DescribeWorkflowExecution(ctx, id, "")
+	d, err := describe(ctx, c, id, "")
 	var nf *serviceerror.NotFound
 	switch {
 	case errors.As(err, &nf):

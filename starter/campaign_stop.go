@@ -187,7 +187,7 @@ func (s *stopRecipient) update(ctx context.Context, c client.Client, workflowID 
 // campaignSender is the sender a campaign acts from: in its memo, or its
 // input for a campaign started without it.
 func (s *stopRecipient) campaignSender(ctx context.Context, c client.Client, v campaignView) (string, error) {
-	d, err := c.DescribeWorkflowExecution(ctx, s.campaign, v.RunID)
+	d, err := describe(ctx, c, s.campaign, v.RunID)
 	if err != nil {
 		return "", fmt.Errorf("campaign %s: %w", s.campaign, err)
 	}
@@ -207,7 +207,7 @@ func (s *stopRecipient) campaignSender(ctx context.Context, c client.Client, v c
 // campaign, where the campaign wrote it (encrypted, when payloads are).
 func (s *stopRecipient) urnOf(ctx context.Context, c client.Client) (string, error) {
 	id := s.campaign + "/" + s.recipientID
-	d, err := c.DescribeWorkflowExecution(ctx, id, "")
+	d, err := describe(ctx, c, id, "")
 	var nf *serviceerror.NotFound
 	switch {
 	case errors.As(err, &nf):

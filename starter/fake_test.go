@@ -256,3 +256,11 @@ func fast(t *testing.T) {
 	noWorkerGrace, progressInterval = 50*time.Millisecond, 10*time.Millisecond
 	t.Cleanup(func() { noWorkerGrace, progressInterval = grace, interval })
 }
+
+func (f *fakeTemporal) DescribeWorkflow(ctx context.Context, id, runID string) (*client.WorkflowExecutionDescription, error) {
+	d, err := f.DescribeWorkflowExecution(ctx, id, runID)
+	if err != nil {
+		return nil, err
+	}
+	return &client.WorkflowExecutionDescription{RawResponse: d}, nil
+}

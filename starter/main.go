@@ -13,6 +13,7 @@ import (
 	_ "time/tzdata" // sending windows name time zones, checked here as the worker checks them
 
 	"github.com/spf13/pflag"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
@@ -185,4 +186,13 @@ func (o *common) runURL(workflowID, runID string) string {
 // warnf tells the user of something that does not stop the command.
 func (o *common) warnf(format string, args ...any) {
 	fmt.Fprintf(o.stderr, "starter: "+format+"\n", args...)
+}
+
+// describe reads a run's description as the server gives it.
+func describe(ctx context.Context, c client.Client, workflowID, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	d, err := c.DescribeWorkflow(ctx, workflowID, runID)
+	if err != nil {
+		return nil, err
+	}
+	return d.RawResponse, nil
 }

@@ -69,7 +69,7 @@ func sendIdentities(keys *codec.Keyring, urn, message string) []sendIdentity {
 // answer, sending could message someone twice.
 func findEarlierSend(ctx context.Context, c client.Client, ids []sendIdentity) (string, error) {
 	for _, id := range ids {
-		_, err := c.DescribeWorkflowExecution(ctx, id.workflowID, "")
+		_, err := describe(ctx, c, id.workflowID, "")
 		var nf *serviceerror.NotFound
 		switch {
 		case err == nil:
@@ -103,7 +103,7 @@ type previousCampaign struct {
 // run that exists but cannot be read is an error: a new run with another
 // key would message everyone that run messaged again.
 func readPreviousCampaign(ctx context.Context, c client.Client, dc converter.DataConverter, encrypted bool, id string) (previousCampaign, error) {
-	d, err := c.DescribeWorkflowExecution(ctx, id, "")
+	d, err := describe(ctx, c, id, "")
 	var nf *serviceerror.NotFound
 	switch {
 	case errors.As(err, &nf):

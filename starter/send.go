@@ -204,7 +204,7 @@ func (s *sendFlags) again(ctx context.Context, c client.Client, opts client.Star
 		out.Existing = true
 		return c.GetWorkflow(ctx, opts.ID, runID), nil
 	}
-	d, err := c.DescribeWorkflowExecution(ctx, opts.ID, runID)
+	d, err := describe(ctx, c, opts.ID, runID)
 	if err != nil || d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		return existing()
 	}

@@ -67,11 +67,10 @@ func (f Families) Histogram(name string, labels ...string) (count uint64, sum fl
 // from its first series.
 func (f Families) Buckets(name string) []float64 {
 	var out []float64
-	for _, m := range f.series(name, dto.MetricType_HISTOGRAM, nil) {
-		for _, b := range m.GetHistogram().GetBucket() {
+	if series := f.series(name, dto.MetricType_HISTOGRAM, nil); len(series) > 0 {
+		for _, b := range series[0].GetHistogram().GetBucket() {
 			out = append(out, b.GetUpperBound())
 		}
-		break
 	}
 	return out
 }
