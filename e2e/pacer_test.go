@@ -27,6 +27,12 @@ func unlimitedSender() string {
 	return "senders:\n" + senderYAML("default", "api_key_env: OUTX_API_KEY", "0s", "0s", "{hourly_cap: 0, daily_cap: 0}")
 }
 
+// defaultAccountRun is a pace run whose sandbox knows the worker's default
+// account and finishes tasks in 300ms, with the senders file given.
+func defaultAccountRun(t *testing.T, s *stack, queue, sendersYAML string) *paceRun {
+	return newPaceRun(t, s, queue, outxtest.Options{Teams: []outxtest.Team{{Name: "default", APIKey: apiKey}}, TaskDelay: 300 * time.Millisecond}, sendersYAML)
+}
+
 // TestCancelledSequenceCampaignDoesNotStopLaterSends is the defect the
 // pacer had: it decoded every signal of a kind into one variable, so after
 // a sequence campaign was cancelled, every later single send from the
@@ -35,8 +41,7 @@ func unlimitedSender() string {
 func TestCancelledSequenceCampaignDoesNotStopLaterSends(t *testing.T) {
 	s := up(t)
 	t.Parallel()
-	r := newPaceRun(t, s, "e2e-seqbug", outxtest.Options{Teams: []outxtest.Team{{Name: "default", APIKey: apiKey}}, TaskDelay: 300 * time.Millisecond},
-		unlimitedSender())
+	r := defaultAccountRun(t, s, "e2e-seqbug", unlimitedSender())
 	r.file("people.csv", "recipient_urn,first_name\nurn:li:person:ACoAASeqbug1,Ann\nurn:li:person:ACoAASeqbug2,Bo\n")
 	file := r.file("seqbug.yaml", `id: e2e-seqbug
 recipients: people.csv
@@ -66,8 +71,7 @@ recipients: people.csv
 func TestResumedCampaignStatusOverStarter(t *testing.T) {
 	s := up(t)
 	t.Parallel()
-	r := newPaceRun(t, s, "e2e-heldout", outxtest.Options{Teams: []outxtest.Team{{Name: "default", APIKey: apiKey}}, TaskDelay: 300 * time.Millisecond},
-		unlimitedSender())
+	r := defaultAccountRun(t, s, "e2e-heldout", unlimitedSender())
 	r.file("people.csv", "recipient_urn,first_name\nurn:li:person:ACoAAHeld1,Ann\nurn:li:person:ACoAAHeld2,Bo\nurn:li:person:ACoAAHeld3,Cy\n")
 	file := r.file("heldout.yaml", `id: e2e-heldout
 recipients: people.csv
@@ -115,8 +119,7 @@ recipients: people.csv
 func TestNoTaskDoesNotBlockALaterAttempt(t *testing.T) {
 	s := up(t)
 	t.Parallel()
-	r := newPaceRun(t, s, "e2e-never-once", outxtest.Options{Teams: []outxtest.Team{{Name: "default", APIKey: apiKey}}, TaskDelay: 300 * time.Millisecond},
-		unlimitedSender())
+	r := defaultAccountRun(t, s, "e2e-never-once", unlimitedSender())
 	send := func(urn string) result {
 		return s.runWithEnv(t, "starter", r.env, "send", "--task-queue", r.queue, "--to", urn, "--message", "Hi from e2e", "--wait")
 	}
@@ -175,7 +178,7 @@ func TestNoTaskDoesNotBlockALaterAttempt(t *testing.T) {
 func TestSenderTheWorkersLackIsRefused(t *testing.T) {
 	s := up(t)
 	t.Parallel()
-	r := newPaceRun(t, s, "e2e-no-alice", outxtest.Options{Teams: []outxtest.Team{{Name: "default", APIKey: apiKey}}}, unlimitedSender())
+	r := defaultAccountRun(t, s, "e2e-no-alice", unlimitedSender())
 	res := s.runWithEnv(t, "starter", r.env, "send", "--task-queue", r.queue, "--sender", "alice", "--to", "urn:li:person:ACoAANoAlice", "--message", "Hi")
 	if res.code != 2 || !strings.Contains(res.stderr, "sender alice is not configured") {
 		t.Errorf("send --sender alice: %s\nwant exit 2 naming the sender", res)
@@ -200,8 +203,7 @@ func TestSenderTheWorkersLackIsRefused(t *testing.T) {
 func TestSendWaitSaysWhyItWaits(t *testing.T) {
 	s := up(t)
 	t.Parallel()
-	r := newPaceRun(t, s, "e2e-capped", outxtest.Options{Teams: []outxtest.Team{{Name: "default", APIKey: apiKey}}, TaskDelay: 300 * time.Millisecond},
-		"senders:\n"+senderYAML("default", "api_key_env: OUTX_API_KEY", "0s", "0s", "{hourly_cap: 1, daily_cap: 0}"))
+	r := defaultAccountRun(t, s, "e2e-capped", "senders:\n"+senderYAML("default", "api_key_env: OUTX_API_KEY", "0s", "0s", "{hourly_cap: 1, daily_cap: 0}"))
 	if res := s.runWithEnv(t, "starter", r.env, "send", "--task-queue", r.queue, "--to", "urn:li:person:ACoAACapped1", "--message", "Hi", "--wait"); res.code != 0 {
 		t.Fatalf("first send: %s", res)
 	}

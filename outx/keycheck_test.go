@@ -1,13 +1,12 @@
 package outx_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
+	"github.com/outpacehq/outpace/internal/repo"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -54,23 +53,14 @@ func TestCheckKeyRefusedKeyIsUnauthorized(t *testing.T) {
 	}
 }
 
-// envExampleKey is the placeholder OUTX_API_KEY of .env.example, which a
-// user who copies the file without filling it in runs with.
+// envExampleKey is the placeholder OUTX_API_KEY of .env.example.
 func envExampleKey(t *testing.T) string {
 	t.Helper()
-	f, err := os.Open("../.env.example")
+	key, err := repo.EnvExample("OUTX_API_KEY")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "OUTX_API_KEY="); ok && strings.TrimSpace(v) != "" {
-			return strings.TrimSpace(v)
-		}
-	}
-	t.Fatal(".env.example sets no OUTX_API_KEY")
-	return ""
+	return key
 }
 
 func TestCheckKeyExtensionOfflineMeansAccepted(t *testing.T) {

@@ -1,10 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"github.com/outpacehq/outpace/internal/repo"
 	"net"
 	"os"
 	"os/exec"
@@ -219,19 +219,11 @@ func runWorker(t *testing.T, env ...string) workerRun {
 // envExampleKey is the placeholder OUTX_API_KEY of .env.example.
 func envExampleKey(t *testing.T) string {
 	t.Helper()
-	f, err := os.Open("../.env.example")
+	key, err := repo.EnvExample("OUTX_API_KEY")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "OUTX_API_KEY="); ok && strings.TrimSpace(v) != "" {
-			return strings.TrimSpace(v)
-		}
-	}
-	t.Fatal(".env.example sets no OUTX_API_KEY")
-	return ""
+	return key
 }
 
 const connectFailure = "connecting to Temporal at "

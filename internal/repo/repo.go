@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Root is the nearest directory at or above the working directory that holds
@@ -25,4 +26,23 @@ func Root() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// EnvExample is the value .env.example gives the variable name: the
+// placeholder a user who copies the file without filling it in runs with.
+func EnvExample(name string) (string, error) {
+	root, err := Root()
+	if err != nil {
+		return "", err
+	}
+	b, err := os.ReadFile(filepath.Join(root, ".env.example"))
+	if err != nil {
+		return "", err
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+"="); ok && strings.TrimSpace(v) != "" {
+			return strings.TrimSpace(v), nil
+		}
+	}
+	return "", errors.New(".env.example sets no " + name)
 }
