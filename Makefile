@@ -2,7 +2,8 @@
 #
 #   make demo    build, start a Temporal dev server, the OutX sandbox and the
 #                worker, and send messages that show every outcome
-#   make test    every test: unit, and integration on a real dev server, then
+#   make test    the linters (go vet, staticcheck, workflowcheck), every test:
+#                unit, and integration on a real dev server, then
 #                a short fuzzing run (make fuzz, FUZZTIME=10000x inputs per target)
 #   make faults  the fault suite, long form (make test runs a short form)
 #   make fuzz-pacer  the account pacer's model-based test, long form (make
@@ -38,10 +39,27 @@ $(TEMPORAL):
 chromium:
 	@./scripts/ensure-chromium.sh
 
-test: $(TEMPORAL) chromium
-	$(GO) vet ./...
+test: $(TEMPORAL) chromium lint
 	$(GO) test -count=1 -timeout 15m ./...
 	@$(MAKE) --no-print-directory fuzz
+
+# Linters, pinned and built from the Go module proxy into .tools/ like the
+# Temporal CLI: go vet, staticcheck, and Temporal's workflowcheck, which
+# follows every call from a workflow function and fails on anything that
+# could break determinism (I/O, the wall clock, global rand, map order).
+STATICCHECK_VERSION := v0.8.2
+WORKFLOWCHECK_VERSION := v0.6.0
+STATICCHECK := $(TOOLS)/bin/staticcheck
+WORKFLOWCHECK := $(TOOLS)/bin/workflowcheck
+$(STATICCHECK):
+	GOBIN=$(TOOLS)/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+$(WORKFLOWCHECK):
+	GOBIN=$(TOOLS)/bin $(GO) install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
+.PHONY: lint
+lint: $(STATICCHECK) $(WORKFLOWCHECK)
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+	$(WORKFLOWCHECK) ./...
 
 # Each fuzz target for FUZZTIME (go test -fuzz takes one target per run);
 # their seed corpora also run in every `go test`. A failure leaves the input

@@ -566,7 +566,7 @@ func TestEncryptedRecipientNames(t *testing.T) {
 	for _, e := range execs {
 		id := e.GetExecution().GetWorkflowId()
 		leaks("visibility record of "+id, e)
-		d, err := s.client.DescribeWorkflowExecution(ctx, id, e.GetExecution().GetRunId())
+		d, err := describe(ctx, s.client, id, e.GetExecution().GetRunId())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/outpacehq/outpace/internal/devstack"
@@ -258,3 +259,12 @@ func freePort(t *testing.T) int {
 
 // codecURL is the codec server endpoint the dev server's UI calls.
 func codecURL(port int) string { return fmt.Sprintf("http://127.0.0.1:%d", port) }
+
+// describe reads a run's description as the server gives it.
+func describe(ctx context.Context, c client.Client, workflowID, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	d, err := c.DescribeWorkflow(ctx, workflowID, runID)
+	if err != nil {
+		return nil, err
+	}
+	return d.RawResponse, nil
+}

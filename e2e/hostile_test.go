@@ -419,13 +419,13 @@ func (s *stack) startHostileWorkflow(t *testing.T, id string, c hostileCase, exp
 	defer cancel()
 	err := s.client.GetWorkflow(ctx, id, "").Get(ctx, nil)
 	if ctx.Err() != nil {
-		d, derr := s.client.DescribeWorkflowExecution(context.Background(), id, "")
+		d, derr := describe(context.Background(), s.client, id, "")
 		t.Fatalf("run %s did not end within a minute (stuck on a bad input?): %v %v", id, d.GetPendingWorkflowTask(), derr)
 	}
 	if err == nil {
 		t.Fatalf("run %s completed; want it failed", id)
 	}
-	d, derr := s.client.DescribeWorkflowExecution(context.Background(), id, "")
+	d, derr := describe(context.Background(), s.client, id, "")
 	if derr != nil {
 		t.Fatal(derr)
 	}

@@ -78,7 +78,7 @@ func TestDeliveredMessage(t *testing.T) {
 	if !strings.Contains(out.URL, "/namespaces/default/workflows/"+out.WorkflowID+"/"+out.RunID) {
 		t.Fatalf("UI link %q does not point at the run", out.URL)
 	}
-	desc, err := s.client.DescribeWorkflowExecution(context.Background(), out.WorkflowID, out.RunID)
+	desc, err := describe(context.Background(), s.client, out.WorkflowID, out.RunID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestNonConnectionFails(t *testing.T) {
 		t.Fatalf("result = %+v", out.Result)
 	}
 	// In the Temporal UI the run is Failed (red), with OutX's reason.
-	desc, err := s.client.DescribeWorkflowExecution(context.Background(), out.WorkflowID, out.RunID)
+	desc, err := describe(context.Background(), s.client, out.WorkflowID, out.RunID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -406,7 +406,7 @@ func TestCtrlCStopsWaitingNotTheWorkflow(t *testing.T) {
 	if p.ExitCode() != 1 || !strings.Contains(p.Output(), "stopped waiting; the workflow goes on") {
 		t.Fatalf("exit %d:\n%s", p.ExitCode(), p.Output())
 	}
-	desc, err := s.client.DescribeWorkflowExecution(context.Background(), "e2e-ctrl-c", "")
+	desc, err := describe(context.Background(), s.client, "e2e-ctrl-c", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -235,7 +235,7 @@ id: e2e-share-a
 	// cap, and the other unless all of its messages fitted under it.
 	cancelled := 0
 	for _, id := range []string{"e2e-share-a", "e2e-share-b"} {
-		d, err := s.client.DescribeWorkflowExecution(context.Background(), id, "")
+		d, err := describe(context.Background(), s.client, id, "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -122,17 +122,6 @@ func (b *browser) waitText(ctx context.Context, page string, want ...string) str
 	}
 }
 
-// click clicks the first element matching a CSS selector, then waits for text.
-func (b *browser) click(selector string, want ...string) string {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
-	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(selector))); err != nil {
-		b.t.Fatalf("clicking %s: %v", selector, err)
-	}
-	return b.waitText(ctx, selector, want...)
-}
-
 func (b *browser) screenshot(path string) {
 	b.t.Helper()
 	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
@@ -203,7 +192,7 @@ func TestUIShowsACampaign(t *testing.T) {
 	// Each recipient's run, as the report names it (column 5).
 	rows := s.reportWithEnv(t, id, 4, withKey)
 	ada, grace, bob, invalid := rows[p("Ada")][5], rows[p("Grace")][5], rows[failing][5], rows[p("Linus")][5]
-	campaign, err := s.client.DescribeWorkflowExecution(context.Background(), id, "")
+	campaign, err := describe(context.Background(), s.client, id, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +200,7 @@ func TestUIShowsACampaign(t *testing.T) {
 		return s.uiURL + "/namespaces/default/workflows/" + url.PathEscape(workflowID) + "/" + runID + "/" + tab
 	}
 	campaignRun := campaign.GetWorkflowExecutionInfo().GetExecution().GetRunId()
-	child, err := s.client.DescribeWorkflowExecution(context.Background(), ada, "")
+	child, err := describe(context.Background(), s.client, ada, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +274,7 @@ func TestUIShowsACampaign(t *testing.T) {
 	}
 	pacerRun := pd.RawResponse.GetWorkflowExecutionInfo().GetExecution().GetRunId()
 	b.open(runURL(pacerID, pacerRun, "history"), "pacer of LinkedIn account default", "spacing of")
-	text = b.open(runURL(pacerID, pacerRun, "user-metadata"), "pacer of LinkedIn account default",
+	b.open(runURL(pacerID, pacerRun, "user-metadata"), "pacer of LinkedIn account default",
 		"Account default", "action(s) so far", "No request waits")
 	if keep {
 		b.screenshot(filepath.Join(root, "docs", "ui-pacer.png"))

@@ -462,7 +462,8 @@ func (b *bench) analyse(ctx context.Context, rep *report) {
 		n := r.GetHistoryLength()
 		closed := r.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
 		if !closed { // visibility's count of a running run is stale
-			if d, err := b.st.Client.DescribeWorkflowExecution(ctx, b.campaignID, r.GetExecution().GetRunId()); err == nil {
+			if desc, err := b.st.Client.DescribeWorkflow(ctx, b.campaignID, r.GetExecution().GetRunId()); err == nil {
+				d := desc.RawResponse
 				n = d.GetWorkflowExecutionInfo().GetHistoryLength()
 			}
 		}

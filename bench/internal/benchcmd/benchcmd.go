@@ -129,7 +129,9 @@ func (p *Program) Run(opts stack.Options, bench Bench) int {
 	opts.TemporalCLI, opts.WorkerBin, opts.Keep = p.Flags.TemporalCLI, p.Flags.WorkerBin, p.Flags.Keep
 	opts.ServerArgs = append(append([]string(nil), opts.ServerArgs...), p.Flags.ServerArgs...)
 	st, err := stack.Start(ctx, opts)
-	defer st.Close()
+	if st != nil { // a stack that failed part way still stops what it started
+		defer st.Close()
+	}
 	var report func(io.Writer)
 	if err == nil {
 		report, err = bench(ctx, st)
