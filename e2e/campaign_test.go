@@ -128,7 +128,7 @@ func TestCampaignFromCSV(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stderr+r.stdout, "line 6") || !strings.Contains(r.stderr+r.stdout, "line 7") {
 		t.Fatalf("start with invalid rows: want exit 2 naming lines 6 and 7\n%s", r)
 	}
-	if _, err := s.client.DescribeWorkflowExecution(context.Background(), id, ""); err == nil {
+	if _, err := describe(context.Background(), s.client, id, ""); err == nil {
 		t.Fatal("the refused campaign was started")
 	}
 
