@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/api/workflowservice/v1"
+
 	"github.com/outpacehq/outpace/outx"
 	"github.com/outpacehq/outpace/outx/outxtest"
 	"github.com/outpacehq/outpace/workflows"
@@ -262,4 +264,37 @@ func (s *stack) runWithTimeout(t *testing.T, timeout time.Duration, extraEnv []s
 		r.code = exit.ExitCode()
 	}
 	return r
+}
+
+// TestUnreachedSequenceIsFailedAndSearchable: a sequence that did not reach
+// its person (not connected in time) ends failed, as an undelivered message
+// does, and one filter on the Outcome search attribute finds it.
+func TestUnreachedSequenceIsFailedAndSearchable(t *testing.T) {
+	s := up(t)
+	t.Parallel()
+	r := defaultAccountRun(t, s, "e2e-unreached", unlimitedSender())
+	ignores := outxtest.Ignores + "-unreached"
+	r.file("people.csv", "recipient_urn,first_name\n"+ignores+",Ian\n")
+	file := r.file("unreached.yaml", `id: e2e-unreached
+recipients: people.csv
+`+anytime+`steps:
+  - connect: "Hi {{first_name}}"
+  - wait_for_connection: {check_every: 10s, timeout: 15s}
+  - message: "Thanks, {{first_name}}"
+`)
+	r.startCampaign("--file", file)
+	p, err := s.finalProgress(t, "e2e-unreached", 2*time.Minute)
+	if err != nil || p.Counts.NotConnected != 1 {
+		t.Fatalf("campaign: %+v, %v; want one not_connected", p.Counts, err)
+	}
+	query := `CampaignId = "e2e-unreached" AND WorkflowType = "Sequence" AND Outcome = "not_connected" AND ExecutionStatus = "Failed"`
+	var found int
+	waitUntil(t, 30*time.Second, func() bool {
+		res, err := s.client.ListWorkflow(t.Context(), &workflowservice.ListWorkflowExecutionsRequest{Query: query})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found = len(res.GetExecutions())
+		return found == 1
+	})
 }

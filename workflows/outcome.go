@@ -64,10 +64,14 @@ const (
 func (o Outcome) ErrorType() string { return o.errorType(messageErrors) }
 
 func (o Outcome) errorType(prefix string) string {
-	if o == "" {
-		return prefix
+	var b strings.Builder
+	b.WriteString(prefix)
+	for word := range strings.SplitSeq(string(o), "_") {
+		if word != "" {
+			b.WriteString(strings.ToUpper(word[:1]) + word[1:])
+		}
 	}
-	return prefix + strings.ToUpper(string(o[:1])) + string(o[1:])
+	return b.String()
 }
 
 // ResultFromError extracts the result carried by a failed SendMessage or

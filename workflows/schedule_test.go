@@ -253,3 +253,16 @@ func TestNoTaskCreated(t *testing.T) {
 }
 
 func dur(d time.Duration) *Duration { v := Duration(d); return &v }
+
+func TestErrorTypes(t *testing.T) {
+	for o, want := range map[string]string{
+		Outcome(Failed).ErrorType():            "MessageFailed",
+		NotConnected.errorType(sequenceErrors): "SequenceNotConnected",
+		Stopped.errorType(connectionErrors):    "ConnectionStopped",
+		Outcome("").errorType(sequenceErrors):  "Sequence",
+	} {
+		if o != want {
+			t.Errorf("error type %q, want %q", o, want)
+		}
+	}
+}
