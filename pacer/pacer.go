@@ -60,6 +60,9 @@ const (
 	// SignalCampaignPause pauses, resumes or cancels one campaign's actions
 	// (a CampaignPause), sent by the campaign.
 	SignalCampaignPause = "campaign-pause"
+	// SignalAccountPause pauses or resumes every action of the account (an
+	// AccountPause), sent by a person (starter account pause|resume).
+	SignalAccountPause = "account-pause"
 	// QueryStatus returns a Status.
 	QueryStatus = "pacer"
 )
@@ -152,6 +155,15 @@ const (
 	WaitBusy      = "busy"           // another action of the account is in flight
 	WaitQueued    = "queued"         // other requests go first
 	WaitPaused    = "paused"         // the campaign is paused
+	// WaitAccountPaused: the whole account is paused, by a person or after
+	// repeated refusals (the extension offline).
+	WaitAccountPaused = "account_paused"
+	// WaitInvitationLimit: LinkedIn's invitation limit was hit (OutX
+	// answered 429 to a connection request): connection requests pause.
+	WaitInvitationLimit = "invitation_limit"
+	// WaitPendingInvitations: too many connection requests are not yet
+	// accepted: further ones wait for acceptances.
+	WaitPendingInvitations = "pending_invitations"
 )
 
 // Grant is signalled to a requester (SignalGranted): its slot, a refusal
@@ -174,6 +186,34 @@ type Release struct {
 	Counted bool      `json:"counted"`
 	Start   time.Time `json:"start,omitzero"`
 	End     time.Time `json:"end,omitzero"`
+	// Invited: a connection request was sent (not to someone already
+	// connected): it is pending until a check finds it accepted.
+	Invited bool `json:"invited,omitempty"`
+	// Connected: a connection check found the recipient connected: their
+	// invitation is no longer pending.
+	Connected bool `json:"connected,omitempty"`
+	// PushBack says OutX refused the action without a task in a way that
+	// concerns the account: PushBackInvitationLimit (429 to a connection
+	// request) or PushBackOffline (403, the extension offline).
+	PushBack string `json:"push_back,omitempty"`
+	// Reason is OutX's text for the push-back.
+	Reason string `json:"reason,omitempty"`
+}
+
+// Push-backs a release may report.
+const (
+	PushBackInvitationLimit = "invitation_limit"
+	PushBackOffline         = "extension_offline"
+)
+
+// AccountPause pauses (Paused, with a Reason, until Until or a resume) or
+// resumes every action of the account.
+type AccountPause struct {
+	Paused bool      `json:"paused"`
+	Reason string    `json:"reason,omitempty"`
+	Until  time.Time `json:"until,omitzero"`
+	// Connect limits the pause or the resume to connection requests.
+	Connect bool `json:"connect,omitempty"`
 }
 
 // StopRequest stops one person: in the campaign named, or in every campaign
@@ -211,6 +251,48 @@ type Status struct {
 	Campaign []string  `json:"campaigns,omitempty"`
 	// Paused lists the campaigns paused at the pacer.
 	Paused []string `json:"paused,omitempty"`
+	// Account is the account's safety: its warm-up, pending invitations and
+	// pauses.
+	Account AccountStatus `json:"account"`
+}
+
+// AccountStatus is an account's safety state, as starter account status
+// shows it.
+type AccountStatus struct {
+	// RampDay is the account's sending day since its first action through
+	// outpace (1 on the first); zero without a warm-up.
+	RampDay     int       `json:"ramp_day,omitempty"`
+	FirstAction time.Time `json:"first_action,omitzero"`
+	// Caps are today's daily caps by action type, with the warm-up applied.
+	Caps []DailyCap `json:"caps,omitempty"`
+	// Pending counts connection requests not yet accepted; Ceiling is the
+	// most before further ones wait (0: none).
+	Pending int `json:"pending"`
+	Ceiling int `json:"ceiling,omitempty"`
+	// Paused is set while every action waits; ConnectPaused while
+	// connection requests do. Each with its reason and, when it ends by
+	// itself, its end.
+	Paused        *Pause `json:"paused,omitempty"`
+	ConnectPaused *Pause `json:"connect_paused,omitempty"`
+}
+
+// DailyCap is one action type's daily cap today.
+type DailyCap struct {
+	Action Action `json:"action"`
+	// Today is the cap that holds today (0: no cap); Cap is the configured
+	// one, which the warm-up reaches by Step a sending day.
+	Today int `json:"today"`
+	Cap   int `json:"cap"`
+	Start int `json:"start,omitempty"`
+	Step  int `json:"step,omitempty"`
+}
+
+// Pause is an account's pause.
+type Pause struct {
+	Reason string    `json:"reason"`
+	Until  time.Time `json:"until,omitzero"` // zero: until resumed
+	// By says who paused: "operator", or "outpace" after OutX's push-back.
+	By string `json:"by"`
 }
 
 // MaxStatusWaiting bounds Status.Waiting.
@@ -263,6 +345,25 @@ type State struct {
 	// Told is what each waiting request was last told, so that a notice
 	// goes out only when the reason changes.
 	Told []Told `json:"told,omitempty"`
+	// FirstAction is the account's first counted action through outpace:
+	// its warm-up counts sending days from it.
+	FirstAction time.Time `json:"first_action,omitzero"`
+	// Pending are the connection requests sent and not yet found accepted
+	// (capped).
+	Pending []Invitation `json:"pending,omitempty"`
+	// AccountPause and ConnectPause hold the account's pauses.
+	AccountPause *Pause `json:"account_pause,omitempty"`
+	ConnectPause *Pause `json:"connect_pause,omitempty"`
+	// Offline counts OutX's 403 refusals in a row (the extension offline);
+	// OfflinePauses counts the pauses they caused since the last action.
+	Offline       int `json:"offline,omitempty"`
+	OfflinePauses int `json:"offline_pauses,omitempty"`
+}
+
+// Invitation is a pending connection request.
+type Invitation struct {
+	URN string    `json:"urn"`
+	At  time.Time `json:"at"`
 }
 
 // Told is the kind of wait a request was last told of.

@@ -269,6 +269,17 @@ func (l Limits) problems() []problem {
 	}
 	capRule("hourly_cap", l.HourlyCap, true)
 	capRule("daily_cap", l.DailyCap, false)
+	capRule("pending_ceiling", l.PendingCeiling, false)
+	if l.InvitationLimitPause != "" && l.InvitationLimitPause != "next_week" {
+		if d, err := time.ParseDuration(l.InvitationLimitPause); err != nil || d <= 0 {
+			ps = append(ps, problem{"invitation_limit_pause", fmt.Sprintf("%s: want next_week or a positive duration such as 24h", short(l.InvitationLimitPause))})
+		}
+	}
+	if l.OfflinePause != "" {
+		if d, err := time.ParseDuration(l.OfflinePause); err != nil || d <= 0 {
+			ps = append(ps, problem{"offline_pause", fmt.Sprintf("%s: want a positive duration such as 30m", short(l.OfflinePause))})
+		}
+	}
 	for _, a := range pacer.Actions {
 		c := l.For(a)
 		capRule(string(a)+".hourly_cap", c.HourlyCap, true)
@@ -415,9 +426,10 @@ func (l *loader) fields(m *yaml.Node, prefix string, f func(key, value *yaml.Nod
 }
 
 var accountFields = []string{"name", "api_key_env", "api_key_file", "api_key", "base_url",
-	"time_zone", "days", "hours", "min_gap", "max_gap", "hourly_cap", "daily_cap", "message", "connect", "lookup"}
+	"time_zone", "days", "hours", "min_gap", "max_gap", "hourly_cap", "daily_cap", "message", "connect", "lookup",
+	"pending_ceiling", "invitation_limit_pause", "offline_pause"}
 
-var capsFields = []string{"hourly_cap", "daily_cap", "weekly_cap"}
+var capsFields = []string{"hourly_cap", "daily_cap", "weekly_cap", "warmup"}
 
 // envName is an environment variable's name. A value that is not one may
 // be a key pasted in the wrong field, so it is never quoted in an error.
@@ -458,6 +470,13 @@ func (l *loader) account(m *yaml.Node, prefix string) (Account, bool) {
 		case "message", "connect", "lookup":
 			c := l.caps(v, field, k, lines)
 			*map[string]*Caps{"message": &a.Limits.Message, "connect": &a.Limits.Connect, "lookup": &a.Limits.Lookup}[k] = c
+		case "pending_ceiling":
+			lines[k] = v.Line
+			a.Limits.PendingCeiling = l.cap(v, field)
+		case "invitation_limit_pause", "offline_pause":
+			lines[k] = v.Line
+			s, _ := l.str(v, field)
+			*map[string]*string{"invitation_limit_pause": &a.Limits.InvitationLimitPause, "offline_pause": &a.Limits.OfflinePause}[k] = s
 		default:
 			l.fail(key, field, "unknown field (want %s)", strings.Join(accountFields, ", "))
 		}
@@ -602,11 +621,46 @@ func (l *loader) caps(v *yaml.Node, field, action string, lines map[string]int) 
 			c.DailyCap = l.cap(v, field)
 		case "weekly_cap":
 			c.WeeklyCap = l.cap(v, field)
+		case "warmup":
+			c.Warmup = l.warmup(v, field)
 		default:
 			l.fail(key, field, "unknown field (want %s)", strings.Join(capsFields, ", "))
 		}
 	})
 	return c
+}
+
+// warmup reads a daily cap's ramp: {start: N, step: M}.
+func (l *loader) warmup(v *yaml.Node, field string) *Warmup {
+	if v.Kind != yaml.MappingNode {
+		l.fail(v, field, "must be a mapping of start (the daily cap on the first day) and step (added each sending day)")
+		return nil
+	}
+	w := &Warmup{}
+	seen := map[string]bool{}
+	l.fields(v, field, func(key, v *yaml.Node, field string) {
+		n := l.cap(v, field)
+		switch key.Value {
+		case "start":
+			if n != nil {
+				w.Start = *n
+			}
+		case "step":
+			if n != nil {
+				w.Step = *n
+			}
+		default:
+			l.fail(key, field, "unknown field (want start, step)")
+			return
+		}
+		seen[key.Value] = true
+	})
+	if !seen["start"] {
+		l.fail(v, field+".start", "is required: the daily cap on the account's first sending day")
+	} else if w.Start < 1 {
+		l.fail(v, field+".start", "must be at least 1")
+	}
+	return w
 }
 
 func deref(n *yaml.Node) *yaml.Node {

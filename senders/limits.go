@@ -27,13 +27,56 @@ type Limits struct {
 	Message Caps `json:"message,omitzero" yaml:"message,omitempty"`
 	Connect Caps `json:"connect,omitzero" yaml:"connect,omitempty"`
 	Lookup  Caps `json:"lookup,omitzero" yaml:"lookup,omitempty"`
+
+	// PendingCeiling: while this many of the account's connection requests
+	// are not yet accepted, further ones wait (0: no ceiling). LinkedIn
+	// restricts accounts with many pending invitations; tools treat about
+	// 500 as the danger line. OutX cannot withdraw an invitation: that is
+	// done by hand in LinkedIn.
+	PendingCeiling *int `json:"pending_ceiling,omitempty" yaml:"pending_ceiling,omitempty"`
+	// InvitationLimitPause is how long connection requests pause after
+	// OutX answers 429 to one (LinkedIn's invitation limit): "next_week"
+	// (until the next ISO week in the account's time zone) or a duration.
+	// Messages go on meanwhile.
+	InvitationLimitPause string `json:"invitation_limit_pause,omitempty" yaml:"invitation_limit_pause,omitempty"`
+	// OfflinePause is how long the whole account pauses after OutX refuses
+	// OfflineRefusals actions in a row because no extension is online (403);
+	// each further pause doubles it, up to 8 times as long.
+	OfflinePause string `json:"offline_pause,omitempty" yaml:"offline_pause,omitempty"`
 }
+
+// OfflineRefusals is how many 403 refusals in a row pause an account.
+const OfflineRefusals = 3
 
 // Caps bound one action type per rolling hour, local day and ISO week.
 type Caps struct {
 	HourlyCap *int `json:"hourly_cap,omitempty" yaml:"hourly_cap,omitempty"`
 	DailyCap  *int `json:"daily_cap,omitempty" yaml:"daily_cap,omitempty"`
 	WeeklyCap *int `json:"weekly_cap,omitempty" yaml:"weekly_cap,omitempty"`
+	// Warmup ramps the daily cap up on a new account: Start on its first
+	// sending day through outpace, Step more each sending day after, up to
+	// DailyCap.
+	Warmup *Warmup `json:"warmup,omitempty" yaml:"warmup,omitempty"`
+}
+
+// Warmup is a daily cap's ramp.
+type Warmup struct {
+	Start int `json:"start" yaml:"start"`
+	Step  int `json:"step" yaml:"step"`
+}
+
+// DailyCapOn is the daily cap on the account's sending day day (1 the
+// first), with the warm-up applied; 0 is no cap.
+func (c Caps) DailyCapOn(day int) int {
+	limit := Value(c.DailyCap)
+	if c.Warmup == nil || day < 1 {
+		return limit
+	}
+	ramp := c.Warmup.Start + c.Warmup.Step*(day-1)
+	if limit > 0 && ramp > limit {
+		return limit
+	}
+	return ramp
 }
 
 // For returns the caps of one action type.
@@ -63,6 +106,9 @@ func DefaultLimits() Limits {
 		Message: Caps{HourlyCap: ptr(20), DailyCap: ptr(40)},
 		Connect: Caps{HourlyCap: ptr(10), DailyCap: ptr(20), WeeklyCap: ptr(100)},
 		Lookup:  Caps{HourlyCap: ptr(20), DailyCap: ptr(80)},
+		PendingCeiling:       ptr(400),
+		InvitationLimitPause: "next_week",
+		OfflinePause:         "30m",
 	}
 }
 
@@ -104,6 +150,9 @@ func (l Limits) WithDefaults() Limits {
 	caps(&l.Message, d.Message)
 	caps(&l.Connect, d.Connect)
 	caps(&l.Lookup, d.Lookup)
+	num(&l.PendingCeiling, d.PendingCeiling)
+	str(&l.InvitationLimitPause, d.InvitationLimitPause)
+	str(&l.OfflinePause, d.OfflinePause)
 	return l
 }
 

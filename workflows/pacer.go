@@ -27,7 +27,7 @@ const (
 	holderCheckEvery = 15 * time.Minute
 	// MaxLinger caps how long an acquire update may stay open for a grant
 	// that is near (Request.Linger).
-	MaxLinger = 5 * time.Minute
+	MaxLinger = 2 * time.Minute
 )
 
 // SenderPacer is the one gate every LinkedIn action of one sender account
@@ -111,6 +111,10 @@ func newPacer(ctx workflow.Context, in pacer.Input) (*pacerRun, error) {
 			}
 		}),
 		receive(ctx, pacer.SignalCampaignPause, func(c pacer.CampaignPause) { p.pause(c) }),
+		receive(ctx, pacer.SignalAccountPause, func(a pacer.AccountPause) {
+			p.pauseAccount(a)
+			p.logger.Info("Account paused or resumed", "Paused", a.Paused, "ConnectOnly", a.Connect)
+		}),
 	}
 	if err := workflow.SetQueryHandler(ctx, pacer.QueryStatus, func() (pacer.Status, error) {
 		return p.status(workflow.Now(ctx)), nil
@@ -221,6 +225,7 @@ func (p *pacerRun) run(ctx workflow.Context) error {
 			return p.continueAsNew(ctx)
 		}
 		now := workflow.Now(ctx)
+		p.expire(now)
 		if p.takeBackVanishedHolder(ctx, now) {
 			continue
 		}
@@ -520,7 +525,8 @@ func (p *pacerRun) show(ctx workflow.Context, now time.Time, waits []pacer.Wait)
 
 // waitKinds are the kinds of waits the pacer counts in MetricAccountWaiting.
 var waitKinds = []string{pacer.WaitSpacing, pacer.WaitHourlyCap, pacer.WaitDailyCap, pacer.WaitWeeklyCap,
-	pacer.WaitWindow, pacer.WaitBusy, pacer.WaitQueued, pacer.WaitPaused}
+	pacer.WaitWindow, pacer.WaitBusy, pacer.WaitQueued, pacer.WaitPaused,
+	pacer.WaitAccountPaused, pacer.WaitInvitationLimit, pacer.WaitPendingInvitations}
 
 // measure sets MetricAccountWaiting: the account's requests waiting now, by
 // what holds them.
@@ -566,12 +572,14 @@ func (p *pacerRun) loadLimits(ctx workflow.Context) {
 		p.logger.Warn("Could not read the account's limits; using the defaults", "Error", err)
 		l = senders.DefaultLimits()
 	}
-	acct, types, err := AccountPolicies(l.WithDefaults())
+	l = l.WithDefaults()
+	acct, types, err := AccountPolicies(l)
 	if err != nil {
 		p.logger.Warn("The account's limits are invalid; using the defaults", "Error", err)
-		acct, types, _ = AccountPolicies(senders.DefaultLimits())
+		l = senders.DefaultLimits()
+		acct, types, _ = AccountPolicies(l)
 	}
-	p.account, p.types = acct, types
+	p.account, p.types, p.limits = acct, types, l
 }
 
 // holderOpen asks whether the holder's run is still open; when that cannot

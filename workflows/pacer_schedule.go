@@ -10,6 +10,7 @@ import (
 	"github.com/outpacehq/outpace/outx"
 	"github.com/outpacehq/outpace/pacer"
 	"github.com/outpacehq/outpace/pacing"
+	"github.com/outpacehq/outpace/senders"
 )
 
 // Bounds of a pacer's state.
@@ -29,6 +30,9 @@ type schedule struct {
 	st      pacer.State
 	account pacing.Policy
 	types   map[pacer.Action]pacing.Policy
+	// limits are the account's settings: warm-ups, the pending ceiling,
+	// the pauses after OutX's push-back.
+	limits senders.Limits
 }
 
 func (s *schedule) typeState(a pacer.Action) *pacing.State {
@@ -47,6 +51,74 @@ func (s *schedule) typePolicy(a pacer.Action) pacing.Policy {
 		return tp
 	}
 	return s.types[pacer.ActionMessage]
+}
+
+// typePolicyAt is the action type's policy at t: its daily cap ramped up by
+// the account's warm-up, on t's sending day.
+func (s *schedule) typePolicyAt(a pacer.Action, t time.Time) pacing.Policy {
+	tp := s.typePolicy(a)
+	if c := s.limits.For(a); c.Warmup != nil {
+		tp.DailyCap = c.DailyCapOn(s.rampDay(t))
+	}
+	return tp
+}
+
+// rampDay is t's sending day since the account's first action through
+// outpace: 1 on that day (and before any action), counting only the days
+// the account's window is open.
+func (s *schedule) rampDay(t time.Time) int {
+	first := s.st.FirstAction
+	if first.IsZero() || !t.After(first) {
+		return 1
+	}
+	w := s.account.Window
+	loc := w.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	day := time.Date(first.In(loc).Year(), first.In(loc).Month(), first.In(loc).Day(), 12, 0, 0, 0, loc)
+	last := t.In(loc)
+	n := 1
+	for d := day.AddDate(0, 0, 1); !d.After(time.Date(last.Year(), last.Month(), last.Day(), 12, 0, 0, 0, loc)); d = d.AddDate(0, 0, 1) {
+		if w.Days[d.Weekday()] {
+			n++
+		}
+		if n > 10000 {
+			break
+		}
+	}
+	return n
+}
+
+// blocked says why r cannot be granted at any known time (the account
+// paused by a person, too many invitations pending), or "".
+func (s *schedule) blocked(r pacer.Request) pacer.Wait {
+	if p := s.st.AccountPause; p != nil && p.Until.IsZero() {
+		return pacer.Wait{Kind: pacer.WaitAccountPaused, Reason: "the account is paused (" + p.Reason + ")"}
+	}
+	if r.Action != pacer.ActionConnect {
+		return pacer.Wait{}
+	}
+	if p := s.st.ConnectPause; p != nil && p.Until.IsZero() {
+		return pacer.Wait{Kind: pacer.WaitInvitationLimit, Reason: "connection requests are paused (" + p.Reason + ")"}
+	}
+	if ceiling := senders.Value(s.limits.PendingCeiling); ceiling > 0 && len(s.st.Pending) >= ceiling {
+		return pacer.Wait{Kind: pacer.WaitPendingInvitations,
+			Reason: fmt.Sprintf("%d connection requests are pending (ceiling %d): further ones wait for acceptances", len(s.st.Pending), ceiling)}
+	}
+	return pacer.Wait{}
+}
+
+// pausedUntil is when r's pauses with an end let it go, after at, and why.
+func (s *schedule) pausedUntil(r pacer.Request, at time.Time) (time.Time, pacer.Wait) {
+	var why pacer.Wait
+	if p := s.st.AccountPause; p != nil && p.Until.After(at) {
+		at, why = p.Until, pacer.Wait{Kind: pacer.WaitAccountPaused, Reason: "the account is paused (" + p.Reason + ")"}
+	}
+	if p := s.st.ConnectPause; r.Action == pacer.ActionConnect && p != nil && p.Until.After(at) {
+		at, why = p.Until, pacer.Wait{Kind: pacer.WaitInvitationLimit, Reason: "connection requests are paused (" + p.Reason + ")"}
+	}
+	return at, why
 }
 
 // findTurn returns a copy of the campaign's entry (zero if unknown); unlike
@@ -145,7 +217,9 @@ func (s *schedule) order(now time.Time) []queued {
 // so they are applied in turn until none moves it. why names the limit
 // that moved it last (Kind empty: r may start now).
 func (s *schedule) earliest(r pacer.Request, now time.Time) (time.Time, pacer.Wait) {
-	tp := s.typePolicy(r.Action)
+	if w := s.blocked(r); w.Kind != "" {
+		return time.Time{}, w
+	}
 	ts := s.typeState(r.Action)
 	gap := s.account.Gap(s.sender, s.st.Actions)
 	var cp *pacing.Policy
@@ -157,12 +231,12 @@ func (s *schedule) earliest(r pacer.Request, now time.Time) (time.Time, pacer.Wa
 			cp, cs, cgap = &pol, t.Pacing, pol.Gap(r.Campaign, t.Actions)
 		}
 	}
-	at := now
-	var why pacer.Wait
+	at, why := s.pausedUntil(r, now)
 	loc := s.account.Window.Location
 	for range 32 {
 		before := at
 		a1, w1 := s.account.Next(s.st.Account, at, gap)
+		tp := s.typePolicyAt(r.Action, a1)
 		a2, w2 := tp.Next(*ts, a1, 0)
 		a3, w3 := a2, pacing.Ready
 		if cp != nil {
@@ -286,7 +360,11 @@ func (s *schedule) waits(now time.Time) []pacer.Wait {
 			}
 			out[i] = pacer.Wait{Kind: pacer.WaitPaused, Reason: why}
 		} else if out[i].Kind == "" && !slices.ContainsFunc(order, func(q queued) bool { return q.i == i }) {
-			out[i] = pacer.Wait{Kind: "never", Reason: "its sending hours never open"}
+			if w := s.blocked(r); w.Kind != "" {
+				out[i] = w
+			} else {
+				out[i] = pacer.Wait{Kind: "never", Reason: "its sending hours never open"}
+			}
 		}
 	}
 	return out
@@ -297,7 +375,8 @@ func (s *schedule) waits(now time.Time) []pacer.Wait {
 // hours; spacing and a task in flight pass within minutes.
 func longWait(kind string) bool {
 	switch kind {
-	case pacer.WaitHourlyCap, pacer.WaitDailyCap, pacer.WaitWeeklyCap, pacer.WaitWindow, pacer.WaitPaused:
+	case pacer.WaitHourlyCap, pacer.WaitDailyCap, pacer.WaitWeeklyCap, pacer.WaitWindow, pacer.WaitPaused,
+		pacer.WaitAccountPaused, pacer.WaitInvitationLimit, pacer.WaitPendingInvitations:
 		return true
 	}
 	return false
@@ -361,6 +440,7 @@ func (s *schedule) release(rel pacer.Release, now time.Time) {
 		return
 	}
 	s.st.Holder = nil
+	s.learn(h.Request, rel, now)
 	if !rel.Counted {
 		return
 	}
@@ -372,6 +452,9 @@ func (s *schedule) release(rel pacer.Release, now time.Time) {
 		end = now
 	}
 	r := h.Request
+	if s.st.FirstAction.IsZero() {
+		s.st.FirstAction = start
+	}
 	s.st.Actions++
 	s.st.Account.Record(s.account, start, end)
 	s.typeState(r.Action).Record(s.typePolicy(r.Action), start, end)
@@ -384,6 +467,129 @@ func (s *schedule) release(rel pacer.Release, now time.Time) {
 		}
 	}
 	s.forget(end)
+}
+
+// maxPending bounds the pending invitations remembered.
+const maxPending = 2000
+
+// learn takes in what a released action says about the account: an
+// invitation sent or found accepted, OutX pushing back.
+func (s *schedule) learn(r pacer.Request, rel pacer.Release, now time.Time) {
+	switch {
+	case rel.Invited && r.Recipient != "":
+		if !slices.ContainsFunc(s.st.Pending, func(i pacer.Invitation) bool { return i.URN == r.Recipient }) {
+			s.st.Pending = append(s.st.Pending, pacer.Invitation{URN: r.Recipient, At: or(rel.End, now)})
+			if n := len(s.st.Pending) - maxPending; n > 0 {
+				s.st.Pending = slices.Delete(s.st.Pending, 0, n)
+			}
+		}
+	case rel.Connected && r.Recipient != "":
+		s.st.Pending = slices.DeleteFunc(s.st.Pending, func(i pacer.Invitation) bool { return i.URN == r.Recipient })
+	}
+	switch rel.PushBack {
+	case pacer.PushBackInvitationLimit:
+		s.st.ConnectPause = &pacer.Pause{By: "outpace", Until: s.invitationPauseEnd(now),
+			Reason: "LinkedIn's invitation limit: OutX answered 429 to a connection request" + clause(rel.Reason)}
+	case pacer.PushBackOffline:
+		s.st.Offline++
+		if s.st.Offline >= senders.OfflineRefusals {
+			base, err := time.ParseDuration(s.limits.OfflinePause)
+			if err != nil || base <= 0 {
+				base = 30 * time.Minute
+			}
+			d := base << min(s.st.OfflinePauses, 3)
+			s.st.AccountPause = &pacer.Pause{By: "outpace", Until: now.Add(d),
+				Reason: fmt.Sprintf("the extension is offline: OutX refused %d actions in a row%s", s.st.Offline, clause(rel.Reason))}
+			s.st.Offline = 0
+			s.st.OfflinePauses++
+		}
+	}
+	if rel.Counted {
+		s.st.Offline, s.st.OfflinePauses = 0, 0
+	}
+}
+
+func clause(reason string) string {
+	if reason == "" {
+		return ""
+	}
+	return " (" + clip(reason, maxStopReason) + ")"
+}
+
+// invitationPauseEnd is when connection requests paused at now go on: the
+// next ISO week in the account's time zone, or after the configured time.
+func (s *schedule) invitationPauseEnd(now time.Time) time.Time {
+	if d, err := time.ParseDuration(s.limits.InvitationLimitPause); err == nil && d > 0 {
+		return now.Add(d)
+	}
+	loc := s.account.Window.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	t := now.In(loc)
+	days := (8 - int(t.Weekday())) % 7 // to the next Monday
+	if days == 0 {
+		days = 7
+	}
+	return time.Date(t.Year(), t.Month(), t.Day()+days, 0, 0, 0, 0, loc)
+}
+
+// expire ends the pauses whose time has come.
+func (s *schedule) expire(now time.Time) {
+	if p := s.st.AccountPause; p != nil && !p.Until.IsZero() && !now.Before(p.Until) {
+		s.st.AccountPause = nil
+	}
+	if p := s.st.ConnectPause; p != nil && !p.Until.IsZero() && !now.Before(p.Until) {
+		s.st.ConnectPause = nil
+	}
+}
+
+// pauseAccount applies a person's pause or resume of the account (or of
+// its connection requests).
+func (s *schedule) pauseAccount(p pacer.AccountPause) {
+	var pause *pacer.Pause
+	if p.Paused {
+		reason := p.Reason
+		if reason == "" {
+			reason = "paused by a person"
+		}
+		pause = &pacer.Pause{By: "operator", Reason: clip(reason, maxStopReason), Until: p.Until}
+	}
+	if p.Connect {
+		s.st.ConnectPause = pause
+		return
+	}
+	s.st.AccountPause = pause
+	if !p.Paused {
+		s.st.Offline, s.st.OfflinePauses = 0, 0
+	}
+}
+
+// accountStatus is the account's safety state at now.
+func (s *schedule) accountStatus(now time.Time) pacer.AccountStatus {
+	a := pacer.AccountStatus{FirstAction: s.st.FirstAction, Pending: len(s.st.Pending),
+		Ceiling: senders.Value(s.limits.PendingCeiling), Paused: s.st.AccountPause, ConnectPaused: s.st.ConnectPause}
+	ramp := false
+	for _, act := range pacer.Actions {
+		c := s.limits.For(act)
+		dc := pacer.DailyCap{Action: act, Cap: senders.Value(c.DailyCap), Today: s.typePolicyAt(act, now).DailyCap}
+		if c.Warmup != nil {
+			ramp = true
+			dc.Start, dc.Step = c.Warmup.Start, c.Warmup.Step
+		}
+		a.Caps = append(a.Caps, dc)
+	}
+	if ramp {
+		a.RampDay = s.rampDay(now)
+	}
+	return a
+}
+
+func or(t, def time.Time) time.Time {
+	if t.IsZero() {
+		return def
+	}
+	return t
 }
 
 // forget drops campaigns with nothing queued whose last action is more than
@@ -517,5 +723,6 @@ func (s *schedule) status(now time.Time) pacer.Status {
 			st.Paused = append(st.Paused, t.Campaign)
 		}
 	}
+	st.Account = s.accountStatus(now)
 	return st
 }

@@ -12,9 +12,11 @@ import (
 )
 
 // slotLinger is how long a requester lets its acquire update wait for a
-// grant that is near (a gap of a few minutes), so that the common case
-// needs no grant signal.
-const slotLinger = 4 * time.Minute
+// grant that is near (the end of a task in flight, a short gap), so that
+// the common case needs no grant signal. It is short: should the worker
+// running the acquire activity die meanwhile, the account's slot waits for
+// the activity's retry, which comes after slotLinger and a minute.
+const slotLinger = time.Minute
 
 // slotRequester asks a sender's pacer for slots on behalf of one workflow
 // run. Its counter makes each request's id unique within the run.
@@ -61,7 +63,7 @@ func (r *slotRequester) acquire(ctx workflow.Context, action pacer.Action, recip
 	// pacer, which workflow code cannot, and it gets an answer at once.
 	var a *activities.Activities
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: MaxLinger + 2*time.Minute,
+		StartToCloseTimeout: slotLinger + time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{MaximumInterval: time.Minute,
 			NonRetryableErrorTypes: []string{activities.ErrUnknownSender}},
 		Summary: fmt.Sprintf("ask account %s's pacer for a %s slot", pacer.Or(r.sender), action),
@@ -122,13 +124,6 @@ func (r *slotRequester) tell(w *pacer.Wait) {
 	if r.onWait != nil {
 		r.onWait(w)
 	}
-}
-
-func or(t, def time.Time) time.Time {
-	if t.IsZero() {
-		return def
-	}
-	return t
 }
 
 // forActivity names the slot for an activity that releases it when its
