@@ -11,6 +11,7 @@ package actions
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -76,12 +77,18 @@ type Tally struct {
 	Events  int
 	Actions int
 	ByKind  map[Kind]int // actions by kind
+	// ByEvent counts events by type ("WorkflowTaskCompleted"): where a
+	// history's length comes from.
+	ByEvent map[string]int
 }
 
 // Add counts one run's history into t.
 func (t *Tally) Add(events []*historypb.HistoryEvent) {
 	if t.ByKind == nil {
 		t.ByKind = map[Kind]int{}
+	}
+	if t.ByEvent == nil {
+		t.ByEvent = map[string]int{}
 	}
 	t.Runs++
 	t.Events += len(events)
@@ -93,6 +100,7 @@ func (t *Tally) Add(events []*historypb.HistoryEvent) {
 	}
 	markerTasks := map[int64]bool{}
 	for _, ev := range events {
+		t.ByEvent[ev.GetEventType().String()]++
 		switch ev.GetEventType() {
 		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
 			a := ev.GetWorkflowExecutionStartedEventAttributes()
@@ -148,12 +156,39 @@ func (t *Tally) Merge(o Tally) {
 	if t.ByKind == nil {
 		t.ByKind = map[Kind]int{}
 	}
+	if t.ByEvent == nil {
+		t.ByEvent = map[string]int{}
+	}
 	t.Runs += o.Runs
 	t.Events += o.Events
 	t.Actions += o.Actions
 	for k, n := range o.ByKind {
 		t.ByKind[k] += n
 	}
+	for k, n := range o.ByEvent {
+		t.ByEvent[k] += n
+	}
+}
+
+// EventBreakdown lists the event types, most frequent first (then by
+// name), each divided by per, e.g. "WorkflowTaskScheduled 6,
+// ActivityTaskScheduled 3".
+func (t Tally) EventBreakdown(per float64) string {
+	types := make([]string, 0, len(t.ByEvent))
+	for k := range t.ByEvent {
+		types = append(types, k)
+	}
+	sort.Slice(types, func(i, j int) bool {
+		if a, b := t.ByEvent[types[i]], t.ByEvent[types[j]]; a != b {
+			return a > b
+		}
+		return types[i] < types[j]
+	})
+	parts := make([]string, len(types))
+	for i, k := range types {
+		parts[i] = fmt.Sprintf("%s %s", k, num(float64(t.ByEvent[k])/per))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Breakdown lists the non-zero kinds, e.g. "activity started or retried 2,

@@ -20,24 +20,33 @@ func TestCountRecordedHistories(t *testing.T) {
 		actions int
 		byKind  map[Kind]int
 	}{
-		// start, Validate (local), Send, PollStatus.
-		{"sendmessage-delivered", 18, 4, map[Kind]int{WorkflowStarted: 1, MarkerBatch: 1, ActivityAttempt: 2}},
-		// PollStatus succeeded on its 4th attempt: 3 retries.
-		{"sendmessage-pending-then-sent", 18, 7, map[Kind]int{WorkflowStarted: 1, MarkerBatch: 1, ActivityAttempt: 5}},
+		// start, AcquireSlot (granted at once), Send, PollStatus, the
+		// Outcome upsert; validation is workflow code: no marker.
+		{"sendmessage-delivered-v4", 24, 5, map[Kind]int{WorkflowStarted: 1, ActivityAttempt: 3, SearchAttributes: 1}},
+		// AcquireSlot waited for the grant signal (sent by the pacer,
+		// counted there); PollStatus succeeded on its 2nd attempt: 1 retry.
+		{"sendmessage-pending-then-sent-v4", 28, 6, map[Kind]int{WorkflowStarted: 1, ActivityAttempt: 4, SearchAttributes: 1}},
 		// A 429, a durable timer, a second Send, PollStatus.
-		{"sendmessage-ratelimited-retry", 29, 6, map[Kind]int{WorkflowStarted: 1, MarkerBatch: 1, ActivityAttempt: 3, Timer: 1}},
-		{"sendmessage-invalid", 6, 2, map[Kind]int{WorkflowStarted: 1, MarkerBatch: 1}},
-		// A child: its start is its parent's; it records its outcome in its memo.
-		{"campaign-child-delivered", 19, 4, map[Kind]int{MarkerBatch: 1, ActivityAttempt: 2, Memo: 1}},
+		{"sendmessage-ratelimited-retry-v4", 39, 7, map[Kind]int{WorkflowStarted: 1, ActivityAttempt: 4, Timer: 1, SearchAttributes: 1}},
+		{"sendmessage-invalid-v4", 6, 2, map[Kind]int{WorkflowStarted: 1, SearchAttributes: 1}},
+		// A child: its start is its parent's; it records its outcome in its
+		// memo as well as its search attribute.
+		{"campaign-child-delivered-v4", 29, 5, map[Kind]int{ActivityAttempt: 3, SearchAttributes: 1, Memo: 1}},
 		// Tells its campaign twice (waiting, then queued).
-		{"campaign-child-ratelimited", 40, 8, map[Kind]int{MarkerBatch: 1, ActivityAttempt: 3, SignalSent: 2, Timer: 1, Memo: 1}},
-		{"campaign-child-invalid", 6, 1, map[Kind]int{Memo: 1}},
-		// The CampaignId upsert, 3 page loads, 7 child starts (one rejected as
-		// a duplicate), 4 gaps, 2 signals from a child (counted by the child),
-		// and the continue-as-new.
-		{"campaign-mixed", 111, 24, map[Kind]int{WorkflowStarted: 1, SearchAttributes: 1, ActivityAttempt: 3, ChildWorkflow: 14, Timer: 4, ContinueAsNew: 1}},
+		{"campaign-child-ratelimited-v4", 50, 9, map[Kind]int{ActivityAttempt: 4, SignalSent: 2, Timer: 1, SearchAttributes: 1, Memo: 1}},
+		{"campaign-child-invalid-v4", 7, 2, map[Kind]int{SearchAttributes: 1, Memo: 1}},
+		// The CampaignId upsert, the sender check, its word to the pacer, 3
+		// page loads, a prior-run look-up, 7 child starts (one rejected as
+		// a duplicate), 2 signals from a child (counted by the child), and
+		// the continue-as-new. No gap timer: the pacer spaces the sends.
+		{"campaign-mixed-v4", 108, 23, map[Kind]int{WorkflowStarted: 1, SearchAttributes: 1, ActivityAttempt: 5, ChildWorkflow: 14, SignalSent: 1, ContinueAsNew: 1}},
 		// A continued run: its start was the previous run's continue-as-new.
-		{"campaign-mixed-last-run", 107, 21, map[Kind]int{ActivityAttempt: 3, ChildWorkflow: 12, Timer: 6}},
+		{"campaign-mixed-last-run-v4", 77, 15, map[Kind]int{ActivityAttempt: 3, ChildWorkflow: 12}},
+		// The account's pacer: started by a client (an activity's update
+		// with start), its limits read once, 18 acquire updates, 14
+		// releases from clients (the poll activity), 13 grants it sent, 2
+		// timers; the 5 signals from workflows are counted by their senders.
+		{"pacer-v4", 216, 49, map[Kind]int{WorkflowStarted: 1, ActivityAttempt: 1, Timer: 2, SignalSent: 13, SignalFromClient: 14, Update: 18}},
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {
@@ -58,20 +67,30 @@ func TestCountRecordedHistories(t *testing.T) {
 // merging tallies adds them up.
 func TestMergeCampaignAndChildren(t *testing.T) {
 	var all Tally
-	for _, f := range []string{"campaign-mixed", "campaign-mixed-last-run", "campaign-child-delivered", "campaign-child-ratelimited"} {
+	for _, f := range []string{"campaign-mixed-v4", "campaign-mixed-last-run-v4", "campaign-child-delivered-v4", "campaign-child-ratelimited-v4"} {
 		all.Merge(Count(load(t, f)))
 	}
-	if all.Runs != 4 || all.Events != 111+107+19+40 || all.Actions != 24+21+4+8 {
+	if all.Runs != 4 || all.Events != 108+77+29+50 || all.Actions != 23+15+5+9 {
 		t.Fatalf("merged: %d runs, %d events, %d actions", all.Runs, all.Events, all.Actions)
 	}
 	if all.ByKind[ChildWorkflow] != 26 || all.ByKind[Memo] != 2 {
 		t.Fatalf("merged by kind: %v", all.ByKind)
 	}
-	if got, want := all.Breakdown(1), "workflow started 1, continue-as-new 1, child workflow started 26, activity started or retried 11, local activities and markers 2, timer started 11, search attribute upsert 1, memo upsert 2, signal sent by a workflow 2"; got != want {
+	if all.ByEvent["StartChildWorkflowExecutionInitiated"] != 13 || all.ByEvent["WorkflowTaskCompleted"] != 22+16+5+9 {
+		t.Fatalf("merged by event type: %v", all.ByEvent)
+	}
+	if got, want := all.Breakdown(1), "workflow started 1, continue-as-new 1, child workflow started 26, activity started or retried 15, timer started 1, search attribute upsert 3, memo upsert 2, signal sent by a workflow 3"; got != want {
 		t.Errorf("breakdown:\n got %s\nwant %s", got, want)
 	}
-	if got, want := all.Breakdown(4), "workflow started 0.25, continue-as-new 0.25, child workflow started 6.5, activity started or retried 2.75, local activities and markers 0.5, timer started 2.75, search attribute upsert 0.25, memo upsert 0.5, signal sent by a workflow 0.5"; got != want {
+	if got, want := all.Breakdown(4), "workflow started 0.25, continue-as-new 0.25, child workflow started 6.5, activity started or retried 3.75, timer started 0.25, search attribute upsert 0.75, memo upsert 0.5, signal sent by a workflow 0.75"; got != want {
 		t.Errorf("breakdown per 4:\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestEventBreakdown(t *testing.T) {
+	tl := Tally{ByEvent: map[string]int{"WorkflowTaskStarted": 4, "ActivityTaskScheduled": 3, "WorkflowTaskCompleted": 4, "TimerStarted": 1}}
+	if got, want := tl.EventBreakdown(2), "WorkflowTaskCompleted 2, WorkflowTaskStarted 2, ActivityTaskScheduled 1.5, TimerStarted 0.5"; got != want {
+		t.Errorf("EventBreakdown(2):\n got %s\nwant %s", got, want)
 	}
 }
 

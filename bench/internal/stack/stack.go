@@ -48,6 +48,9 @@ type Stack struct {
 	MetricsURL string
 	Worker     *Worker
 	senders    string
+	// sandboxOpts configure the stack's sandbox, and each lane's.
+	sandboxOpts outxtest.Options
+	lanes       []*Lane
 }
 
 // Worker is the worker process; its output goes to the file Log.
@@ -56,7 +59,7 @@ type Worker = devstack.Process
 // Start builds the worker if needed and starts the sandbox, the dev server
 // and the worker, and waits for the worker to poll.
 func Start(ctx context.Context, opts Options) (*Stack, error) {
-	s := &Stack{opts: opts}
+	s := &Stack{opts: opts, sandboxOpts: outxtest.Options{TaskDelay: opts.TaskDelay, SlowDelay: opts.SlowDelay}}
 	var build []string
 	if opts.WorkerBin != "" {
 		abs, err := filepath.Abs(opts.WorkerBin)
@@ -81,7 +84,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 			ClientOptions: &client.Options{Logger: QuietLogger()},
 			StartTimeout:  2 * time.Minute,
 		},
-		Sandbox: outxtest.Options{TaskDelay: opts.TaskDelay, SlowDelay: opts.SlowDelay},
+		Sandbox: s.sandboxOpts,
 		Logf:    Progress,
 	})
 	s.dev, s.Root, s.Tmp = dev, dev.Root, dev.Dir
@@ -109,34 +112,78 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 // StartWorker starts a worker process on the stack's server and sandbox and
 // waits until it polls the task queue.
 func (s *Stack) StartWorker(ctx context.Context) (*Worker, error) {
+	return s.startWorker(ctx, s.opts.WorkerBin, workflows.TaskQueue, s.Sandbox.URL)
+}
+
+func (s *Stack) startWorker(ctx context.Context, bin, queue, outxURL string) (*Worker, error) {
 	lvl := s.opts.WorkerLogLvl
 	if lvl == "" {
 		lvl = "warn"
 	}
 	w, err := devstack.StartWorker(ctx, devstack.WorkerOptions{
-		Bin: s.opts.WorkerBin,
+		Bin: bin,
 		Args: append([]string{
 			"--address", s.dev.Server.Address, "--namespace", "default",
-			"--task-queue", workflows.TaskQueue, "--outx-base-url", s.Sandbox.URL, "--log-level", lvl,
+			"--task-queue", queue, "--outx-base-url", outxURL, "--log-level", lvl,
 			"--senders-file", s.senders,
 		}, s.opts.WorkerArgs...),
 		Env:       append(devstack.CleanEnv(), "OUTX_API_KEY="+outxtest.DefaultAPIKey),
 		Dir:       s.Tmp,
 		LogFile:   filepath.Join(s.Tmp, fmt.Sprintf("worker-%d.log", time.Now().UnixNano())),
 		Ready:     s.Client,
-		TaskQueue: workflows.TaskQueue,
+		TaskQueue: queue,
 		Timeout:   time.Minute,
 	})
 	if err != nil {
 		return nil, err
 	}
-	Progress("worker started (pid %d)", w.PID())
+	Progress("worker started (pid %d, task queue %s)", w.PID(), queue)
 	return w, nil
 }
 
-// Close stops the worker, the dev server and the sandbox, and removes the
-// temporary directory. Each step is bounded in time.
+// Lane is a second worker on the stack's dev server, on a task queue of its
+// own (so with its own account pacers) and with an OutX sandbox of its own,
+// configured as the stack's: a baseline revision's worker measured beside
+// the current one, say.
+type Lane struct {
+	TaskQueue string
+	Sandbox   *outxtest.Server
+	Worker    *Worker
+}
+
+// StartLane starts worker binary bin on queue, with the stack's worker flags
+// and senders file and a sandbox of its own, and waits until it polls.
+// Close stops it, or the stack's Close.
+func (s *Stack) StartLane(ctx context.Context, bin, queue string) (*Lane, error) {
+	l := &Lane{TaskQueue: queue, Sandbox: outxtest.NewServer(s.sandboxOpts)}
+	s.lanes = append(s.lanes, l)
+	w, err := s.startWorker(ctx, bin, queue, l.Sandbox.URL)
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	l.Worker = w
+	return l, nil
+}
+
+// Close stops the lane's worker and sandbox. Closing again does nothing.
+func (l *Lane) Close() {
+	if l.Worker != nil {
+		l.Worker.Stop()
+		l.Worker = nil
+	}
+	if l.Sandbox != nil {
+		l.Sandbox.Close()
+		l.Sandbox = nil
+	}
+}
+
+// Close stops the lanes, the worker, the dev server and the sandbox, and
+// removes the temporary directory. Each step is bounded in time.
 func (s *Stack) Close() {
+	for _, l := range s.lanes {
+		l.Close()
+	}
 	if s.Worker != nil {
 		s.Worker.Stop()
 	}

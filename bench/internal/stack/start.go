@@ -14,7 +14,12 @@ import (
 // StartSend starts a SendMessage run as `starter send` does: the
 // recipient's search attribute is set at the start, where it costs no action.
 func (s *Stack) StartSend(ctx context.Context, id, urn, message string) (client.WorkflowRun, error) {
-	return s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueue,
+	return s.StartSendOn(ctx, workflows.TaskQueue, id, urn, message)
+}
+
+// StartSendOn is StartSend on task queue queue (a Lane's, say).
+func (s *Stack) StartSendOn(ctx context.Context, queue, id, urn, message string) (client.WorkflowRun, error) {
+	return s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue,
 		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.RecipientURNAttribute.ValueSet(urn))},
 		workflows.SendMessageWorkflow, workflows.SendMessageInput{RecipientURN: urn, Message: message})
 }
@@ -26,8 +31,9 @@ type InlineCampaign struct {
 	ID           string
 	URNs         []string
 	Gap          time.Duration
-	PageSize     int // 0: the workflow's default
-	MaxRunEvents int // 0: the workflow's default
+	PageSize     int    // 0: the workflow's default
+	MaxRunEvents int    // 0: the workflow's default
+	TaskQueue    string // empty: workflows.TaskQueue
 }
 
 // StartCampaign starts c as `starter campaign start` does, with its
@@ -38,7 +44,11 @@ func (s *Stack) StartCampaign(ctx context.Context, c InlineCampaign) (client.Wor
 		rs[i] = recipients.Recipient{RecipientURN: urn, Vars: map[string]string{"first_name": "Ada"}}
 	}
 	gap, noCap := workflows.Duration(c.Gap), 0
-	return s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: c.ID, TaskQueue: workflows.TaskQueue,
+	queue := c.TaskQueue
+	if queue == "" {
+		queue = workflows.TaskQueue
+	}
+	return s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: c.ID, TaskQueue: queue,
 		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.CampaignIDAttribute.ValueSet(c.ID))}, workflows.CampaignWorkflow,
 		workflows.CampaignInput{
 			Template: "Hi {{first_name}}", Recipients: rs,
