@@ -165,7 +165,7 @@ func hostileCases() []hostileCase {
 
 		// --- templates ---
 		{door: "template", name: "unclosed placeholder", starter: preview("--to", "urn:li:person:h1", "--template-file", csv("unclosed-placeholder.txt")), code: 2,
-			want: []string{`template: line 1 (offset 3): unclosed "{{"`}},
+			want: []string{`template: line 1, column 4: unclosed "{{"`}},
 		{door: "template", name: "placeholder without a name", starter: preview("--to", "urn:li:person:h1", "--template", "Hi {{ }}!"), code: 2,
 			want: []string{`placeholder "{{ }}" has no variable name`}},
 		{door: "template", name: "nested braces", starter: preview("--to", "urn:li:person:h1", "--template", "Hi {{ {{first_name}} }}"), code: 2,
@@ -308,7 +308,7 @@ func hostileCases() []hostileCase {
 		invalidCampaign("Campaign id of 300 characters", `{"campaign_id":"`+strings.Repeat("c", 300)+`","template":"Hi","recipients":[{"recipient_urn":"urn:li:person:cli13"}]}`,
 			"campaign_id: at most 200 characters"),
 		invalidCampaign("Campaign template that does not parse", `{"template":"Hi {{first_name","recipients":[{"recipient_urn":"urn:li:person:cli14"}]}`,
-			`template: line 1 (offset 3): unclosed "{{"`),
+			`template: line 1, column 4: unclosed "{{"`),
 	)
 	return cases
 }

@@ -342,8 +342,11 @@ func fields(n int) string {
 
 // size is about what a prepared row adds to a page's payload.
 func (p Prepared) size() int {
-	n := len(p.RecipientURN) + len(p.ProfileSlug) + len(p.Message)
+	n := len(p.RecipientURN) + len(p.ProfileSlug) + len(p.Message) + len(p.Variant)
 	for _, s := range p.Texts {
+		n += len(s)
+	}
+	for _, s := range p.Variants {
 		n += len(s)
 	}
 	for _, s := range p.Problems {

@@ -1,6 +1,7 @@
 package recipients
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"unicode"
@@ -29,6 +30,12 @@ type Prepared struct {
 	Message      string   `json:"message,omitempty"`       // empty when Problems is non-empty (nothing half-rendered), and for a template of steps
 	Texts        []string `json:"texts,omitempty"`         // for a template of steps, one text per step ("" for a step without text, or without a note); nil when Problems is non-empty
 	Problems     []string `json:"problems,omitempty"`      // why this recipient is invalid, each naming the field or variable and the rule
+	// Variant names the variant of the message drawn for this recipient
+	// (a template of variants); Variants, those of each step, aligned
+	// with Texts ("" for a step without variants), when any step has
+	// variants. Both are empty when Problems is non-empty.
+	Variant  string   `json:"variant,omitempty"`
+	Variants []string `json:"variants,omitempty"`
 }
 
 // maxSlugLength is LinkedIn's limit on a public profile URL's slug.
@@ -68,23 +75,35 @@ func Prepare(line int, r Recipient, t *Template) Prepared {
 	if err != nil {
 		p.Problems = append(p.Problems, err.Error())
 	}
+	// Variants and choices are drawn for the person, named as the row
+	// names them (Draw).
+	who := cmp.Or(urn, slug, url)
+	if p.RecipientURN != "" || p.ProfileSlug != "" {
+		who = cmp.Or(p.RecipientURN, p.ProfileSlug)
+	}
 	if t.steps != nil {
-		texts, problems := t.renderSteps(r.Vars)
+		texts, variants, problems := t.renderSteps(who, r.Vars)
 		p.Problems = append(p.Problems, problems...)
 		if p.Problems == nil {
-			p.Texts = texts
+			p.Texts, p.Variants = texts, variants
 		}
 		return p
 	}
-	msg, err := t.Render(r.Vars)
+	vals, err := values(t.vars, r.Vars)
+	var msg, variant string
 	if err == nil {
-		err = outx.ValidateMessage(msg)
+		// The longest text first: a row too long for OutX is so whatever
+		// it draws, and is told so the same way.
+		msg, variant = t.msg.draw(Draw{Campaign: t.campaign, Recipient: who, Step: 1}, vals)
+		if err = t.msg.checkLongest(vals); err == nil {
+			err = outx.ValidateMessage(msg)
+		}
 	}
 	if err != nil {
 		p.Problems = append(p.Problems, err.Error())
 	}
 	if p.Problems == nil {
-		p.Message = msg
+		p.Message, p.Variant = msg, variant
 	}
 	return p
 }

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-
-	"github.com/outpacehq/outpace/outx"
 )
 
 // PartKind is what a campaign step does with its text, which decides the
@@ -25,24 +23,27 @@ const (
 
 // Part is the text of one step of a campaign's sequence, aligned with the
 // campaign's steps, so that every step's text is rendered and checked for
-// every recipient before the campaign sends anything.
+// every recipient before the campaign sends anything. A message or note
+// may be given as Variants instead of Text.
 type Part struct {
-	Kind PartKind `json:"kind,omitempty"`
-	Text string   `json:"text,omitempty"`
+	Kind     PartKind  `json:"kind,omitempty"`
+	Text     string    `json:"text,omitempty"`
+	Variants []Variant `json:"variants,omitempty"`
 }
 
-// step is a parsed part; t is nil when the step has no text to render (a
+// step is a parsed part; m is nil when the step has no text to render (a
 // step without text, or a connection request without a note).
 type step struct {
 	kind PartKind
-	t    *Template
+	m    *message
 }
 
 // ParseParts parses the texts of a campaign's steps into one template whose
 // variables are those of every step, so that a CSV header is bound, and a
 // recipient checked, for every variable any step uses. An error names the
-// step, numbered from 1, and wraps the step's *TemplateError, e.g.
-// `steps[2].template: line 1 (offset 5): unclosed "{{": ...`.
+// step, numbered from 0, and wraps the step's *TemplateError, e.g.
+// `steps[2].template: line 1, column 4: unclosed "{{": ...`, or names its
+// variant: `steps[2].variants[1].text: ...`.
 //
 // A note's text may be empty (the request is sent without one); a
 // message's may not. A step without text must have none, since text there
@@ -56,31 +57,42 @@ func ParseParts(parts []Part) (*Template, error) {
 		s := step{kind: p.Kind}
 		switch p.Kind {
 		case PartNone:
-			if p.Text != "" {
+			if p.Text != "" || p.Variants != nil {
 				return nil, fmt.Errorf("steps[%d].template: must be empty: this step sends no text", i)
 			}
 		case PartNote:
-			if p.Text == "" {
+			if p.Text == "" && p.Variants == nil {
 				break
 			}
 			fallthrough
 		case PartMessage:
-			st, err := ParseTemplate(p.Text)
-			if err != nil {
+			m, err := parseMessage(p.Kind, p.Text, p.Variants, &t.vars)
+			switch {
+			case err != nil && p.Variants != nil:
+				return nil, prefixErrors(fmt.Sprintf("steps[%d].", i), err)
+			case err != nil:
 				return nil, fmt.Errorf("steps[%d].%w", i, err)
 			}
-			s.t = st
-			for _, v := range st.vars {
-				if !slices.Contains(t.vars, v) {
-					t.vars = append(t.vars, v)
-				}
-			}
+			s.m = m
 		default:
 			return nil, fmt.Errorf("steps[%d].kind: %s is not a kind of step text; kinds are %q, %q or none", i, quote(string(p.Kind)), PartMessage, PartNote)
 		}
 		t.steps[i] = s
 	}
 	return t, nil
+}
+
+// prefixErrors puts prefix before each error err joins.
+func prefixErrors(prefix string, err error) error {
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return fmt.Errorf("%s%w", prefix, err)
+	}
+	var errs []error
+	for _, e := range joined.Unwrap() {
+		errs = append(errs, fmt.Errorf("%s%w", prefix, e))
+	}
+	return errors.Join(errs...)
 }
 
 // Parts returns the step texts a template was parsed from with ParseParts,
@@ -90,17 +102,23 @@ func (t *Template) Parts() []Part { return slices.Clone(t.source) }
 // renderSteps renders and checks every step's text for one recipient. A
 // missing variable is reported once, at the first step that uses it, and
 // every missing variable is reported, so that a user fixes a row once. The
-// texts are nil when there is any problem: nothing half-rendered.
-func (t *Template) renderSteps(vars map[string]string) (texts, problems []string) {
+// texts are nil when there is any problem: nothing half-rendered. variants
+// names each step's variant, aligned with the steps, when any step has
+// variants (else nil).
+func (t *Template) renderSteps(recipient string, vars map[string]string) (texts, variants, problems []string) {
 	texts = make([]string, len(t.steps))
+	vals := make([]string, len(t.vars))
+	for i, name := range t.vars {
+		vals[i] = strings.TrimFunc(vars[name], isSpace)
+	}
 	var missing []string
 	for i, s := range t.steps {
-		if s.t == nil {
+		if s.m == nil {
 			continue
 		}
 		where := fmt.Sprintf("step %d (%s): ", i+1, s.kind)
 		blank := false
-		for _, v := range s.t.vars {
+		for _, v := range s.m.names {
 			if strings.TrimFunc(vars[v], isSpace) != "" {
 				continue
 			}
@@ -113,22 +131,25 @@ func (t *Template) renderSteps(vars map[string]string) (texts, problems []string
 		if blank {
 			continue
 		}
-		text, err := s.t.Render(vars)
+		text, name := s.m.draw(Draw{Campaign: t.campaign, Recipient: recipient, Step: i + 1}, vals)
+		err := s.m.checkLongest(vals)
 		if err == nil {
-			if s.kind == PartNote {
-				err = outx.ValidateNote(text)
-			} else {
-				err = outx.ValidateMessage(text)
-			}
+			err = s.m.check(text)
 		}
 		if err != nil {
 			problems = append(problems, where+err.Error())
 			continue
 		}
 		texts[i] = text
+		if s.m.named {
+			if variants == nil {
+				variants = make([]string, len(t.steps))
+			}
+			variants[i] = name
+		}
 	}
 	if problems != nil {
-		return nil, problems
+		return nil, nil, problems
 	}
-	return texts, nil
+	return texts, variants, nil
 }

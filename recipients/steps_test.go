@@ -42,12 +42,12 @@ func TestParsePartsErrors(t *testing.T) {
 	}{
 		{"no steps", nil, "steps: at least one step is required", false},
 		{"unclosed placeholder in step 3", []Part{msg("Hi"), {}, msg("Hi {{first_name"), msg("{{}}")},
-			`steps[2].template: line 1 (offset 3): unclosed "{{": a placeholder is written {{name}}`, true},
+			`steps[2].template: line 1, column 4: unclosed "{{": a placeholder is written {{name}}`, true},
 		{"empty message", []Part{{Kind: PartNote}, msg("")}, "steps[1].template: must not be empty", true},
 		{"whitespace-only message", []Part{msg(" \n ")}, "steps[0].template: must not be only whitespace", true},
 		{"whitespace-only note", []Part{msg("Hi"), {Kind: PartNote, Text: "  "}}, "steps[1].template: must not be only whitespace", true},
 		{"bad name in a note", []Part{{Kind: PartNote, Text: "a\n{{first name}}"}},
-			`steps[0].template: line 2 (offset 2): invalid variable name "first name": a name starts with a letter or '_' and has only letters, digits, '_', '.' and '-'`, true},
+			`steps[0].template: line 2, column 1: invalid variable name "first name": a name starts with a letter or '_' and has only letters, digits, '_', '.' and '-'`, true},
 		{"text on a step without text", []Part{msg("Hi"), {Text: "wait here"}}, "steps[1].template: must be empty: this step sends no text", false},
 		{"unknown kind", []Part{msg("Hi"), {Kind: "connect", Text: "Hi"}}, `steps[1].kind: "connect" is not a kind of step text; kinds are "message", "note" or none`, false},
 	}
@@ -73,7 +73,7 @@ func TestParsePartsVariables(t *testing.T) {
 	if tpl.Text() != "" || len(tpl.Parts()) != 4 || tpl.Parts()[3].Text != "How is {{company}} treating you as {{title}}?" {
 		t.Errorf("Text() = %q, Parts() = %+v", tpl.Text(), tpl.Parts())
 	}
-	if _, err := tpl.Render(map[string]string{"first_name": "A", "company": "B", "title": "C"}); err == nil {
+	if _, err := tpl.Render("urn:li:person:a", map[string]string{"first_name": "A", "company": "B", "title": "C"}); err == nil {
 		t.Error("Render of a template of steps succeeded; it has no single message to render")
 	}
 }

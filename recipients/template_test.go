@@ -2,9 +2,11 @@ package recipients
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func mustTemplate(t testing.TB, text string) *Template {
@@ -24,15 +26,15 @@ func TestParseTemplateErrors(t *testing.T) {
 	}{
 		{"empty", "", TemplateError{Rule: "must not be empty"}, "template: must not be empty"},
 		{"whitespace only", " \n\t", TemplateError{Rule: "must not be only whitespace"}, "template: must not be only whitespace"},
-		{"unclosed", "Hi {{first_name}},\nsee {{company", TemplateError{Offset: 23, Line: 2, Rule: `unclosed "{{": a placeholder is written {{name}}`},
-			`template: line 2 (offset 23): unclosed "{{": a placeholder is written {{name}}`},
-		{"closed by a single brace", "Hi {{first_name}", TemplateError{Offset: 3, Line: 1, Rule: `unclosed "{{": a placeholder is written {{name}}`}, ""},
-		{"empty name", "Hi {{}}!", TemplateError{Offset: 3, Line: 1, Rule: `placeholder "{{}}" has no variable name`}, ""},
-		{"blank name", "a\nb\n{{  }}", TemplateError{Offset: 4, Line: 3, Rule: `placeholder "{{  }}" has no variable name`}, ""},
-		{"name with a space", "Hi {{first name}}", TemplateError{Offset: 3, Line: 1, Rule: `invalid variable name "first name": a name starts with a letter or '_' and has only letters, digits, '_', '.' and '-'`}, ""},
-		{"name starting with a digit", "{{1st}}", TemplateError{Offset: 0, Line: 1, Rule: `invalid variable name "1st": a name starts with a letter or '_' and has only letters, digits, '_', '.' and '-'`}, ""},
-		{"four braces", "{{{{x}}}}", TemplateError{Offset: 0, Line: 1, Rule: `invalid variable name "{{x": a name starts with a letter or '_' and has only letters, digits, '_', '.' and '-'`}, ""},
-		{"nested", "{{a{{b}}}}", TemplateError{Offset: 0, Line: 1, Rule: `invalid variable name "a{{b": a name starts with a letter or '_' and has only letters, digits, '_', '.' and '-'`}, ""},
+		{"unclosed", "Hi {{first_name}},\nsee {{company", TemplateError{Offset: 23, Line: 2, Column: 5, Rule: `unclosed "{{": a placeholder is written {{name}}`},
+			`template: line 2, column 5: unclosed "{{": a placeholder is written {{name}}`},
+		{"closed by a single brace", "Hi {{first_name}", TemplateError{Offset: 3, Line: 1, Column: 4, Rule: `unclosed "{{": a placeholder is written {{name}}`}, ""},
+		{"empty name", "Hi {{}}!", TemplateError{Offset: 3, Line: 1, Column: 4, Rule: `placeholder "{{}}" has no variable name`}, ""},
+		{"blank name", "a\nb\n{{  }}", TemplateError{Offset: 4, Line: 3, Column: 1, Rule: `placeholder "{{  }}" has no variable name`}, ""},
+		{"name with a space", "Hi {{first name}}", TemplateError{Offset: 3, Line: 1, Column: 4, Rule: `invalid variable name "first name": a name starts with a letter or '_' and has only letters, digits, '_', '.' and '-'`}, ""},
+		{"name starting with a digit", "{{1st}}", TemplateError{Offset: 0, Line: 1, Column: 1, Rule: `invalid variable name "1st": a name starts with a letter or '_' and has only letters, digits, '_', '.' and '-'`}, ""},
+		{"four braces: two choices of one placeholder each", "{{{{x}}}}", TemplateError{Offset: 1, Line: 1, Column: 2, Rule: `the choice "{{{x}}}" has one alternative; a choice is written {a|b} (a placeholder {{name}}, a literal brace \{)`}, ""},
+		{"nested", "{{a{{b}}}}", TemplateError{Offset: 0, Line: 1, Column: 1, Rule: `invalid variable name "a{{b": a name starts with a letter or '_' and has only letters, digits, '_', '.' and '-'`}, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -68,7 +70,7 @@ func TestTemplateVariables(t *testing.T) {
 	if tpl.Text() != text {
 		t.Errorf("Text() = %q, want %q", tpl.Text(), text)
 	}
-	if got := mustTemplate(t, "no variables }} here {").Variables(); len(got) != 0 {
+	if got := mustTemplate(t, "no variables \\}\\} here \\{").Variables(); len(got) != 0 {
 		t.Errorf("Variables() = %q, want none", got)
 	}
 }
@@ -92,7 +94,7 @@ func TestRender(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := tpl.Render(tc.vars)
+			got, err := tpl.Render("urn:li:person:a", tc.vars)
 			if got != tc.want {
 				t.Errorf("Render = %q, want %q", got, tc.want)
 			}
@@ -114,41 +116,43 @@ func TestRender(t *testing.T) {
 }
 
 func TestRenderWithoutVariables(t *testing.T) {
-	text := "Hello there }} { }\n"
-	got, err := mustTemplate(t, text).Render(nil)
-	if got != text || err != nil {
-		t.Errorf("Render = %q, %v; want %q, nil", got, err, text)
+	text := "Hello there \\}\\} \\{ | \\| \\\\ \\n }\n"
+	_, err := ParseTemplate(text)
+	var te *TemplateError
+	if !errors.As(err, &te) || te.Column != 32 {
+		t.Fatalf("ParseTemplate(%q) = %v; want the unmatched brace at column 32", text, err)
+	}
+	text = strings.TrimSuffix(text, " }\n")
+	got, err := mustTemplate(t, text).Render("", nil)
+	if want := `Hello there }} { | | \ \n`; got != want || err != nil {
+		t.Errorf("Render = %q, %v; want %q, nil", got, err, want)
 	}
 }
 
 func FuzzParseTemplate(f *testing.F) {
-	for _, s := range []string{"Hi {{first_name}}!", "{{ a }}{{b}}{{a}}", "{{", "}}{{x}}{", "{{{{x}}}}", "{{ }}", "a\n{{b.c-d}}\n", "{{x}}}", ""} {
+	for _, s := range []string{"Hi {{first_name}}!", "{{ a }}{{b}}{{a}}", "{{", "}}{{x}}{", "{{{{x}}}}", "{{ }}", "a\n{{b.c-d}}\n", "{{x}}}", "",
+		"{Hi|Hello} {{x}}", "{a|{b|c} d}", "{{{x}}|y}", "\\{{{x}}\\}", "{a||b}", "{a"} {
 		f.Add(s, "Ada")
 	}
 	f.Fuzz(func(t *testing.T, text, value string) {
 		tpl, err := ParseTemplate(text)
 		if err != nil {
-			var te *TemplateError
-			if !errors.As(err, &te) || tpl != nil {
-				t.Fatalf("ParseTemplate(%q) = %v, %v; want nil and a *TemplateError", text, tpl, err)
-			}
-			if te.Offset < 0 || te.Offset > len(text) || (te.Line > 0) != strings.Contains(text[te.Offset:], "{{") {
-				t.Fatalf("error %#v does not point at a placeholder in %q", te, text)
-			}
+			checkTemplateError(t, text, tpl, err)
 			return
 		}
 		if tpl.Text() != text {
 			t.Fatalf("Text() = %q, want %q", tpl.Text(), text)
 		}
-		// Values without braces cannot form "{{" with the text around them:
-		// any "{{" in the result would be the template's own.
+		// The draw depends on the recipient, never on the values: a
+		// marker's places are where the value goes.
+		const marker = "\x00marker\x00"
 		vars := map[string]string{}
 		for _, name := range tpl.Variables() {
-			vars[name] = "v"
+			vars[name] = marker
 		}
-		out, err := tpl.Render(vars)
-		if err != nil || strings.Contains(out, "{{") {
-			t.Fatalf("Render(%q) = %q, %v; want no error and no \"{{\"", text, out, err)
+		marked, err := tpl.Render("urn:li:person:a", vars)
+		if err != nil {
+			t.Fatalf("Render(%q) = %q, %v; want no error", text, marked, err)
 		}
 		// With a fuzzed value, Render fails with "" exactly when the
 		// template has a variable and the trimmed value is empty, and
@@ -156,7 +160,7 @@ func FuzzParseTemplate(f *testing.F) {
 		for name := range vars {
 			vars[name] = value
 		}
-		out, err = tpl.Render(vars)
+		out, err := tpl.Render("urn:li:person:a", vars)
 		trimmed := strings.TrimFunc(value, isSpace)
 		if err != nil {
 			var me *MissingVariableError
@@ -165,8 +169,41 @@ func FuzzParseTemplate(f *testing.F) {
 			}
 			return
 		}
-		if len(vars) > 0 && (trimmed == "" || !strings.Contains(out, trimmed)) {
-			t.Fatalf("Render(%q) with %q = %q; want the trimmed value in it", text, value, out)
+		if len(vars) > 0 && trimmed == "" {
+			t.Fatalf("Render(%q) with %q = %q; want a missing variable", text, value, out)
+		}
+		if want := strings.ReplaceAll(marked, marker, trimmed); !strings.Contains(text, marker) && out != want {
+			t.Fatalf("Render(%q) with %q = %q; want %q, the value where the placeholders are", text, value, out, want)
 		}
 	})
+}
+
+// checkTemplateError asserts that a parse failed with a *TemplateError
+// that locates its fault: a brace or a '|' for a fault of the syntax,
+// nothing for one of the whole text; the line and column match the
+// offset.
+func checkTemplateError(t *testing.T, text string, tpl *Template, err error) {
+	t.Helper()
+	var te *TemplateError
+	if !errors.As(err, &te) || tpl != nil {
+		t.Fatalf("ParseTemplate(%q) = %v, %v; want nil and a *TemplateError", text, tpl, err)
+	}
+	if te.Line == 0 {
+		if te.Offset != 0 || te.Column != 0 || strings.TrimSpace(text) != "" {
+			t.Fatalf("error %#v for %q: a fault of the whole text, but the text is not blank", te, text)
+		}
+		return
+	}
+	if te.Offset < 0 || te.Offset >= len(text) || !strings.ContainsRune("{}|", rune(text[te.Offset])) {
+		t.Fatalf("error %#v does not point at a brace or '|' in %q", te, text)
+	}
+	before := text[:te.Offset]
+	line := 1 + strings.Count(before, "\n")
+	col := 1 + utf8.RuneCountInString(before[strings.LastIndexByte(before, '\n')+1:])
+	if te.Line != line || te.Column != col {
+		t.Fatalf("error %#v for %q: offset %d is line %d, column %d", te, text, te.Offset, line, col)
+	}
+	if !strings.Contains(err.Error(), fmt.Sprintf("line %d, column %d: ", line, col)) {
+		t.Fatalf("Error() = %q does not name line %d, column %d", err, line, col)
+	}
 }
