@@ -198,7 +198,7 @@ func (a *Activities) PollStatus(ctx context.Context, in PollInput) (PollResult, 
 			if !res.Sent {
 				res.Reason = task.FailureReason()
 			}
-			res.Released = a.release(ctx, in.Slot, time.Now())
+			res.Released = a.release(ctx, in.Slot, time.Now(), res.Sent, res.AlreadyConnected)
 			return res, nil
 		case err == nil:
 			last = "status " + string(task.Status)

@@ -90,15 +90,21 @@ type Slot struct {
 	PacerID string    `json:"pacer_id"`
 	ID      string    `json:"id"`
 	Start   time.Time `json:"start,omitzero"`
+	// Invite: the task is a connection request; once sent (to someone not
+	// yet connected) it is pending at the pacer.
+	Invite bool `json:"invite,omitempty"`
 }
 
-// release ends the slot as of end, counted (an OutX task ran). It reports
-// whether the pacer got it; when not, the workflow releases it itself.
-func (a *Activities) release(ctx context.Context, s *Slot, end time.Time) bool {
+// release ends the slot as of end, counted (an OutX task ran); sent says
+// whether the task was performed, connected whether the person already was
+// a connection. It reports whether the pacer got it; when not, the
+// workflow releases it itself.
+func (a *Activities) release(ctx context.Context, s *Slot, end time.Time, sent, connected bool) bool {
 	if s == nil || s.ID == "" || a.Temporal == nil {
 		return false
 	}
-	rel := pacer.Release{ID: s.ID, Counted: true, Start: s.Start, End: end}
+	rel := pacer.Release{ID: s.ID, Counted: true, Start: s.Start, End: end,
+		Invited: s.Invite && sent && !connected, Connected: s.Invite && connected}
 	if err := a.Temporal.SignalWorkflow(ctx, s.PacerID, "", pacer.SignalRelease, rel); err != nil {
 		activity.GetLogger(ctx).Warn("Could not release the account's slot; the workflow will", "Error", err)
 		return false

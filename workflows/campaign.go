@@ -463,7 +463,7 @@ func (c *campaign) lookup(ctx workflow.Context, r recipients.Prepared) (urn, pro
 		var res activities.LookupResult
 		err = workflow.ExecuteActivity(lctx, a.LookupProfile, activities.LookupInput{ProfileSlug: r.ProfileSlug, Sender: c.in.Sender}).Get(ctx, &res)
 		noTask := err != nil && noTaskCreated(err)
-		held.release(ctx, !noTask, start, workflow.Now(ctx))
+		held.release(ctx, pacer.Release{Counted: !noTask, Start: start, End: workflow.Now(ctx)})
 		if temporal.IsCanceledError(err) {
 			return "", "", err
 		}
@@ -667,7 +667,7 @@ func waitStatus(kind string) CampaignStatus {
 		return StatusDailyCap
 	case pacer.WaitWindow:
 		return StatusOutsideWindow
-	case pacer.WaitPaused:
+	case pacer.WaitPaused, pacer.WaitAccountPaused, pacer.WaitInvitationLimit, pacer.WaitPendingInvitations:
 		return StatusPaused
 	case pacer.WaitSpacing:
 		return StatusSpacing

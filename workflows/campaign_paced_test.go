@@ -154,3 +154,57 @@ func TestCampaignGapIsTheSameOnReplay(t *testing.T) {
 		}
 	}
 }
+
+// TestCampaignPausesWhileExtensionOffline: with no extension online, OutX
+// refuses every send without a task: the account's pacer pauses the
+// account, the campaign says so (and when it tries again), and nobody is
+// burnt through; once the extension is back, everyone is messaged once.
+func TestCampaignPausesWhileExtensionOffline(t *testing.T) {
+	in := anytime(workflows.CampaignInput{CampaignID: "offline", Template: "Hi {{first_name}}", Recipients: people(5)}, time.Minute)
+	var firstTask time.Time
+	p, tasks := pacedCampaign(t, thu, outxtest.Options{}, in, func(h *stackHarness) {
+		h.sb.SetExtensionOffline(true)
+		h.env.RegisterDelayedCallback(func() {
+			p := h.progressOf(t, "offline")
+			if p.Status != workflows.StatusPaused || !strings.Contains(p.Reason, "the extension is offline") || p.NextSendAt.IsZero() {
+				t.Errorf("while offline: status %s, reason %q, next %s", p.Status, p.Reason, p.NextSendAt)
+			}
+			if p.Counts.Done() != 0 {
+				t.Errorf("recipients burned while offline: %+v", p.Counts)
+			}
+		}, 2*time.Hour)
+		h.env.RegisterDelayedCallback(func() { h.sb.SetExtensionOffline(false) }, 3*time.Hour)
+	})
+	if p.Counts.Delivered != 5 || len(tasks) != 5 {
+		t.Fatalf("counts = %+v, %d tasks, want all 5 delivered once, after the extension came back", p.Counts, len(tasks))
+	}
+	firstTask = tasks[0].CreatedAt
+	if firstTask.Before(thu.Add(3 * time.Hour)) {
+		t.Errorf("first task at +%s, before the extension came back", firstTask.Sub(thu))
+	}
+}
+
+// TestCampaignHoldsWhenOutXRefusesPastTheDeadline: a message that OutX kept
+// refusing (extension offline) for its whole send deadline ends failed, and
+// the campaign then holds for a person instead of trying the next recipient.
+func TestCampaignHoldsWhenOutXRefusesPastTheDeadline(t *testing.T) {
+	in := anytime(workflows.CampaignInput{CampaignID: "held", Template: "Hi {{first_name}}", Recipients: people(3),
+		SendDeadline: workflows.Duration(50 * time.Minute)}, time.Minute)
+	p, tasks := pacedCampaign(t, thu, outxtest.Options{}, in, func(h *stackHarness) {
+		h.sb.SetExtensionOffline(true)
+		h.env.RegisterDelayedCallback(func() {
+			p := h.progressOf(t, "held")
+			if p.Status != workflows.StatusPaused || !strings.Contains(p.Reason, "OutX kept refusing sends") || p.Counts.Failed != 1 {
+				t.Errorf("after the deadline: %s %q %+v, want paused after one failed recipient", p.Status, p.Reason, p.Counts)
+			}
+			h.sb.SetExtensionOffline(false)
+			h.env.SignalWorkflowByID("held", workflows.SignalResume, nil)
+		}, 5*time.Hour)
+	})
+	if p.Counts != (workflows.Counts{Delivered: 2, Failed: 1}) || len(tasks) != 2 {
+		t.Fatalf("counts = %+v, %d tasks, want the two others delivered after the resume", p.Counts, len(tasks))
+	}
+	if tasks[0].CreatedAt.Before(thu.Add(5 * time.Hour)) {
+		t.Errorf("a message was sent at +%s, before the resume", tasks[0].CreatedAt.Sub(thu))
+	}
+}

@@ -247,37 +247,6 @@ func TestCampaignCancel(t *testing.T) {
 	}
 }
 
-func TestCampaignPausesWhileExtensionOffline(t *testing.T) {
-	h := newCampaignHarness(t, thu, outxtest.Options{}, "")
-	h.sb.SetExtensionOffline(true)
-	in := anytime(workflows.CampaignInput{CampaignID: "offline", Template: "Hi {{first_name}}", Recipients: people(5)}, time.Minute)
-	h.env.RegisterDelayedCallback(func() {
-		p := h.progress(t)
-		if p.Status != workflows.StatusPaused || !strings.Contains(p.Reason, "Plugin installation required") || p.NextSendAt.IsZero() {
-			t.Errorf("while offline: status %s, reason %q, next %s", p.Status, p.Reason, p.NextSendAt)
-		}
-		if p.Counts.Done() != 0 {
-			t.Errorf("recipients burned while offline: %+v", p.Counts)
-		}
-	}, 2*time.Hour)
-	h.env.RegisterDelayedCallback(func() { h.sb.SetExtensionOffline(false) }, 3*time.Hour)
-	p, err := h.run(t, in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.Counts.Delivered != 5 {
-		t.Fatalf("counts = %+v, want all 5 delivered once the extension came back", p.Counts)
-	}
-	for u, n := range h.tasksPerRecipient() {
-		if n != 1 {
-			t.Errorf("%s: %d tasks", u, n)
-		}
-	}
-	if h.starts[1].at.Before(thu.Add(3 * time.Hour)) {
-		t.Errorf("second recipient started at +%s, before the extension came back", h.starts[1].at.Sub(thu))
-	}
-}
-
 func TestCampaignRateLimitBacksOff(t *testing.T) {
 	h := newCampaignHarness(t, thu, outxtest.Options{}, "")
 	h.sb.Inject(outxtest.Fault{Path: outx.PathSendMessage, Status: 429, Times: 4})
@@ -484,37 +453,6 @@ func TestCampaignSpanningSeveralRunsKeepsProgress(t *testing.T) {
 	}
 	if len(per) != n {
 		t.Errorf("%d distinct recipients messaged, want %d", len(per), n)
-	}
-}
-
-// TestCampaignHoldsWhenOutXRefusesPastTheDeadline: a message that OutX kept
-// refusing (extension offline) for its whole send deadline ends failed, and
-// the campaign then holds for a person instead of trying the next recipient.
-func TestCampaignHoldsWhenOutXRefusesPastTheDeadline(t *testing.T) {
-	h := newCampaignHarness(t, thu, outxtest.Options{}, "")
-	h.sb.SetExtensionOffline(true)
-	in := anytime(workflows.CampaignInput{CampaignID: "held", Template: "Hi {{first_name}}", Recipients: people(3),
-		SendDeadline: workflows.Duration(30 * time.Minute)}, time.Minute)
-	h.env.RegisterDelayedCallback(func() {
-		p := h.progress(t)
-		if p.Status != workflows.StatusPaused || !strings.Contains(p.Reason, "OutX kept refusing sends") || p.Counts.Failed != 1 {
-			t.Errorf("after the deadline: %s %q %+v, want paused after one failed recipient", p.Status, p.Reason, p.Counts)
-		}
-		if len(h.starts) != 1 {
-			t.Errorf("%d recipients tried, want 1", len(h.starts))
-		}
-		h.sb.SetExtensionOffline(false)
-		h.env.SignalWorkflow(workflows.SignalResume, nil)
-	}, 5*time.Hour)
-	p, err := h.run(t, in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.Counts != (workflows.Counts{Delivered: 2, Failed: 1}) {
-		t.Fatalf("counts = %+v, want the two others delivered after the resume", p.Counts)
-	}
-	if h.starts[1].at.Before(thu.Add(5 * time.Hour)) {
-		t.Errorf("second recipient started at +%s, before the resume", h.starts[1].at.Sub(thu))
 	}
 }
 

@@ -74,6 +74,11 @@ type CampaignInput struct {
 	// each recipient's columns. A campaign has a Template (one message per
 	// recipient) or Steps (a sequence per recipient), not both.
 	Template string `json:"template,omitempty"`
+	// Variants, instead of Template, are versions of the message, each
+	// sent to a share of the recipients by its weight (an A/B test): each
+	// recipient's is drawn from the campaign id, the recipient and the
+	// step, so it is the same on a replay and a restart.
+	Variants []Variant `json:"variants,omitempty"`
 	// Steps is the sequence applied to each recipient, in order.
 	Steps []Step `json:"steps,omitempty"`
 	// Sender names the OutX account (configured in the worker) the campaign
@@ -93,6 +98,11 @@ type CampaignInput struct {
 	// as new, after the recipient being handled (default 2500, under the
 	// 4096 at which Temporal suggests it).
 	MaxRunEvents int `json:"max_run_events,omitempty"`
+	// StartAt is when a scheduled campaign starts. The starter also delays
+	// the run's first task until then (Temporal's start delay); a signal or
+	// a cancellation wakes the run early, and it then waits for StartAt
+	// itself, doing nothing else meanwhile. Zero: at once.
+	StartAt time.Time `json:"start_at,omitzero"`
 
 	// State is set by the campaign itself when it continues as new.
 	State *CampaignState `json:"state,omitempty"`
@@ -136,6 +146,42 @@ type CampaignState struct {
 	// MaxUnrunRows; UnrunMore counts the rest).
 	Unrun     []UnrunRow `json:"unrun,omitempty"`
 	UnrunMore int        `json:"unrun_more,omitempty"`
+	// Variants count what became of each variant of each step's text
+	// (bounded: at most MaxVariants per step).
+	Variants []VariantCounts `json:"variants,omitempty"`
+}
+
+// Variant is one version of a message or a note in an A/B test: its name,
+// its text and its weight (see recipients.Variant).
+type Variant = recipients.Variant
+
+// VariantCounts are what became of the recipients drawn one variant of one
+// step's text, as the campaign learns it.
+type VariantCounts struct {
+	// Step is the step's number (1 for a one-message campaign's message),
+	// Type its type.
+	Step    int      `json:"step"`
+	Type    StepType `json:"type"`
+	Variant string   `json:"variant"`
+	Weight  int      `json:"weight"`
+	// Recipients were drawn this variant and started (skipped and invalid
+	// rows are not counted).
+	Recipients int `json:"recipients"`
+	// Sent: the step made its OutX task (or may have: unknown).
+	Sent      int `json:"sent"`
+	Delivered int `json:"delivered"`
+	// Accepted (a connect step): the wait_for_connection step after it
+	// ended connected.
+	Accepted int `json:"accepted,omitempty"`
+	// Reached counts, for each later message or connection request, the
+	// recipients whose sequence went as far as doing it.
+	Reached []StepReach `json:"reached,omitempty"`
+}
+
+// StepReach is how many recipients reached a step.
+type StepReach struct {
+	Step       int `json:"step"`
+	Recipients int `json:"recipients"`
 }
 
 // UnrunRow is a row the campaign ended without a run of its own: skipped
@@ -198,6 +244,8 @@ func (c *Counts) add(o Outcome) Outcome {
 type CampaignStatus string
 
 const (
+	// StatusScheduled: the campaign waits for its scheduled start.
+	StatusScheduled CampaignStatus = "scheduled"
 	StatusStarting  CampaignStatus = "starting"
 	StatusSending   CampaignStatus = "sending"
 	StatusLookingUp CampaignStatus = "looking_up"
@@ -237,6 +285,11 @@ type CampaignProgress struct {
 	// Unrun are rows that ended without a run of their own, for the report.
 	Unrun     []UnrunRow `json:"unrun,omitempty"`
 	UnrunMore int        `json:"unrun_more,omitempty"`
+	// Variants count each variant of each step's text: sent, delivered,
+	// accepted, and how far its recipients went.
+	Variants []VariantCounts `json:"variants,omitempty"`
+	// ScheduledAt is a scheduled campaign's start (StartAt).
+	ScheduledAt time.Time `json:"scheduled_at,omitzero"`
 }
 
 // PauseRequest is SignalPause's payload.
@@ -262,6 +315,15 @@ func (in CampaignInput) Validate() error {
 		errs = append(errs, errors.New("template: give template (one message) or steps (a sequence), not both"))
 	case len(in.Steps) > 0:
 		errs = append(errs, validateSteps(in.Steps)...)
+		if in.Variants != nil {
+			errs = append(errs, errors.New("variants: a sequence's variants are given in its message and connect steps"))
+		}
+	case in.Variants != nil:
+		if in.Template != "" {
+			errs = append(errs, errors.New("variants: give template (one text) or variants, not both"))
+		} else if _, err := recipients.ParseVariants(in.Variants); err != nil {
+			errs = append(errs, err) // it names variants[i]
+		}
 	default:
 		if _, err := recipients.ParseTemplate(in.Template); err != nil {
 			errs = append(errs, err) // it names the template

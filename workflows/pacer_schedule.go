@@ -472,6 +472,10 @@ func (s *schedule) release(rel pacer.Release, now time.Time) {
 // maxPending bounds the pending invitations remembered.
 const maxPending = 2000
 
+// offlineBackoff is how long the account waits after OutX's first refusal
+// for want of an extension online; it doubles at the next.
+const offlineBackoff = 15 * time.Second
+
 // learn takes in what a released action says about the account: an
 // invitation sent or found accepted, OutX pushing back.
 func (s *schedule) learn(r pacer.Request, rel pacer.Release, now time.Time) {
@@ -491,17 +495,24 @@ func (s *schedule) learn(r pacer.Request, rel pacer.Release, now time.Time) {
 		s.st.ConnectPause = &pacer.Pause{By: "outpace", Until: s.invitationPauseEnd(now),
 			Reason: "LinkedIn's invitation limit: OutX answered 429 to a connection request" + clause(rel.Reason)}
 	case pacer.PushBackOffline:
+		// Every refusal holds the whole account a little (15s, then 30s):
+		// nothing can be performed without an extension. Refused
+		// OfflineRefusals times in a row, it pauses for offline_pause,
+		// doubling at each further pause, up to 8 times as long.
 		s.st.Offline++
+		d, why := offlineBackoff<<(s.st.Offline-1), fmt.Sprintf("OutX refused an action: no extension online%s", clause(rel.Reason))
 		if s.st.Offline >= senders.OfflineRefusals {
 			base, err := time.ParseDuration(s.limits.OfflinePause)
 			if err != nil || base <= 0 {
 				base = 30 * time.Minute
 			}
-			d := base << min(s.st.OfflinePauses, 3)
-			s.st.AccountPause = &pacer.Pause{By: "outpace", Until: now.Add(d),
-				Reason: fmt.Sprintf("the extension is offline: OutX refused %d actions in a row%s", s.st.Offline, clause(rel.Reason))}
+			d = base << min(s.st.OfflinePauses, 3)
+			why = fmt.Sprintf("the extension is offline: OutX refused %d actions in a row%s", s.st.Offline, clause(rel.Reason))
 			s.st.Offline = 0
 			s.st.OfflinePauses++
+		}
+		if p := s.st.AccountPause; p == nil || (p.By != "operator" && p.Until.Before(now.Add(d))) {
+			s.st.AccountPause = &pacer.Pause{By: "outpace", Until: now.Add(d), Reason: why}
 		}
 	}
 	if rel.Counted {

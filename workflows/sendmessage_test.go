@@ -11,10 +11,13 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/outpacehq/outpace/activities"
 	"github.com/outpacehq/outpace/outx"
 	"github.com/outpacehq/outpace/outx/outxtest"
+	"github.com/outpacehq/outpace/pacer"
+	"github.com/outpacehq/outpace/senders"
 	"github.com/outpacehq/outpace/workflows"
 )
 
@@ -254,25 +257,84 @@ func TestNoFinalStatusBeforeDeadlineIsUnknown(t *testing.T) {
 	}
 }
 
+// sendStack runs one SendMessage beside its account's real pacer, as a
+// worker hosts them: OutX refusing for want of an extension is the
+// account's business, and its pacer pauses the account.
+func sendStack(ctx workflow.Context, in workflows.SendMessageInput) (workflows.SendMessageResult, error) {
+	pctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: pacer.WorkflowID(workflow.GetInfo(ctx).TaskQueueName, pacer.DefaultSender)})
+	if err := workflow.ExecuteChildWorkflow(pctx, workflows.SenderPacer, pacer.Input{Sender: pacer.DefaultSender}).
+		GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+		return workflows.SendMessageResult{}, err
+	}
+	var res workflows.SendMessageResult
+	err := workflow.ExecuteChildWorkflow(workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: "send"}),
+		workflows.SendMessage, in).Get(ctx, &res)
+	if r, ok := workflows.ResultFromError(err); ok {
+		res = r
+	}
+	return res, err
+}
+
+// runBesidePacer runs in with the real pacer and returns its result and
+// the pacer's account status at the end.
+func runBesidePacer(t *testing.T, h *stackHarness, in workflows.SendMessageInput) (workflows.SendMessageResult, error) {
+	t.Helper()
+	h.env.RegisterWorkflow(sendStack)
+	h.env.ExecuteWorkflow(sendStack, in)
+	if !h.env.IsWorkflowCompleted() {
+		t.Fatal("did not complete")
+	}
+	var res workflows.SendMessageResult
+	err := h.env.GetWorkflowError()
+	if err == nil {
+		if err := h.env.GetWorkflowResult(&res); err != nil {
+			t.Fatal(err)
+		}
+		return res, nil
+	}
+	res, ok := workflows.ResultFromError(err)
+	if !ok {
+		t.Fatalf("failed without a result: %v", err)
+	}
+	return res, err
+}
+
+// TestExtensionOfflineIsRetriedUntilItReturns: OutX refusing for want of an
+// extension pauses the account (15s, 30s, then 30 minutes, doubling), the
+// message asking again each time; once the extension is back it is sent,
+// once.
 func TestExtensionOfflineIsRetriedUntilItReturns(t *testing.T) {
-	h := newHarness(t, outxtest.Options{})
+	h := newStack(t, map[string]senders.Limits{senders.Default: anyHours}, outxtest.Options{})
 	h.sb.SetExtensionOffline(true)
+	var paused *pacer.Pause
+	h.env.RegisterDelayedCallback(func() {
+		v, err := h.env.QueryWorkflowByID(pacer.WorkflowID(testQueue, pacer.DefaultSender), pacer.QueryStatus)
+		if err == nil {
+			var st pacer.Status
+			if v.Get(&st) == nil {
+				paused = st.Account.Paused
+			}
+		}
+	}, 10*time.Minute)
 	h.env.RegisterDelayedCallback(func() { h.sb.SetExtensionOffline(false) }, 20*time.Minute)
-	res, err := h.run(t, input("urn:li:person:abc"))
+	res, err := runBesidePacer(t, h, input("urn:li:person:abc"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Outcome != workflows.Delivered || res.SendAttempts < 3 || len(h.sb.Tasks()) != 1 {
+	if res.Outcome != workflows.Delivered || res.SendAttempts < 4 || len(h.sb.Tasks()) != 1 {
 		t.Fatalf("result = %+v, tasks = %d", res, len(h.sb.Tasks()))
+	}
+	if paused == nil || !strings.Contains(paused.Reason, "the extension is offline: OutX refused 3 actions in a row") || paused.By != "outpace" {
+		t.Errorf("the account while the extension was away: %+v, want paused by outpace, saying why", paused)
 	}
 }
 
 func TestExtensionOfflinePastSendDeadlineFails(t *testing.T) {
-	h := newHarness(t, outxtest.Options{})
+	h := newStack(t, map[string]senders.Limits{senders.Default: anyHours}, outxtest.Options{})
 	h.sb.SetExtensionOffline(true)
 	in := input("urn:li:person:abc")
-	in.SendDeadline = workflows.Duration(30 * time.Minute)
-	res, err := h.run(t, in)
+	in.SendDeadline = workflows.Duration(50 * time.Minute)
+	res, err := runBesidePacer(t, h, in)
 	assertFailure(t, err, "MessageFailed")
 	if res.Outcome != workflows.Failed || !strings.Contains(res.Reason, "Plugin installation required") || len(h.sb.Tasks()) != 0 {
 		t.Fatalf("result = %+v", res)

@@ -341,7 +341,10 @@ func (s *sequence) waitForConnection(ctx workflow.Context, i int, step Step) (St
 		err = workflow.ExecuteActivity(lctx, a.CheckConnection, activities.CheckConnectionInput{
 			Sender: s.in.Sender, ProfileURN: s.in.RecipientURN,
 		}).Get(ctx, &res)
-		held.release(ctx, err == nil || !noTaskCreated(err), time.Time{}, workflow.Now(ctx))
+		// A check that finds the person connected tells the pacer their
+		// invitation is no longer pending.
+		held.release(ctx, pacer.Release{Counted: err == nil || !noTaskCreated(err), End: workflow.Now(ctx),
+			Connected: err == nil && res.Connected})
 		switch {
 		case err == nil && res.Connected:
 			return StepResult{Outcome: Connected, Reason: fmt.Sprintf("accepted (check %d)", checks), TaskID: res.TaskID}, nil

@@ -55,7 +55,7 @@ func (r *slotRequester) acquire(ctx workflow.Context, action pacer.Action, recip
 	}
 	pacerID := pacer.WorkflowID(info.TaskQueueName, r.sender)
 	withdraw := func() error {
-		(&slot{id: req.ID, pacerID: pacerID}).release(ctx, false, time.Time{}, time.Time{})
+		(&slot{id: req.ID, pacerID: pacerID}).release(ctx, pacer.Release{})
 		return temporal.NewCanceledError()
 	}
 
@@ -106,7 +106,7 @@ func (r *slotRequester) acquire(ctx workflow.Context, action pacer.Action, recip
 			// answered twice): give it back, or the account would wait
 			// for it until its hold ends.
 			if g.Notice == nil && g.Stopped == "" {
-				(&slot{id: g.ID, pacerID: pacerID}).release(ctx, false, time.Time{}, time.Time{})
+				(&slot{id: g.ID, pacerID: pacerID}).release(ctx, pacer.Release{})
 			}
 		case g.Notice != nil:
 			r.tell(g.Notice)
@@ -127,24 +127,28 @@ func (r *slotRequester) tell(w *pacer.Wait) {
 }
 
 // forActivity names the slot for an activity that releases it when its
-// task ends (activities.PollInput.Slot).
-func (s *slot) forActivity() *activities.Slot {
+// task ends (activities.PollInput.Slot); invite: the task is a connection
+// request, pending once sent.
+func (s *slot) forActivity(invite bool) *activities.Slot {
 	if s == nil {
 		return nil
 	}
-	return &activities.Slot{PacerID: s.pacerID, ID: s.id, Start: s.grantedAt}
+	return &activities.Slot{PacerID: s.pacerID, ID: s.id, Start: s.grantedAt, Invite: invite}
 }
 
-// release gives the slot back, unless an activity did. counted says an
+// release gives the slot back, unless an activity did. rel.Counted says an
 // OutX task was (or may have been) created: the action then counts against
-// the caps, and the next gap starts at end. It runs even when the caller is
-// being cancelled.
-func (s *slot) release(ctx workflow.Context, counted bool, start, end time.Time) {
+// the caps, and the next gap starts at rel.End (default now); its other
+// fields tell the pacer what the action learnt (an invitation sent or
+// accepted, OutX pushing back). It runs even when the caller is being
+// cancelled.
+func (s *slot) release(ctx workflow.Context, rel pacer.Release) {
 	if s == nil || s.released {
 		return
 	}
 	s.released = true
-	rel := pacer.Release{ID: s.id, Counted: counted, Start: start, End: end}
+	rel.ID = s.id
+	counted := rel.Counted
 	if counted && rel.Start.IsZero() {
 		rel.Start = s.grantedAt
 	}

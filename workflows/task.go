@@ -61,6 +61,9 @@ type task struct {
 	held     *slot
 	progress TaskProgress
 	told     string // the wait the campaign was last told of
+	// sendBy ends the retries of sends that OutX certainly did not queue:
+	// the send deadline from the first slot granted.
+	sendBy time.Time
 }
 
 func newTask(ctx workflow.Context, spec taskSpec) (*task, error) {
@@ -88,27 +91,57 @@ func (t *task) run(ctx workflow.Context) (SendMessageResult, error) {
 		t.show(ctx, "waiting", WaitText(t.sender, *w, workflow.Now(ctx)), w)
 		t.tellWait(ctx, w)
 	}
-	t.show(ctx, "waiting", "asking account "+pacer.Or(t.sender)+"'s pacer for a slot", nil)
-	s, stopped, err := req.acquire(ctx, t.action, t.recipient, holdFor(t.sendDeadline, t.pollDeadline))
-	if err != nil && noTaskCreated(err) {
-		// The worker has no such account: nothing was or can be sent.
-		t.res.NotSentCode = errorType(err)
-		return t.finish(ctx, Failed, "not sent: "+rootMessage(err))
+	hold := holdFor(t.sendDeadline, t.pollDeadline)
+	for {
+		t.show(ctx, "waiting", "asking account "+pacer.Or(t.sender)+"'s pacer for a slot", nil)
+		s, stopped, err := req.acquire(ctx, t.action, t.recipient, hold)
+		if err != nil && noTaskCreated(err) {
+			// The worker has no such account: nothing was or can be sent.
+			t.res.NotSentCode = errorType(err)
+			return t.finish(ctx, Failed, "not sent: "+rootMessage(err))
+		}
+		if err != nil {
+			return t.res, err
+		}
+		if stopped != "" {
+			return t.finish(ctx, Stopped, "not sent: the recipient was "+stopped)
+		}
+		t.held = s
+		if t.sendBy.IsZero() {
+			// The send deadline counts from the first slot granted.
+			t.sendBy = later(t.res.StartedAt, s.grantedAt).Add(t.sendDeadline.Or(DefaultSendDeadline))
+		}
+		t.show(ctx, "sending", "sending the "+t.noun, nil)
+		o, reason, err := t.sendAndConfirm(ctx)
+		var pushed *pushBack
+		switch {
+		case errors.As(err, &pushed):
+			// OutX pushed back on the account: the slot goes back with the
+			// news, and the pacer holds this request (and the account, or
+			// its connection requests) as long as it should.
+			t.held.release(ctx, pacer.Release{PushBack: pushed.kind, Reason: pushed.reason})
+			t.held = nil
+			continue
+		case err != nil: // cancelled while waiting to retry: no task was created
+			t.held.release(ctx, pacer.Release{})
+			return t.res, err
+		}
+		return t.finish(ctx, o, reason)
 	}
-	if err != nil {
-		return t.res, err
+}
+
+// pushBack is OutX refusing an action in a way that concerns the account
+// (pacer.PushBack*): its pacer pauses the account or its connection
+// requests, and the action asks again.
+type pushBack struct{ kind, reason string }
+
+func (p *pushBack) Error() string { return "OutX pushed back (" + p.kind + "): " + p.reason }
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
 	}
-	if stopped != "" {
-		return t.finish(ctx, Stopped, "not sent: the recipient was "+stopped)
-	}
-	t.held = s
-	t.show(ctx, "sending", "sending the "+t.noun, nil)
-	o, reason, err := t.sendAndConfirm(ctx, s.grantedAt)
-	if err != nil { // cancelled while waiting to retry: no task was created
-		t.held.release(ctx, false, time.Time{}, time.Time{})
-		return t.res, err
-	}
-	return t.finish(ctx, o, reason)
+	return a
 }
 
 // tellWait tells the campaign (if the run is its direct child) about a
@@ -137,14 +170,10 @@ const WaitForAccount = "AccountPacer"
 // OutX certainly created no task), then polls the task to its final
 // status. It returns the outcome and its reason; err is set only when the
 // workflow itself must stop (a timer cancelled).
-func (t *task) sendAndConfirm(ctx workflow.Context, grantedAt time.Time) (Outcome, string, error) {
+func (t *task) sendAndConfirm(ctx workflow.Context) (Outcome, string, error) {
 	var a *activities.Activities
 	logger := workflow.GetLogger(ctx)
 	res := &t.res
-	from := res.StartedAt
-	if grantedAt.After(from) {
-		from = grantedAt // the send deadline counts from the account's slot
-	}
 	tell := func(w RecipientWait) {
 		if t.tellCampaign {
 			tellCampaign(ctx, t.campaign, w)
@@ -157,7 +186,7 @@ func (t *task) sendAndConfirm(ctx workflow.Context, grantedAt time.Time) (Outcom
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
 		Summary:             t.sendSummary,
 	})
-	sendBy := from.Add(t.sendDeadline.Or(DefaultSendDeadline))
+	sendBy := t.sendBy
 	backoff := sendBackoffMin
 	waiting := "" // the reason the campaign was last told about
 	for {
@@ -197,6 +226,12 @@ func (t *task) sendAndConfirm(ctx workflow.Context, grantedAt time.Time) (Outcom
 			return Failed, fmt.Sprintf("not sent after %d attempts within %s: %s",
 				res.SendAttempts, t.sendDeadline.Or(DefaultSendDeadline), rootMessage(err)), nil
 		}
+		switch {
+		case typ == activities.ErrExtensionOffline:
+			return "", "", &pushBack{pacer.PushBackOffline, rootMessage(err)}
+		case typ == activities.ErrRateLimited && t.action == pacer.ActionConnect:
+			return "", "", &pushBack{pacer.PushBackInvitationLimit, rootMessage(err)}
+		}
 		logger.Warn("Send not accepted; no task was created, retrying", "Error", rootMessage(err), "Backoff", backoff)
 		retryAt := workflow.Now(ctx).Add(backoff)
 		t.show(ctx, "retrying", fmt.Sprintf("OutX refused the send without creating a task (%s); retrying at %s",
@@ -224,7 +259,7 @@ func (t *task) sendAndConfirm(ctx workflow.Context, grantedAt time.Time) (Outcom
 		activities.ErrUnauthorized, activities.ErrTaskNotFound))
 	var status activities.PollResult
 	err := workflow.ExecuteActivity(pctx, a.PollStatus, activities.PollInput{
-		TaskID: res.TaskID, Sender: t.sender, Slot: t.held.forActivity(),
+		TaskID: res.TaskID, Sender: t.sender, Slot: t.held.forActivity(t.action == pacer.ActionConnect),
 	}).Get(ctx, &status)
 	if err != nil {
 		res.Polls = pollsFromError(err)
@@ -279,7 +314,8 @@ func pollOptions(pollFor time.Duration, summary string, final ...string) workflo
 func (t *task) finish(ctx workflow.Context, o Outcome, reason string) (SendMessageResult, error) {
 	res := &t.res
 	res.Outcome, res.Reason, res.FinishedAt = o, reason, workflow.Now(ctx)
-	t.held.release(ctx, res.TaskID != "" || o == Unknown, time.Time{}, res.FinishedAt)
+	t.held.release(ctx, pacer.Release{Counted: res.TaskID != "" || o == Unknown, End: res.FinishedAt,
+		Invited: t.action == pacer.ActionConnect && o == Delivered && !res.AlreadyConnected})
 	if !res.QueuedAt.IsZero() {
 		res.TimeToQueue = Duration(res.QueuedAt.Sub(res.StartedAt))
 		if o != Unknown {
