@@ -45,9 +45,12 @@ type command struct {
 	// subcommands make the command a group ("starter campaign start"): the
 	// next argument names one of them, and flags is not used.
 	subcommands []command
+	// arg names the one argument the command takes besides its flags
+	// ("NAME"); empty: none.
+	arg string
 }
 
-var commands = []command{sendCommand, campaignCommand, recipientIDCommand}
+var commands = []command{sendCommand, campaignCommand, accountCommand, recipientIDCommand}
 
 func main() {
 	// Ctrl-C stops the starter's waiting, never the workflow it started.
@@ -98,6 +101,26 @@ func runCommand(ctx context.Context, path string, c command, args []string, stdo
 	exec := c.flags(fs, o)
 	o.register(fs)
 	fs.Usage = func() { fmt.Fprint(stdout, c.usage+"\nFlags:\n"+fs.FlagUsages()) }
+	if c.arg != "" {
+		// The command's argument, wherever it stands among the flags.
+		var rest []string
+		for i := 0; i < len(args); i++ {
+			if a := args[i]; a == "--" || strings.HasPrefix(a, "-") {
+				rest = append(rest, a)
+				if f := fs.Lookup(strings.TrimLeft(strings.SplitN(a, "=", 2)[0], "-")); f != nil && !strings.Contains(a, "=") &&
+					f.NoOptDefVal == "" && i+1 < len(args) {
+					i++
+					rest = append(rest, args[i]) // the flag's value
+				}
+				continue
+			}
+			if o.arg != "" {
+				return usagef("%s: one %s only, got %q and %q (see --help)", path, c.arg, o.arg, args[i])
+			}
+			o.arg = args[i]
+		}
+		args = rest
+	}
 	if code, ok := cliflags.ParseCommand(fs, args, stderr); !ok {
 		if code == exitOK { // --help
 			return nil
@@ -126,6 +149,8 @@ func mainUsage() string {
 
 // common holds the settings every command shares.
 type common struct {
+	// arg is the command's argument (command.arg), if it takes one.
+	arg       string
 	temporal  temporalclient.Flags
 	taskQueue string
 	uiURL     string

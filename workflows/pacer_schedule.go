@@ -493,21 +493,21 @@ func (s *schedule) learn(r pacer.Request, rel pacer.Release, now time.Time) {
 	switch rel.PushBack {
 	case pacer.PushBackInvitationLimit:
 		s.st.ConnectPause = &pacer.Pause{By: "outpace", Until: s.invitationPauseEnd(now),
-			Reason: "LinkedIn's invitation limit: OutX answered 429 to a connection request" + clause(rel.Reason)}
+			Reason: "LinkedIn's invitation limit: OutX answered 429 to a connection request"}
 	case pacer.PushBackOffline:
 		// Every refusal holds the whole account a little (15s, then 30s):
 		// nothing can be performed without an extension. Refused
 		// OfflineRefusals times in a row, it pauses for offline_pause,
 		// doubling at each further pause, up to 8 times as long.
 		s.st.Offline++
-		d, why := offlineBackoff<<(s.st.Offline-1), fmt.Sprintf("OutX refused an action: no extension online%s", clause(rel.Reason))
+		d, why := offlineBackoff<<(s.st.Offline-1), "OutX refused an action (403): no team member's extension was online in the last 48 hours"
 		if s.st.Offline >= senders.OfflineRefusals {
 			base, err := time.ParseDuration(s.limits.OfflinePause)
 			if err != nil || base <= 0 {
 				base = 30 * time.Minute
 			}
 			d = base << min(s.st.OfflinePauses, 3)
-			why = fmt.Sprintf("the extension is offline: OutX refused %d actions in a row%s", s.st.Offline, clause(rel.Reason))
+			why = fmt.Sprintf("the extension is offline: OutX refused %d actions in a row (403: no team member's extension online in the last 48 hours)", s.st.Offline)
 			s.st.Offline = 0
 			s.st.OfflinePauses++
 		}
@@ -518,13 +518,6 @@ func (s *schedule) learn(r pacer.Request, rel pacer.Release, now time.Time) {
 	if rel.Counted {
 		s.st.Offline, s.st.OfflinePauses = 0, 0
 	}
-}
-
-func clause(reason string) string {
-	if reason == "" {
-		return ""
-	}
-	return " (" + clip(reason, maxStopReason) + ")"
 }
 
 // invitationPauseEnd is when connection requests paused at now go on: the
