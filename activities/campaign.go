@@ -38,9 +38,10 @@ type RecipientsFile struct {
 // Parts, when set, are the texts of a sequence's steps and are used instead
 // of Template, so that every step's text is checked for every recipient.
 type InspectInput struct {
-	File     *RecipientsFile   `json:"file,omitempty"`
-	Template string            `json:"template"`
-	Parts    []recipients.Part `json:"parts,omitempty"`
+	File     *RecipientsFile      `json:"file,omitempty"`
+	Template string               `json:"template"`
+	Variants []recipients.Variant `json:"variants,omitempty"` // instead of Template
+	Parts    []recipients.Part    `json:"parts,omitempty"`
 }
 
 // InspectResult counts the recipients a campaign will go through.
@@ -54,7 +55,7 @@ type InspectResult struct {
 // progress has a total. Row-level problems are not errors: those recipients
 // become invalid when their page is read.
 func (a *Activities) InspectRecipients(ctx context.Context, in InspectInput) (InspectResult, error) {
-	t, err := parseTemplate(in.Template, in.Parts)
+	t, err := parseTemplate(in.Template, in.Variants, in.Parts)
 	if err != nil {
 		return InspectResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrCampaignInput, nil)
 	}
@@ -85,14 +86,22 @@ func (a *Activities) InspectRecipients(ctx context.Context, in InspectInput) (In
 // file at Cursor, or, for an inline list, the slice Inline whose first entry
 // is recipient number First+1. Parts, when set, are used instead of Template,
 // as in InspectInput, and the page's recipients then carry Texts.
+//
+// CampaignID keys each recipient's variants and spintax choices (with the
+// recipient and the step, and nothing else), so that the page rendered
+// again after a crash, and the campaign started again under the same id,
+// give everyone the same text. The page is recorded in the campaign's
+// history as this activity's result: a replay reads it, never renders it.
 type LoadInput struct {
-	File     *RecipientsFile        `json:"file,omitempty"`
-	Inline   []recipients.Recipient `json:"inline,omitempty"`
-	First    int                    `json:"first,omitempty"`
-	Template string                 `json:"template"`
-	Parts    []recipients.Part      `json:"parts,omitempty"`
-	Cursor   recipients.Cursor      `json:"cursor"`
-	Limit    int                    `json:"limit"`
+	CampaignID string                 `json:"campaign_id,omitempty"`
+	File       *RecipientsFile        `json:"file,omitempty"`
+	Inline     []recipients.Recipient `json:"inline,omitempty"`
+	First      int                    `json:"first,omitempty"`
+	Template   string                 `json:"template"`
+	Variants   []recipients.Variant   `json:"variants,omitempty"` // instead of Template
+	Parts      []recipients.Part      `json:"parts,omitempty"`
+	Cursor     recipients.Cursor      `json:"cursor"`
+	Limit      int                    `json:"limit"`
 }
 
 // MaxPageBytes bounds the message text of one page, well under Temporal's
@@ -101,10 +110,11 @@ const MaxPageBytes = 512 << 10
 
 // LoadRecipients reads one page of recipients and renders their messages.
 func (a *Activities) LoadRecipients(ctx context.Context, in LoadInput) (recipients.Page, error) {
-	t, err := parseTemplate(in.Template, in.Parts)
+	t, err := parseTemplate(in.Template, in.Variants, in.Parts)
 	if err != nil {
 		return recipients.Page{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrCampaignInput, nil)
 	}
+	t = t.ForCampaign(in.CampaignID)
 	if in.File == nil {
 		prepared, _, _ := recipients.Inline(in.Inline, t, 0, len(in.Inline))
 		for i := range prepared {
@@ -131,10 +141,13 @@ func (a *Activities) LoadRecipients(ctx context.Context, in LoadInput) (recipien
 }
 
 // parseTemplate parses a sequence's step texts when there are any, else the
-// single message template.
-func parseTemplate(text string, parts []recipients.Part) (*recipients.Template, error) {
-	if len(parts) > 0 {
+// single message's variants, else its template.
+func parseTemplate(text string, variants []recipients.Variant, parts []recipients.Part) (*recipients.Template, error) {
+	switch {
+	case len(parts) > 0:
 		return recipients.ParseParts(parts)
+	case variants != nil:
+		return recipients.ParseVariants(variants)
 	}
 	return recipients.ParseTemplate(text)
 }

@@ -2,6 +2,7 @@ package activities_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -262,5 +263,48 @@ func TestLookupProfileErrors(t *testing.T) {
 	_, err = e.ExecuteActivity(a.LookupProfile, activities.LookupInput{ProfileSlug: ""})
 	if errorType(err) != activities.ErrInvalidInput {
 		t.Errorf("empty slug: %v", err)
+	}
+}
+
+// TestLoadRecipientsDrawsPerCampaign: a page's variants and spintax choices
+// are drawn from the campaign id and each recipient, so the same page read
+// again (after a crash, or by the campaign started again) is the same, in
+// a file as inline.
+func TestLoadRecipientsDrawsPerCampaign(t *testing.T) {
+	e := env(t, "http://127.0.0.1:1")
+	var a *activities.Activities
+	var csv strings.Builder
+	csv.WriteString("recipient_urn,first_name\n")
+	for i := range 40 {
+		fmt.Fprintf(&csv, "urn:li:person:P%02d,Ada\n", i)
+	}
+	path, digest := csvFile(t, csv.String())
+	variants := []recipients.Variant{{Name: "A", Text: "{Hi|Hey} {{first_name}}"}, {Name: "B", Text: "Hello {{first_name}}", Weight: 3}}
+	load := func(campaign string) []recipients.Prepared {
+		t.Helper()
+		v, err := e.ExecuteActivity(a.LoadRecipients, activities.LoadInput{CampaignID: campaign,
+			File: &activities.RecipientsFile{Path: path, SHA256: digest}, Variants: variants, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var page recipients.Page
+		if err := v.Get(&page); err != nil {
+			t.Fatal(err)
+		}
+		return page.Recipients
+	}
+	first, again, other := load("spring"), load("spring"), load("autumn")
+	differ := 0
+	for i, p := range first {
+		want := []string{"A", "B"}[recipients.ChooseVariant(recipients.Draw{Campaign: "spring", Recipient: p.RecipientURN, Step: 1}, []int{1, 3})]
+		if p.Variant != want || (p.Variant == "B") != (p.Message == "Hello Ada") || !reflect.DeepEqual(p, again[i]) {
+			t.Fatalf("line %d: %+v (again %+v), want variant %s", p.Line, p, again[i], want)
+		}
+		if p.Message != other[i].Message {
+			differ++
+		}
+	}
+	if differ == 0 {
+		t.Error("another campaign id drew the same text for all 40 recipients")
 	}
 }

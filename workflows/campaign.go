@@ -73,7 +73,10 @@ type campaign struct {
 	// final is set when the run ends: finished, cancelled or stopped.
 	final *doing
 	// allStarted: every recipient's sequence has started.
-	allStarted          bool
+	allStarted bool
+	// unstarted: the campaign has not reached its scheduled start (or
+	// was cancelled before its first step).
+	unstarted           bool
 	details             string // the current details last set
 	logger              log.Logger
 	pause, resume, wait workflow.ReceiveChannel
@@ -100,7 +103,7 @@ func startCampaign(ctx workflow.Context, in CampaignInput) (*campaign, error) {
 		if err != nil {
 			return nil, temporal.NewNonRetryableApplicationError("campaign "+c.id+": "+err.Error(), ErrInvalidCampaign, nil)
 		}
-		c.st = CampaignState{Run: 1, StartedAt: workflow.Now(ctx)}
+		c.st = CampaignState{Run: 1, StartedAt: workflow.Now(ctx), Variants: initialVariants(in)}
 	} else {
 		// The state is the campaign's own, but an input is anyone's: a
 		// position outside the list would crash every attempt of the run.
@@ -156,6 +159,9 @@ func startCampaign(ctx workflow.Context, in CampaignInput) (*campaign, error) {
 
 func (c *campaign) run(ctx workflow.Context) (CampaignProgress, error) {
 	if c.st.Run == 1 {
+		if err := c.awaitStart(ctx); err != nil {
+			return c.finish(ctx, err)
+		}
 		if err := c.inspect(ctx); err != nil {
 			return c.progress(ctx), err
 		}
@@ -235,7 +241,7 @@ func (c *campaign) inspect(ctx workflow.Context) error {
 	}
 	var res activities.InspectResult
 	err := workflow.ExecuteActivity(c.fileCtx(ctx, "check the recipients file"), a.InspectRecipients, activities.InspectInput{
-		File: c.in.RecipientsFile, Template: c.in.Template, Parts: c.parts(),
+		File: c.in.RecipientsFile, Template: c.in.Template, Variants: c.in.Variants, Parts: c.parts(),
 	}).Get(ctx, &res)
 	if err != nil {
 		c.final = &doing{status: StatusStopped, reason: rootMessage(err)}
@@ -259,7 +265,8 @@ func (c *campaign) load(ctx workflow.Context) (recipients.Page, error) {
 	if limit == 0 {
 		limit = DefaultPageSize
 	}
-	in := activities.LoadInput{File: c.in.RecipientsFile, Template: c.in.Template, Parts: c.parts(), Cursor: c.st.Cursor, Limit: limit}
+	in := activities.LoadInput{CampaignID: c.id, File: c.in.RecipientsFile, Template: c.in.Template, Variants: c.in.Variants,
+		Parts: c.parts(), Cursor: c.st.Cursor, Limit: limit}
 	if in.File == nil {
 		from := int(c.st.Cursor.Offset)
 		to := min(from+limit, len(c.in.Recipients))
@@ -369,6 +376,7 @@ func (c *campaign) message(ctx workflow.Context, r recipients.Prepared, key, nam
 		c.noteUnrun(UnrunRow{Line: r.Line, Outcome: Skipped, RecipientURN: r.RecipientURN, WorkflowID: id})
 		return nil
 	}
+	c.variantsStarted([]string{r.Variant})
 	c.doing = doing{status: StatusSending}
 	c.publish(ctx)
 
@@ -400,6 +408,7 @@ func (c *campaign) message(ctx workflow.Context, r recipients.Prepared, key, nam
 	}
 
 	c.count(ctx, res.Outcome)
+	c.messageEnded(r.Variant, res)
 	switch res.NotSentCode {
 	case activities.ErrUnauthorized, activities.ErrNoAdmin:
 		return c.stop(fmt.Sprintf("OutX refused the account while messaging %s: %s", key, res.Reason))
@@ -426,6 +435,12 @@ func (c *campaign) childMemo(r recipients.Prepared) map[string]any {
 	memo := map[string]any{MemoLine: r.Line}
 	if c.secret != nil && r.RecipientURN != "" {
 		memo[MemoRecipientURN] = r.RecipientURN
+	}
+	switch {
+	case r.Variant != "":
+		memo[MemoVariant] = r.Variant
+	case r.Variants != nil:
+		memo[MemoVariants] = r.Variants
 	}
 	return memo
 }
@@ -510,6 +525,27 @@ func (c *campaign) waitWhilePaused(ctx workflow.Context) error {
 	if c.cancelled {
 		return temporal.NewCanceledError()
 	}
+	return nil
+}
+
+// awaitStart holds a scheduled campaign until its start (StartAt): the
+// run's first task comes then (Temporal's start delay), unless a signal or
+// a cancellation woke it early. A campaign cancelled before it started
+// ends without a step.
+func (c *campaign) awaitStart(ctx workflow.Context) error {
+	c.unstarted = true
+	for c.in.StartAt.After(workflow.Now(ctx)) && ctx.Err() == nil {
+		c.doing = doing{status: StatusScheduled, reason: "scheduled to start at " + c.in.StartAt.UTC().Format("Mon 2 Jan 2006 15:04:05 MST"), next: c.in.StartAt}
+		c.publish(ctx)
+		if err := c.sleepUntil(ctx, c.in.StartAt, "scheduled start"); err != nil {
+			return err
+		}
+	}
+	if ctx.Err() != nil {
+		return temporal.NewCanceledError()
+	}
+	c.unstarted, c.doing = false, doing{status: StatusStarting}
+	c.st.StartedAt = workflow.Now(ctx)
 	return nil
 }
 
@@ -708,6 +744,7 @@ func (c *campaign) progress(ctx workflow.Context) CampaignProgress {
 	p.CampaignID, p.Name, p.Run, p.StartedAt = c.id, c.in.Name, c.st.Run, c.st.StartedAt
 	p.Counts, p.Total, p.Active, p.Sender = c.st.Counts, c.st.Total, c.st.Active, senders.Or(c.in.Sender)
 	p.Unrun, p.UnrunMore = c.st.Unrun, c.st.UnrunMore
+	p.Variants, p.ScheduledAt = c.st.Variants, c.in.StartAt
 	p.Pending = max(0, p.Total-p.Counts.Done())
 	p.UpdatedAt = workflow.Now(ctx)
 	p.Window = c.policy.Window.String()
@@ -735,6 +772,11 @@ func (c *campaign) finish(ctx workflow.Context, err error) (CampaignProgress, er
 		c.final = &doing{status: StatusFinished}
 		c.logger.Info("Campaign finished", "Counts", c.st.Counts)
 		return c.progress(ctx), nil
+	case temporal.IsCanceledError(err) && c.unstarted:
+		// Nothing was sent, nothing asked of the account's pacer.
+		c.final = &doing{status: StatusCancelled, reason: "cancelled before its scheduled start; nothing was sent"}
+		p := c.progress(ctx)
+		return p, temporal.NewCanceledError(p)
 	case temporal.IsCanceledError(err):
 		c.tellPacer(ctx, pacer.CampaignPause{Cancelled: true}, true)
 		c.final = &doing{status: StatusCancelled, reason: "cancelled; the message in flight, if any, is still confirmed"}

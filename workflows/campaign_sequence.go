@@ -58,7 +58,7 @@ func (c *campaign) sequence(ctx workflow.Context, r recipients.Prepared, key, na
 	}
 	in := SequenceInput{
 		CampaignID: c.id, Sender: c.in.Sender, RecipientURN: r.RecipientURN, RecipientID: c.recipientID(r.RecipientURN),
-		Line: r.Line, Steps: c.in.Steps, Texts: r.Texts, Problems: r.Problems, CampaignPacing: c.limits(),
+		Line: r.Line, Steps: c.in.Steps, Texts: r.Texts, Variants: r.Variants, Problems: r.Problems, CampaignPacing: c.limits(),
 		SendDeadline: c.in.SendDeadline, PollDeadline: c.in.PollDeadline, HideURN: c.secret != nil,
 		CampaignRun: workflow.GetInfo(ctx).FirstRunID,
 	}
@@ -91,6 +91,7 @@ func (c *campaign) sequence(ctx workflow.Context, r recipients.Prepared, key, na
 	c.st.Active++
 	if paced && in.StoppedBefore == "" {
 		c.st.AwaitFirst = name
+		c.variantsStarted(r.Variants)
 	}
 	c.publish(ctx)
 	return nil
@@ -110,6 +111,9 @@ func (c *campaign) applyEvent(ctx workflow.Context, ev SequenceEvent) {
 	if ev.Final {
 		c.st.Active = max(0, c.st.Active-1)
 		c.count(ctx, ev.Outcome)
+	}
+	if ev.StepEnded != nil {
+		c.stepEnded(*ev.StepEnded)
 	}
 }
 

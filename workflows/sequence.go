@@ -29,6 +29,10 @@ type SequenceInput struct {
 	// Texts holds each step's rendered text, aligned with Steps ("" for a
 	// step without one).
 	Texts []string `json:"texts,omitempty"`
+	// Variants names the variant of each step's text drawn for this
+	// recipient, aligned with Steps ("" for a step without variants); nil
+	// when no step has variants.
+	Variants []string `json:"variants,omitempty"`
 	// Problems make the recipient invalid: no step runs.
 	Problems []string `json:"problems,omitempty"`
 	// StoppedBefore: the recipient was stopped before the campaign reached
@@ -67,6 +71,21 @@ type SequenceEvent struct {
 	Final       bool    `json:"final,omitempty"`
 	Outcome     Outcome `json:"outcome,omitempty"`
 	CampaignRun string  `json:"campaign_run,omitempty"`
+	// StepEnded: a step the campaign counts by variant ended (told only
+	// by a sequence with variants).
+	StepEnded *StepEnded `json:"step_ended,omitempty"`
+}
+
+// StepEnded is a step of a sequence with variants that ended: a message or
+// connection request, or a wait for the connection.
+type StepEnded struct {
+	Step    int      `json:"step"` // 1-based
+	Type    StepType `json:"type"`
+	Outcome Outcome  `json:"outcome"`
+	// Sent: the step made its OutX task, or may have.
+	Sent bool `json:"sent,omitempty"`
+	// Variants are the sequence's (SequenceInput.Variants).
+	Variants []string `json:"variants"`
 }
 
 // SequenceProgress answers QuerySequence.
@@ -155,6 +174,7 @@ func (s *sequence) run(ctx workflow.Context) (SequenceResult, error) {
 			s.toldFirst = true
 			s.tell(ctx, SequenceEvent{FirstAction: true})
 		}
+		s.tellVariants(ctx, i, step, r)
 		if !r.Outcome.succeeded() {
 			return s.finish(ctx, r.Outcome, fmt.Sprintf("step %d (%s): %s", i+1, stepLabel(step, i), r.Reason))
 		}
@@ -229,6 +249,9 @@ func (s *sequence) action(ctx workflow.Context, i int, step Step) (StepResult, e
 	memo := map[string]any{MemoLine: s.in.Line}
 	if s.in.HideURN {
 		memo[MemoRecipientURN] = s.in.RecipientURN
+	}
+	if v := s.variant(i); v != "" {
+		memo[MemoVariant] = v
 	}
 	opts := workflow.ChildWorkflowOptions{
 		WorkflowID:            s.id + "/" + name,
@@ -405,6 +428,33 @@ func (s *sequence) applyStop(r StopRecipientRequest) {
 	}
 }
 
+// variant is the variant of step i drawn for the recipient, "" if none.
+func (s *sequence) variant(i int) string {
+	if i < len(s.in.Variants) {
+		return s.in.Variants[i]
+	}
+	return ""
+}
+
+// tellVariants tells the campaign how a step ended when it counts the
+// step by variant: a message or connection request (sent, delivered) at
+// or after a step with variants (reached), and the wait for a connection
+// requested with variants (accepted).
+func (s *sequence) tellVariants(ctx workflow.Context, i int, step Step, r StepResult) {
+	counted := false
+	for j := 0; j <= i && j < len(s.in.Variants); j++ {
+		counted = counted || s.in.Variants[j] != ""
+	}
+	if !counted || step.Type != StepMessage && step.Type != StepConnect && step.Type != StepWaitForConnection {
+		return
+	}
+	sent := r.TaskID != "" || r.Outcome == Delivered || r.Outcome == Unknown
+	if step.Type == StepWaitForConnection {
+		sent = false
+	}
+	s.tell(ctx, SequenceEvent{StepEnded: &StepEnded{Step: i + 1, Type: step.Type, Outcome: r.Outcome, Sent: sent, Variants: s.in.Variants}})
+}
+
 // tell signals the campaign; failing only leaves its progress behind, and
 // the campaign also learns the outcome from the run's end.
 func (s *sequence) tell(ctx workflow.Context, ev SequenceEvent) {
@@ -450,9 +500,9 @@ func StepParts(steps []Step) []recipients.Part {
 	for i, st := range steps {
 		switch st.Type {
 		case StepMessage:
-			parts[i] = recipients.Part{Kind: recipients.PartMessage, Text: st.Template}
+			parts[i] = recipients.Part{Kind: recipients.PartMessage, Text: st.Template, Variants: st.Variants}
 		case StepConnect:
-			parts[i] = recipients.Part{Kind: recipients.PartNote, Text: st.Template}
+			parts[i] = recipients.Part{Kind: recipients.PartNote, Text: st.Template, Variants: st.Variants}
 		}
 	}
 	return parts

@@ -34,8 +34,13 @@ type Step struct {
 	// number, e.g. "3-message").
 	Name string `json:"name,omitempty"`
 	// Template is a message step's text, or a connect step's note, with
-	// {{variable}} placeholders filled from the recipient's columns.
+	// {{variable}} placeholders filled from the recipient's columns and
+	// {a|b} spintax choices.
 	Template string `json:"template,omitempty"`
+	// Variants, instead of Template, are versions of a message step's text
+	// or a connect step's note (which may be empty: no note), each drawn
+	// for a share of the recipients by its weight.
+	Variants []Variant `json:"variants,omitempty"`
 	// Duration is how long a wait step waits.
 	Duration Duration `json:"duration,omitzero"`
 	// SendingDaysOnly counts a wait in the campaign's sending days: "3 days"
@@ -99,6 +104,15 @@ const (
 // Memo key of a Sequence run: its steps' results so far ([]StepResult),
 // besides MemoOutcome, MemoReason, MemoLine and MemoRecipientURN.
 const MemoSteps = "steps"
+
+// Memo keys of a campaign's variants: a message's or a step's variant
+// (MemoVariant, a string, on its SendMessage or SendConnectionRequest
+// run), and a Sequence's, one per step ("" for a step without variants),
+// set by the campaign when it starts the run, where its report reads them.
+const (
+	MemoVariant  = "variant"
+	MemoVariants = "variants"
+)
 
 // All lists every workflow a worker hosts, each registered under its
 // function's name (SendMessage, Campaign, Sequence, SendConnectionRequest,

@@ -3,7 +3,6 @@ package workflows
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -15,9 +14,6 @@ import (
 // maxConnectionChecks bounds a wait_for_connection step's checks (its
 // timeout over its check interval), which bounds the run's history.
 const maxConnectionChecks = 500
-
-// placeholder is a {{variable}} in a template.
-var placeholder = regexp.MustCompile(`\{\{[^}]*\}\}`)
 
 // validateSteps checks a campaign's sequence as a whole. Every problem names
 // the step's field path (steps[i].field, 0-based) and the rule.
@@ -41,11 +37,18 @@ func validateSteps(steps []Step) []error {
 		case StepConnect:
 			actions++
 			connects++
-			// The note's fixed text alone must fit: otherwise every
-			// recipient would be invalid.
-			fixed := placeholder.ReplaceAllString(st.Template, "")
-			if n := outx.MessageLength(strings.TrimFunc(fixed, outx.IsJSWhitespace)); n > outx.MaxNoteLength {
-				bad(i, "template", "the note's own text is %d characters long after trimming, before any variable is filled in; the limit is %d", n, outx.MaxNoteLength)
+			// The note's fixed text alone must fit, with every choice and
+			// variant at its longest: otherwise every recipient would be
+			// invalid.
+			if n := recipients.LongestFixedText(recipients.PartNote, st.Template, st.Variants); n > outx.MaxNoteLength {
+				field, longest := "template", ""
+				if st.Variants != nil {
+					field = "variants"
+				}
+				if st.Variants != nil || strings.ContainsAny(st.Template, "{|") {
+					longest = " with every choice and variant at its longest"
+				}
+				bad(i, field, "the note's own text is %d characters long after trimming%s, before any variable is filled in; the limit is %d", n, longest, outx.MaxNoteLength)
 			}
 		case StepWait:
 			if st.Duration <= 0 {
@@ -73,6 +76,9 @@ func validateSteps(steps []Step) []error {
 		}
 		if st.Type != StepMessage && st.Type != StepConnect && st.Template != "" {
 			bad(i, "template", "only message and connect steps have a text")
+		}
+		if st.Type != StepMessage && st.Type != StepConnect && st.Variants != nil {
+			bad(i, "variants", "only message and connect steps have variants")
 		}
 		if st.Type != StepWait && (st.Duration != 0 || st.SendingDaysOnly) {
 			bad(i, "duration", "only wait steps have a duration")
