@@ -31,6 +31,13 @@ const (
 	// hourly_cap, daily_cap, weekly_cap, outside_window, busy, queued,
 	// paused).
 	MetricAccountWaiting = "outpace_account_waiting"
+	// MetricAccountPaused is 1 while an account is paused (scope account:
+	// every action; scope connect: its connection requests), by a person
+	// or after OutX's push-back; its reason is in starter account status.
+	MetricAccountPaused = "outpace_account_paused"
+	// MetricPendingInvitations is a gauge of an account's connection
+	// requests not yet found accepted.
+	MetricPendingInvitations = "outpace_pending_invitations"
 )
 
 // recordMessage records a finished message: its outcome, and how long its

@@ -201,3 +201,36 @@ func TestAccountWaitingGauge(t *testing.T) {
 		t.Errorf("after r2's grant: outpace_account_waiting{wait=hourly_cap} = %v, want 0", got)
 	}
 }
+
+// TestAccountPausedGauge: while OutX's push-back pauses an account's
+// connection requests, outpace_account_paused{scope="connect"} is 1, and
+// outpace_pending_invitations counts the requests sent and not accepted.
+func TestAccountPausedGauge(t *testing.T) {
+	m, err := metrics.New(func(err error) { t.Errorf("meter error: %v", err) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, _ := pacerEnvWith(t, anyHours, func(s *testsuite.WorkflowTestSuite) { s.SetMetricsHandler(m.Handler) })
+	r1, r2 := slotRequest("r1", ""), slotRequest("r2", "")
+	r1.Action, r2.Action = pacer.ActionConnect, pacer.ActionConnect
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(pacer.UpdateAcquire, r1) }, time.Second)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(pacer.SignalRelease, pacer.Release{ID: "r1", Counted: true, Invited: true})
+		env.SignalWorkflow(pacer.UpdateAcquire, r2)
+	}, time.Minute)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(pacer.SignalRelease, pacer.Release{ID: "r2", PushBack: pacer.PushBackInvitationLimit})
+	}, 10*time.Minute) // after r2's grant (the default gap is at most 3 minutes)
+	var paused, pending, accountPaused float64
+	env.RegisterDelayedCallback(func() {
+		f := gather(t, m)
+		paused = f.Gauge("outpace_account_paused", "scope", "connect", "sender", "default")
+		accountPaused = f.Gauge("outpace_account_paused", "scope", "account", "sender", "default")
+		pending = f.Gauge("outpace_pending_invitations", "sender", "default")
+	}, time.Hour)
+	env.RegisterDelayedCallback(env.CancelWorkflow, 2*time.Hour)
+	env.ExecuteWorkflow(workflows.SenderPacer, pacer.Input{Sender: pacer.DefaultSender})
+	if paused != 1 || accountPaused != 0 || pending != 1 {
+		t.Errorf("after the 429: paused{connect} %v, paused{account} %v, pending %v; want 1, 0, 1", paused, accountPaused, pending)
+	}
+}

@@ -499,6 +499,25 @@ func (p *pacerRun) historyFull(ctx workflow.Context) bool {
 func (p *pacerRun) show(ctx workflow.Context, now time.Time, waits []pacer.Wait) {
 	var b strings.Builder
 	b.WriteString(fmt.Sprintf("**Account %s**: %d action(s) so far.\n\n", p.sender, p.st.Actions))
+	pause := func(what string, ps *pacer.Pause) {
+		if ps == nil {
+			return
+		}
+		until := "until resumed"
+		if !ps.Until.IsZero() {
+			until = "until " + ps.Until.UTC().Format("Mon 2 Jan 15:04 MST")
+		}
+		b.WriteString(fmt.Sprintf("**%s paused** by %s %s: %s.\n\n", what, ps.By, until, ps.Reason))
+	}
+	pause("Account", p.st.AccountPause)
+	pause("Connection requests", p.st.ConnectPause)
+	acct := p.accountStatus(now)
+	if acct.RampDay > 0 {
+		b.WriteString(fmt.Sprintf("Warm-up: day %d.\n\n", acct.RampDay))
+	}
+	if acct.Ceiling > 0 && acct.Pending > 0 {
+		b.WriteString(fmt.Sprintf("Pending invitations: %d of at most %d.\n\n", acct.Pending, acct.Ceiling))
+	}
 	if h := p.st.Holder; h != nil {
 		b.WriteString(fmt.Sprintf("In flight: %s for %s, since %s.\n\n", h.Request.Action, h.Request.WorkflowID, h.GrantedAt.UTC().Format(time.TimeOnly+" MST")))
 	} else {
@@ -539,6 +558,15 @@ func (p *pacerRun) measure(ctx workflow.Context, waits []pacer.Wait) {
 	for _, k := range waitKinds {
 		m.WithTags(map[string]string{"sender": p.sender, "wait": k}).Gauge(MetricAccountWaiting).Update(float64(n[k]))
 	}
+	paused := func(ps *pacer.Pause) float64 {
+		if ps == nil {
+			return 0
+		}
+		return 1
+	}
+	m.WithTags(map[string]string{"sender": p.sender, "scope": "account"}).Gauge(MetricAccountPaused).Update(paused(p.st.AccountPause))
+	m.WithTags(map[string]string{"sender": p.sender, "scope": "connect"}).Gauge(MetricAccountPaused).Update(paused(p.st.ConnectPause))
+	m.WithTags(map[string]string{"sender": p.sender}).Gauge(MetricPendingInvitations).Update(float64(len(p.st.Pending)))
 }
 
 // WaitText tells a person why an action of sender waits, e.g. "waiting for
