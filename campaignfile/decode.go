@@ -237,29 +237,40 @@ func (d *decoder) step(n *yaml.Node, field string) workflows.Step {
 	switch workflows.StepType(typ) {
 	case workflows.StepMessage:
 		alias("template", "text")
+		alias("variants", "variants")
 		switch {
 		case settings == nil || isNull(settings):
 			d.fail(typeNode, path, "needs the message's text: \"- message: TEXT\", or \"- message: {text: TEXT, name: NAME}\"")
 		case settings.Kind == yaml.MappingNode:
 			seen := d.object(settings, path, "a message step", []key{
 				{"text", func(v *yaml.Node, f string) { st.Template = trimEnd(d.required(v, f)) }},
+				{"variants", func(v *yaml.Node, f string) { st.Variants = d.variants(v, f, field, "text", "the message") }},
 				{"name", named},
 			})
-			if seen != nil && !seen["text"] {
-				d.fail(settings, join(path, "text"), "is required: the message, with {{variable}} placeholders")
+			switch {
+			case seen == nil:
+			case seen["text"] && seen["variants"]:
+				d.fail(settings, join(path, "variants"), "give the message's text or its variants, not both")
+			case !seen["text"] && !seen["variants"]:
+				d.fail(settings, join(path, "text"), "is required: the message, with {{variable}} placeholders (or variants: a list of {name, text, weight})")
 			}
 		default:
 			st.Template = trimEnd(d.required(settings, path))
 		}
 	case workflows.StepConnect:
 		alias("template", "note")
+		alias("variants", "variants")
 		switch {
 		case settings == nil || isNull(settings):
 		case settings.Kind == yaml.MappingNode:
-			d.object(settings, path, "a connect step", []key{
+			seen := d.object(settings, path, "a connect step", []key{
 				{"note", func(v *yaml.Node, f string) { st.Template = d.note(v, f) }},
+				{"variants", func(v *yaml.Node, f string) { st.Variants = d.variants(v, f, field, "note", "the note") }},
 				{"name", named},
 			})
+			if seen["note"] && seen["variants"] {
+				d.fail(settings, join(path, "variants"), "give the note or its variants, not both")
+			}
 		default:
 			st.Template = d.note(settings, path)
 		}
@@ -307,6 +318,74 @@ func (d *decoder) step(n *yaml.Node, field string) workflows.Step {
 		d.fail(typeNode, field, "unknown step type %q%s; a step is one of %s", typ, suggest(typ, stepTypes), strings.Join(stepTypes, ", "))
 	}
 	return st
+}
+
+// variants reads a step's variants: a list whose items are mappings of
+// name, the text (under textKey: "text" for a message, "note" for a
+// connection request) and weight, or a text alone. A variant without a
+// name is named by its place, A, B, C... step is the step's path in the
+// workflow input (steps[2]), whose problems point here.
+func (d *decoder) variants(n *yaml.Node, field, step, textKey, what string) []workflows.Variant {
+	n = resolve(n)
+	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		d.fail(n, field, "want a list of variants, each {name: A, %s: ..., weight: 1}; found %s", textKey, describe(n))
+		return []workflows.Variant{} // not none: the text is not missing
+	}
+	d.inputPath[step+".variants"] = field
+	out := make([]workflows.Variant, len(n.Content))
+	for i, item := range n.Content {
+		item = resolve(item)
+		path := fmt.Sprintf("%s[%d]", field, i)
+		in := fmt.Sprintf("%s.variants[%d]", step, i)
+		d.file.lines[path] = item.Line
+		d.inputPath[in] = path
+		v := &out[i]
+		switch {
+		case item.Kind == yaml.MappingNode:
+			seen := d.object(item, path, "a variant", []key{
+				{"name", func(x *yaml.Node, f string) { v.Name = d.required(x, f) }},
+				{textKey, func(x *yaml.Node, f string) {
+					if textKey == "note" {
+						v.Text = d.note(x, f)
+					} else {
+						v.Text = trimEnd(d.required(x, f))
+					}
+				}},
+				{"weight", func(x *yaml.Node, f string) { v.Weight = d.weight(x, f) }},
+			})
+			if seen != nil && !seen[textKey] && textKey == "text" {
+				d.fail(item, join(path, textKey), "is required: %s's text in this variant", what)
+			}
+		case item.Kind == yaml.ScalarNode && !isNull(item) && textKey == "text":
+			v.Text = trimEnd(d.required(item, path))
+		case item.Kind == yaml.ScalarNode:
+			v.Text = d.note(item, path)
+		default:
+			d.fail(item, path, "want a variant {name: A, %s: ..., weight: 1}, or its text alone; found %s", textKey, describe(item))
+		}
+		if v.Name == "" && i < 26 {
+			v.Name = string(rune('A' + i))
+		}
+		for _, k := range []string{"name", "weight"} {
+			d.inputPath[in+"."+k] = join(path, k)
+		}
+		d.inputPath[in+".text"] = join(path, textKey)
+		if item.Kind != yaml.MappingNode {
+			d.inputPath[in+".text"] = path
+		}
+	}
+	return out
+}
+
+// weight reads a variant's weight: a whole number from 1.
+func (d *decoder) weight(n *yaml.Node, field string) int {
+	n = resolve(n)
+	var v int
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || n.Decode(&v) != nil || v < 1 {
+		d.fail(n, field, "want a whole number from 1 (the variant's share: weights 2 and 1 send two thirds of the recipients the first); found %s", describe(n))
+		return 1
+	}
+	return v
 }
 
 func (d *decoder) note(n *yaml.Node, field string) string {

@@ -27,8 +27,8 @@
 // Each step is a mapping with one key, the step's type, whose value holds
 // the step's settings:
 //
-//	connect              note (optional; at most 300 characters), name
-//	message              text (required), name
+//	connect              note (optional; at most 300 characters) or variants, name
+//	message              text (required) or variants, name
 //	wait                 duration (required), sending_days_only, name
 //	wait_for_connection  timeout (default 14d), check_every (default 12h), name
 //
@@ -37,8 +37,18 @@
 // without settings is written "- connect" or "- wait_for_connection".
 // Durations are Go durations ("90s", "45m", "12h") or start with days
 // ("3d", "1d12h"). Texts take {{variable}} placeholders, filled from each
-// recipient's CSV columns. Keys not listed here are errors, so that a typo
-// is not silently ignored.
+// recipient's CSV columns, and spintax choices, {Hi|Hello} (see
+// recipients.ParseTemplate). Instead of its text, a message or connect
+// step may list variants for an A/B test, each {name, text (note for a
+// connect step), weight} or its text alone, named A, B, C... when not
+// named:
+//
+//	- message:
+//	    variants:
+//	      - {name: short, text: "{Hi|Hello} {{first_name}}!", weight: 2}
+//	      - {name: long, text: "..."}
+//
+// Keys not listed here are errors, so that a typo is not silently ignored.
 //
 // JSON files have the same shape and are read by the same parser, so that
 // problems are reported with their line either way.

@@ -291,3 +291,65 @@ func TestLoadMissingFile(t *testing.T) {
 		t.Errorf("Load = %v, want a not-exist error", err)
 	}
 }
+
+func TestVariantsAndSpintax(t *testing.T) {
+	f, err := Parse("/campaigns/ab.yaml", []byte(`
+steps:
+  - connect:
+      variants:
+        - {name: short, note: "{Hi|Hello} {{first_name}}", weight: 2}
+        - name: no-note
+  - wait_for_connection
+  - message:
+      name: thanks
+      variants:
+        - "Thanks, {{first_name}}!"
+        - text: 'Thank you, {{first_name}} \{really\}!'
+          weight: 3
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []workflows.Step{
+		{Type: workflows.StepConnect, Variants: []workflows.Variant{{Name: "short", Text: "{Hi|Hello} {{first_name}}", Weight: 2}, {Name: "no-note"}}},
+		{Type: workflows.StepWaitForConnection},
+		{Type: workflows.StepMessage, Name: "thanks", Variants: []workflows.Variant{{Name: "A", Text: "Thanks, {{first_name}}!"}, {Name: "B", Text: `Thank you, {{first_name}} \{really\}!`, Weight: 3}}},
+	}
+	if !reflect.DeepEqual(f.Input.Steps, want) {
+		t.Errorf("steps:\n got %+v\nwant %+v", f.Input.Steps, want)
+	}
+}
+
+func TestVariantProblems(t *testing.T) {
+	for name, c := range map[string]struct {
+		content string
+		wants   []want
+	}{
+		"text and variants": {"steps:\n  - message:\n      text: hi\n      variants: [a, b]\n",
+			[]want{{3, "steps[0].message.variants", "give the message's text or its variants, not both"}}},
+		"note and variants": {"steps:\n  - connect:\n      note: hi\n      variants: [a, b]\n",
+			[]want{{3, "steps[0].connect.variants", "give the note or its variants, not both"}}},
+		"variants not a list": {"steps:\n  - message: {variants: hi}\n",
+			[]want{{2, "steps[0].message.variants", "want a list of variants"}}},
+		"one variant": {"steps:\n  - message:\n      variants:\n        - hi\n",
+			[]want{{4, "steps[0].message.variants", "give two or more (there are 1)"}}},
+		"a variant without text": {"steps:\n  - message:\n      variants:\n        - {name: a, text: hi}\n        - {name: b, weight: 2}\n",
+			[]want{{5, "steps[0].message.variants[1].text", "is required"}}},
+		"unknown key in a variant": {"steps:\n  - message:\n      variants:\n        - {name: a, txt: hi}\n        - hello\n",
+			[]want{{4, "steps[0].message.variants[0].txt", "unknown key (did you mean text?)"}, {4, "steps[0].message.variants[0].text", "is required"}}},
+		"a note variant keyed text": {"steps:\n  - connect:\n      variants:\n        - {name: a, text: hi}\n        - {name: b}\n",
+			[]want{{4, "steps[0].connect.variants[0].text", "unknown key; a variant has name, note, weight"}}},
+		"same names": {"steps:\n  - message:\n      variants:\n        - {name: x, text: hi}\n        - {name: x, text: ho}\n",
+			[]want{{5, "steps[0].message.variants[1].name", `"x" is also variants[0]'s name`}}},
+		"weight zero": {"steps:\n  - message:\n      variants:\n        - {text: hi, weight: 0}\n        - ho\n",
+			[]want{{4, "steps[0].message.variants[0].weight", "want a whole number from 1"}}},
+		"spintax in a variant": {"steps:\n  - message:\n      variants:\n        - hi\n        - text: |\n            Hello,\n            {there|you\n",
+			[]want{{5, "steps[0].message.variants[1].text", `line 2, column 1: unclosed "{"`}}},
+		"spintax in a message": {"steps:\n  - message: \"Hi {a||b}\"\n",
+			[]want{{2, "steps[0].message", "line 1, column 7: alternative 2 of the choice opened at line 1, column 4 is empty"}}},
+		"variants on a wait": {"steps:\n  - message: hi\n  - wait: {duration: 1d, variants: [a, b]}\n",
+			[]want{{3, "steps[1].wait.variants", "unknown key; a wait step has duration, sending_days_only, name"}}},
+	} {
+		t.Run(name, func(t *testing.T) { checkProblems(t, "campaign.yaml", c.content, c.wants...) })
+	}
+}

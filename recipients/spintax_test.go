@@ -241,8 +241,8 @@ func TestVariantsErrors(t *testing.T) {
 		{"spaces around a name", []Variant{{Name: "A ", Text: "Hi"}, {Name: "B", Text: "Yo"}}, `variants[0].name: "A " must be at most 40 characters, without control characters or surrounding spaces`},
 		{"negative weight", []Variant{{Name: "A", Text: "Hi", Weight: -1}, {Name: "B", Text: "Yo"}}, "variants[0].weight: must be between 1 and 1000 (default 1)"},
 		{"huge weight", []Variant{{Name: "A", Text: "Hi", Weight: 1001}, {Name: "B", Text: "Yo"}}, "variants[0].weight: must be between 1 and 1000 (default 1)"},
-		{"a bad text", []Variant{{Name: "A", Text: "Hi"}, {Name: "B", Text: "Yo {a|"}}, `variants[1].text: template: line 1, column 4: unclosed "{": a choice is written {a|b|c}; write \{ for a literal brace`},
-		{"an empty message", []Variant{{Name: "A", Text: "Hi"}, {Name: "B"}}, "variants[1].text: template: must not be empty"},
+		{"a bad text", []Variant{{Name: "A", Text: "Hi"}, {Name: "B", Text: "Yo {a|"}}, `variants[1].text: line 1, column 4: unclosed "{": a choice is written {a|b|c}; write \{ for a literal brace`},
+		{"an empty message", []Variant{{Name: "A", Text: "Hi"}, {Name: "B"}}, "variants[1].text: must not be empty"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -260,7 +260,7 @@ func TestVariantsErrors(t *testing.T) {
 	// In a step, the error names the step and the variant; a message and
 	// variants at once are refused.
 	_, err := ParseParts([]Part{{Kind: PartNote, Variants: []Variant{{Name: "A", Text: "{x"}, {Name: "B"}}}})
-	if want := `steps[0].variants[0].text: template: line 1, column 1: unclosed "{": a choice is written {a|b|c}; write \{ for a literal brace`; err == nil || err.Error() != want {
+	if want := `steps[0].variants[0].text: line 1, column 1: unclosed "{": a choice is written {a|b|c}; write \{ for a literal brace`; err == nil || err.Error() != want {
 		t.Errorf("ParseParts = %v, want %q", err, want)
 	}
 	_, err = ParseParts([]Part{{Kind: PartMessage, Text: "Hi", Variants: []Variant{{Name: "A", Text: "x"}, {Name: "B", Text: "y"}}}})

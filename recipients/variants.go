@@ -52,7 +52,7 @@ type variant struct {
 
 // parseMessage parses a text of kind, or its variants when there are any,
 // adding its variables to vars. Errors name the variant at fault
-// ("variants[1].text: template: line 1, column 4: ...").
+// ("variants[1].text: line 1, column 4: ...").
 func parseMessage(kind PartKind, text string, variants []Variant, vars *[]string) (*message, error) {
 	m := &message{kind: kind}
 	if variants == nil {
@@ -70,7 +70,7 @@ func parseMessage(kind PartKind, text string, variants []Variant, vars *[]string
 		for i, vv := range variants {
 			v, err := parseVariant(vv.Text, kind, vars)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("variants[%d].text: %w", i, err))
+				errs = append(errs, &fieldError{field: fmt.Sprintf("variants[%d].text", i), err: err})
 				continue
 			}
 			v.name, v.weight = vv.Name, max(vv.Weight, 1)
@@ -89,6 +89,19 @@ func parseMessage(kind PartKind, text string, variants []Variant, vars *[]string
 	}
 	return m, nil
 }
+
+// fieldError is a text's problem under the field that holds it:
+// "variants[1].text: line 2, column 1: ...".
+type fieldError struct {
+	field string
+	err   error
+}
+
+func (e *fieldError) Error() string {
+	return e.field + ": " + strings.TrimPrefix(e.err.Error(), "template: ")
+}
+
+func (e *fieldError) Unwrap() error { return e.err }
 
 // checkVariants checks the variants' names, weights and number, each
 // problem naming the variant and the field.

@@ -47,7 +47,7 @@ func TestCampaignInputValidate(t *testing.T) {
 		"variants":              {workflows.CampaignInput{Variants: ab, Recipients: one}, ""},
 		"variants and template": {workflows.CampaignInput{Template: "Hi", Variants: ab, Recipients: one}, "variants: give template (one text) or variants, not both"},
 		"one variant":           {workflows.CampaignInput{Variants: ab[:1], Recipients: one}, "variants: give two or more"},
-		"a variant's spintax":   {workflows.CampaignInput{Variants: []workflows.Variant{ab[0], {Name: "B", Text: "}"}}, Recipients: one}, `variants[1].text: template: line 1, column 1: "}" closes no choice`},
+		"a variant's spintax":   {workflows.CampaignInput{Variants: []workflows.Variant{ab[0], {Name: "B", Text: "}"}}, Recipients: one}, `variants[1].text: line 1, column 1: "}" closes no choice`},
 		"variants beside steps": {workflows.CampaignInput{Variants: ab, Steps: []workflows.Step{{Type: workflows.StepMessage, Template: "Hi"}}, Recipients: one},
 			"variants: a sequence's variants are given in its message and connect steps"},
 		"step variants": {workflows.CampaignInput{Steps: []workflows.Step{{Type: workflows.StepConnect, Variants: []workflows.Variant{{Name: "note", Text: "Hi"}, {Name: "none"}}}, {Type: workflows.StepMessage, Variants: ab}}, Recipients: one}, ""},
