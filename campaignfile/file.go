@@ -43,10 +43,11 @@
 // connect step), weight} or its text alone, named A, B, C... when not
 // named:
 //
-//	- message:
-//	    variants:
-//	      - {name: short, text: "{Hi|Hello} {{first_name}}!", weight: 2}
-//	      - {name: long, text: "..."}
+//	steps:
+//	  - message:
+//	      variants:
+//	        - {name: short, text: "{Hi|Hello} {{first_name}}!", weight: 2}
+//	        - {name: long, text: "..."}
 //
 // Keys not listed here are errors, so that a typo is not silently ignored.
 //
