@@ -282,6 +282,11 @@ func rowFromExecution(e *workflowpb.WorkflowExecutionInfo, dc converter.DataConv
 	if row.RecipientURN == "" {
 		decodeKeyword(e.GetSearchAttributes().GetIndexedFields()[workflows.RecipientURNAttribute.GetName()], &row.RecipientURN)
 	}
+	if row.Outcome == "" {
+		// A delivered message records no outcome in its memo (it would cost
+		// an action each): its Outcome search attribute says it.
+		decodeKeyword(e.GetSearchAttributes().GetIndexedFields()[workflows.OutcomeAttribute.GetName()], &row.Outcome)
+	}
 	switch {
 	case e.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
 		row.Outcome = pending

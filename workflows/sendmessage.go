@@ -166,9 +166,11 @@ func SendMessage(ctx workflow.Context, in SendMessageInput) (SendMessageResult, 
 
 // recordForReport puts a campaign's run's outcome in its memo: the
 // campaign's report lists outcomes from visibility, not from the campaign's
-// own state, so it scales to any number of runs.
+// own state, so it scales to any number of runs. A delivered message needs
+// no memo (each upsert is a billable action): its run completed, and its
+// Outcome search attribute says delivered; the report reads those.
 func recordForReport(ctx workflow.Context, campaignID string, res SendMessageResult) error {
-	if campaignID == "" {
+	if campaignID == "" || res.Outcome == Delivered {
 		return nil
 	}
 	return workflow.UpsertMemo(ctx, map[string]any{
