@@ -266,3 +266,35 @@ func TestErrorTypes(t *testing.T) {
 		}
 	}
 }
+
+// TestPriorMadeNoTask: a campaign tries a person again only when their
+// earlier run certainly made no OutX task: a message or connection request
+// that failed, was invalid or stopped without a task id, or a sequence all
+// of whose steps did so (waits and checks send nothing).
+func TestPriorMadeNoTask(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		prior activities.PriorRun
+		want  bool
+	}{
+		{"a message refused (401, no admin, unknown sender, offline past its deadline)", activities.PriorRun{Outcome: "failed"}, true},
+		{"an invalid row", activities.PriorRun{Outcome: "invalid"}, true},
+		{"stopped before sending", activities.PriorRun{Outcome: "stopped"}, true},
+		{"failed by OutX's task", activities.PriorRun{Outcome: "failed", TaskID: "t1"}, false},
+		{"delivered", activities.PriorRun{Outcome: "delivered", TaskID: "t1"}, false},
+		{"unknown: may have been sent", activities.PriorRun{Outcome: "unknown"}, false},
+		{"ended without a result (terminated)", activities.PriorRun{Status: "Terminated"}, false},
+		{"a sequence whose first message was refused", activities.PriorRun{Outcome: "failed",
+			Steps: []activities.PriorStep{{Outcome: "failed"}}}, true},
+		{"a sequence stopped in a wait after a message", activities.PriorRun{Outcome: "stopped",
+			Steps: []activities.PriorStep{{Outcome: "delivered", TaskID: "t1"}, {Outcome: "stopped"}}}, false},
+		{"a sequence not connected", activities.PriorRun{Outcome: "not_connected",
+			Steps: []activities.PriorStep{{Outcome: "delivered", TaskID: "t1"}, {Outcome: "not_connected"}}}, false},
+		{"a sequence stopped before its first step, after a wait", activities.PriorRun{Outcome: "stopped",
+			Steps: []activities.PriorStep{{Outcome: "done"}, {Outcome: "stopped"}}}, true},
+	} {
+		if got := priorMadeNoTask(tc.prior); got != tc.want {
+			t.Errorf("%s: priorMadeNoTask = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
