@@ -116,6 +116,29 @@ func (t *Template) Variables() []string { return slices.Clone(t.vars) }
 // ParseVariants and the steps of ParseParts, which Parts returns.
 func (t *Template) Text() string { return t.text }
 
+// Draws says whether the template draws anything per recipient: a
+// variant, or a spintax choice.
+func (t *Template) Draws() bool {
+	msgs := []*message{t.msg}
+	for _, s := range t.steps {
+		msgs = append(msgs, s.m)
+	}
+	for _, m := range msgs {
+		if m == nil {
+			continue
+		}
+		if m.named {
+			return true
+		}
+		for _, v := range m.variants {
+			if v.choices > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // ForCampaign returns the template drawing its variants and choices for
 // the campaign id: each recipient's draw depends on the campaign, the
 // recipient and the step, and nothing else (Draw).

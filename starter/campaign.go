@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -55,7 +56,12 @@ profile_slug column; every other column is a template variable), or --to URN
 "profile_url", "profile_slug", "vars": {...}}, at most 1000).
 
 The message is --template TEXT or --template-file PATH (- for standard input),
-with {{variable}} placeholders filled from each recipient's columns.
+with {{variable}} placeholders filled from each recipient's columns and spintax
+choices, {Hi|Hello|Hey} (nested allowed; \{ \} \| \\ for the characters
+themselves), or variants for an A/B test, --variant NAME[:WEIGHT]=TEXT or
+--variant-file NAME[:WEIGHT]=PATH (repeatable, two or more). Each recipient's
+variant and choices are drawn from the campaign id, the recipient and the step,
+the same on every preview, restart and start again under the same id.
 `
 
 var campaignStartCommand = command{
@@ -64,9 +70,10 @@ var campaignStartCommand = command{
 	usage: `starter campaign start checks every recipient and starts a Campaign workflow.
 
 Usage:
-  starter campaign start --file PATH [--id ID] [--csv PATH] [--sender NAME] [--watch]
+  starter campaign start --file PATH [--id ID] [--csv PATH] [--sender NAME] [--at TIME] [--watch]
   starter campaign start --id ID (--csv PATH | --to URN... | --recipients-json PATH)
-      (--template TEXT | --template-file PATH) [--sender NAME] [pacing and window flags] [--watch]
+      (--template TEXT | --template-file PATH | --variant NAME=TEXT...) [--sender NAME]
+      [pacing and window flags] [--at TIME] [--watch]
 
 ` + recipientsUsage + `
 Every row is rendered and checked before anything starts. Any invalid row
@@ -87,12 +94,20 @@ started again under the same id (a start that cannot read it is refused);
 The CSV file is read by the worker, from the same absolute path: it must see
 the same file, unchanged (its SHA-256 is checked).
 
+--at TIME schedules the start (Temporal's start delay: the run exists at once,
+its first step comes at TIME): 2026-12-08T09:00 in the campaign's time zone
+(--time-zone, else the campaign file's, else UTC), or with an offset
+(2026-12-08T09:00+01:00). Status shows "scheduled to start at ..." until then,
+and cancel works before it starts (nothing is sent). Every check is made now;
+the CSV must stay unchanged until the start (its SHA-256 is checked then).
+
 Exit status: 0 started (with --watch: finished), 1 error or already running
 (with --watch: cancelled, stopped or failed), 2 bad input, nothing started.
 `,
 	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) error {
 		s := &campaignStart{common: o}
 		fs.StringVar(&s.id, "id", "", "campaign id, also its workflow id (required)")
+		fs.StringVar(&s.at, "at", "", "schedule the start: 2026-12-08T09:00 in the campaign's time zone, or RFC 3339 with an offset")
 		fs.StringVar(&s.name, "name", "", "a name for people, shown in status and the UI's memo")
 		s.src.register(fs)
 		fs.BoolVar(&s.allowInvalid, "allow-invalid", false, "start even if some recipients are invalid: they end invalid")
@@ -109,15 +124,20 @@ var campaignPreviewCommand = command{
 shows the first messages. It sends nothing and needs no Temporal server.
 
 Usage:
-  starter campaign preview --file PATH [--csv PATH] [--limit N]
-  starter campaign preview (--csv PATH | --to URN... | --recipients-json PATH)
-      (--template TEXT | --template-file PATH) [pacing and window flags] [--show N]
+  starter campaign preview --file PATH [--id ID] [--csv PATH] [--limit N]
+  starter campaign preview [--id ID] (--csv PATH | --to URN... | --recipients-json PATH)
+      (--template TEXT | --template-file PATH | --variant NAME=TEXT...) [pacing and window flags] [--show N]
 
 ` + recipientsUsage + `
+Variants and choices are drawn per campaign id: give the id that start will
+have (--id, or the campaign file's) to see each recipient's text as it will be
+sent; every row is checked with every choice and variant at its longest.
+
 Exit status: 0 every recipient is valid, 2 some are not (or bad input).
 `,
 	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) error {
 		p := &campaignPreview{common: o}
+		fs.StringVar(&p.id, "id", "", "the campaign id that start will have, which draws each recipient's variant and choices (default: the campaign file's)")
 		p.src.register(fs)
 		fs.IntVar(&p.show, "show", 3, "how many recipients' rendered messages to show")
 		fs.IntVar(&p.limit, "limit", 3, "the same as --show")
@@ -137,6 +157,7 @@ type campaignSource struct {
 	csv, recipientsJSON        string
 	to                         []string
 	template, templateFile     string
+	variants, variantFiles     []string
 	minGap, maxGap             time.Duration
 	hourlyCap, dailyCap        int
 	timeZone, days, hours      string
@@ -154,6 +175,8 @@ func (f *campaignSource) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.recipientsJSON, "recipients-json", "", "JSON file of inline recipients (- for standard input)")
 	fs.StringVar(&f.template, "template", "", "message template, with {{variable}} placeholders")
 	fs.StringVar(&f.templateFile, "template-file", "", "read the template from this file (- for standard input)")
+	fs.StringArrayVar(&f.variants, "variant", nil, "a variant of the message for an A/B test, NAME[:WEIGHT]=TEXT (repeatable)")
+	fs.StringArrayVar(&f.variantFiles, "variant-file", nil, "a variant read from a file, NAME[:WEIGHT]=PATH (repeatable)")
 	// Defaults are shown for help, but only flags given on the command line
 	// go into the input: the workflow's defaults stay the one truth.
 	fs.DurationVar(&f.minGap, "min-gap", workflows.DefaultMinGap, "shortest gap between the end of one OutX task and the next send")
@@ -182,9 +205,32 @@ func (f *campaignSource) input(id, name string) (workflows.CampaignInput, error)
 
 	stdinUsed := false
 	var file *campaignfile.File
+	variants := len(f.variants) + len(f.variantFiles)
 	switch {
-	case f.file != "" && (f.fs.Changed("template") || f.templateFile != ""):
-		bad("--file, --template/--template-file: give one; a campaign file's steps hold its messages")
+	case f.file != "" && (f.fs.Changed("template") || f.templateFile != "" || variants > 0):
+		bad("--file, --template/--template-file/--variant: give one; a campaign file's steps hold its messages and their variants")
+	case variants > 0 && (f.fs.Changed("template") || f.templateFile != ""):
+		bad("--template/--template-file, --variant/--variant-file: give the message or its variants, not both")
+	case variants > 0:
+		in.Variants = []workflows.Variant{}
+		for _, v := range f.variants {
+			vv, err := parseVariantFlag("--variant", v, func(text string) (string, error) { return text, nil })
+			if err != nil {
+				errs = append(errs, err)
+			}
+			in.Variants = append(in.Variants, vv)
+		}
+		for _, v := range f.variantFiles {
+			vv, err := parseVariantFlag("--variant-file", v, func(path string) (string, error) {
+				text, err := readInputFile("--variant-file", path)
+				stdinUsed = stdinUsed || path == "-"
+				return strings.TrimRight(text, "\r\n"), err
+			})
+			if err != nil {
+				errs = append(errs, err)
+			}
+			in.Variants = append(in.Variants, vv)
+		}
 	case f.file != "":
 		cf, err := campaignfile.Load(f.file)
 		if err != nil {
@@ -208,7 +254,7 @@ func (f *campaignSource) input(id, name string) (workflows.CampaignInput, error)
 	case f.fs.Changed("template"):
 		in.Template = f.template
 	default:
-		bad("--template or --template-file: one is required")
+		bad("--template, --template-file or --variant: one is required")
 	}
 
 	given := 0
@@ -313,6 +359,27 @@ func (f *campaignSource) input(id, name string) (workflows.CampaignInput, error)
 
 func ptr[T any](v T) *T { return &v }
 
+// parseVariantFlag reads NAME[:WEIGHT]=VALUE; text turns the value into the
+// variant's text (the value itself, or a file's content).
+func parseVariantFlag(flag, arg string, text func(string) (string, error)) (workflows.Variant, error) {
+	head, value, ok := strings.Cut(arg, "=")
+	name, weight, weighted := strings.Cut(head, ":")
+	v := workflows.Variant{Name: strings.TrimSpace(name)}
+	if !ok || v.Name == "" {
+		return v, fmt.Errorf("%s %q: want NAME[:WEIGHT]=%s, e.g. %s 'A:2=Hi {{first_name}}'", flag, arg, map[bool]string{true: "PATH", false: "TEXT"}[flag == "--variant-file"], flag)
+	}
+	if weighted {
+		n, err := strconv.Atoi(weight)
+		if err != nil || n < 1 {
+			return v, fmt.Errorf("%s %s: the weight %q must be a whole number from 1", flag, v.Name, weight)
+		}
+		v.Weight = n
+	}
+	t, err := text(value)
+	v.Text = t
+	return v, err
+}
+
 // envSender names the sender when neither --sender nor the campaign file does.
 const envSender = "OUTPACE_SENDER"
 
@@ -370,14 +437,20 @@ func readRecipientsJSON(path string) ([]recipients.Recipient, error) {
 func checkRecipients(in *workflows.CampaignInput, preview int, from string) (recipients.Summary, error) {
 	var t *recipients.Template
 	var err error
-	if len(in.Steps) > 0 {
+	switch {
+	case len(in.Steps) > 0:
 		t, err = recipients.ParseParts(workflows.StepParts(in.Steps))
-	} else {
+	case in.Variants != nil:
+		t, err = recipients.ParseVariants(in.Variants)
+	default:
 		t, err = recipients.ParseTemplate(in.Template)
 	}
 	if err != nil {
 		return recipients.Summary{}, err
 	}
+	// Drawn as the worker will: by the campaign id, the recipient and the
+	// step.
+	t = t.ForCampaign(in.CampaignID)
 	if in.RecipientsFile == nil {
 		if err := recipients.CheckInlineVars(in.Recipients, t); err != nil {
 			return recipients.Summary{}, err
@@ -427,6 +500,7 @@ type checkedCampaign struct {
 	summary recipients.Summary
 	window  string
 	spacing string
+	draws   bool // some text has variants or choices
 }
 
 // check builds and checks a campaign from the flags; its errors are the
@@ -447,7 +521,7 @@ func (f *campaignSource) check(id, name string, preview int, consequence string)
 	if err != nil {
 		return checkedCampaign{}, usagef("invalid recipients%s:\n%s", consequence, indent(err))
 	}
-	return checkedCampaign{in: in, summary: sum, window: policy.Window.String(), spacing: spacingText(policy)}, nil
+	return checkedCampaign{in: in, summary: sum, window: policy.Window.String(), spacing: spacingText(policy), draws: hasDraws(in)}, nil
 }
 
 // spacingText describes the pacing as the campaign's progress does.
@@ -503,12 +577,15 @@ func (c checkedCampaign) source() string {
 type campaignPreview struct {
 	*common
 	src         campaignSource
+	id          string
 	show, limit int
 }
 
 // previewOutput is what preview --json prints.
 type previewOutput struct {
-	Source string `json:"source"` // the CSV file's absolute path, or "inline"
+	// CampaignID drew each previewed recipient's variant and choices.
+	CampaignID string `json:"campaign_id,omitempty"`
+	Source     string `json:"source"` // the CSV file's absolute path, or "inline"
 	recipients.Summary
 	Valid   int    `json:"valid"`
 	Window  string `json:"window"`
@@ -529,7 +606,7 @@ func (p *campaignPreview) run(context.Context) error {
 	if p.show < 0 {
 		return usagef("--show: must not be negative")
 	}
-	c, err := p.src.check("", "", p.show, "")
+	c, err := p.src.check(p.id, "", p.show, "")
 	if err != nil {
 		return err
 	}
@@ -543,7 +620,7 @@ func (p *campaignPreview) run(context.Context) error {
 		result = shown(usagef("%d of %d recipients are invalid", s.Invalid, s.Rows))
 	}
 	if p.json {
-		printJSON(p.stdout, previewOutput{Source: c.source(), Summary: s, Valid: s.Rows - s.Invalid, Window: c.window, Spacing: c.spacing,
+		printJSON(p.stdout, previewOutput{CampaignID: c.in.CampaignID, Source: c.source(), Summary: s, Valid: s.Rows - s.Invalid, Window: c.window, Spacing: c.spacing,
 			Sender: senders.Or(c.in.Sender), Steps: c.in.Steps})
 		return result
 	}
@@ -558,8 +635,18 @@ func (p *campaignPreview) run(context.Context) error {
 	if len(c.in.Steps) > 0 {
 		fmt.Fprintf(w, "steps: %s\n", stepsOutline(c.in.Steps))
 	}
+	if len(c.in.Variants) > 0 {
+		fmt.Fprintf(w, "variants: %s\n", variantsOutline(c.in.Variants))
+	}
 	fmt.Fprintf(w, "window: %s\n", c.window)
 	fmt.Fprintf(w, "spacing: %s\n", c.spacing)
+	if c.draws {
+		if c.in.CampaignID == "" {
+			fmt.Fprintf(w, "Variants and {a|b} choices are drawn per campaign id: none was given, so these are not what start will send; give --id.\n")
+		} else {
+			fmt.Fprintf(w, "Variants and {a|b} choices drawn for campaign %s, as start --id %s sends them.\n", c.in.CampaignID, c.in.CampaignID)
+		}
+	}
 	if s.Rows == 0 {
 		fmt.Fprintf(w, "No recipients: the file has a header and no rows.\n")
 	}
@@ -567,13 +654,17 @@ func (p *campaignPreview) run(context.Context) error {
 	if len(s.Preview) > 0 {
 		fmt.Fprintf(w, "Messages (first %d):\n", len(s.Preview))
 		for _, r := range s.Preview {
-			fmt.Fprintf(w, "  %s  %s\n", rowLabel(c.in, r.Line), recipientName(r))
+			variant := ""
+			if r.Variant != "" {
+				variant = "  variant " + r.Variant
+			}
+			fmt.Fprintf(w, "  %s  %s%s\n", rowLabel(c.in, r.Line), recipientName(r), variant)
 			if len(r.Problems) > 0 {
 				fmt.Fprintf(w, "    (invalid: %s)\n", strings.Join(r.Problems, "; "))
 				continue
 			}
 			if len(c.in.Steps) > 0 {
-				printStepTexts(w, c.in.Steps, r.Texts)
+				printStepTexts(w, c.in.Steps, r.Texts, r.Variants)
 				continue
 			}
 			fmt.Fprintf(w, "    %s\n", strings.ReplaceAll(r.Message, "\n", "\n    "))
@@ -620,6 +711,7 @@ type campaignStart struct {
 	*common
 	src          campaignSource
 	id, name     string
+	at           string
 	allowInvalid bool
 	watch        bool
 	interval     time.Duration
@@ -638,6 +730,8 @@ type campaignStartOutput struct {
 	Spacing        string `json:"spacing"`
 	Sender         string `json:"sender"`
 	Steps          string `json:"steps,omitempty"`           // a sequence campaign's, outlined
+	Variants       string `json:"variants,omitempty"`        // a one-message campaign's, outlined
+	ScheduledAt    string `json:"scheduled_at,omitempty"`    // with --at: when it starts (RFC 3339)
 	StartedAgain   bool   `json:"started_again,omitempty"`   // earlier runs exist: whom they handled is skipped
 	AlreadyRunning bool   `json:"already_running,omitempty"` // nothing was started
 	// RecipientIDs says how the messages' workflow ids and RecipientUrn
@@ -657,6 +751,11 @@ func (s *campaignStart) run(ctx context.Context) error {
 	}
 	s.id, s.name = c.in.CampaignID, c.in.Name // maybe from the campaign file
 	sum := c.summary
+	startAt, err := parseAt(s.at, c.in.Window.TimeZone, time.Now())
+	if err != nil {
+		return err
+	}
+	c.in.StartAt = startAt
 	if sum.Rows == 0 {
 		return usagef("invalid recipients, nothing was started:\n  %s: no recipients (a header and no rows)", c.source())
 	}
@@ -689,6 +788,10 @@ func (s *campaignStart) run(ctx context.Context) error {
 	out := campaignStartOutput{
 		CampaignID: s.id, RunsURL: s.campaignRunsURL(s.id), Recipients: sum.Rows, Invalid: sum.Invalid,
 		Source: c.source(), Window: c.window, Spacing: c.spacing, Sender: senders.Or(c.in.Sender), Steps: stepsOutline(c.in.Steps),
+		Variants: variantsOutline(c.in.Variants),
+	}
+	if !startAt.IsZero() {
+		out.ScheduledAt = startAt.Format(time.RFC3339)
 	}
 	// An earlier, closed campaign under this id is no obstacle (the default
 	// reuse policy allows it); the user should know that whom it handled is
@@ -727,6 +830,11 @@ func (s *campaignStart) run(ctx context.Context) error {
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		TypedSearchAttributes:                    temporal.NewSearchAttributes(workflows.CampaignIDAttribute.ValueSet(s.id)),
 	}
+	if !startAt.IsZero() {
+		// Temporal holds the run's first task until then; the run also
+		// knows the time (StartAt), should a signal wake it earlier.
+		opts.StartDelay = max(time.Until(startAt), time.Second)
+	}
 	opts.Memo, opts.StaticSummary, opts.StaticDetails = campaignMetadata(s.name, c)
 	run, err := tc.ExecuteWorkflow(ctx, opts, workflows.CampaignWorkflow, c.in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
@@ -749,7 +857,11 @@ func (s *campaignStart) run(ctx context.Context) error {
 		printJSON(s.stdout, out)
 	} else {
 		w := s.stdout
-		fmt.Fprintf(w, "Started campaign %s\n", s.id)
+		if startAt.IsZero() {
+			fmt.Fprintf(w, "Started campaign %s\n", s.id)
+		} else {
+			fmt.Fprintf(w, "Scheduled campaign %s to start at %s (%s)\n", s.id, atText(startAt, c.in.Window.TimeZone), relative(startAt, time.Now()))
+		}
 		if out.StartedAgain {
 			fmt.Fprintf(w, "  Campaign %s ran before: recipients already handled will be skipped.\n", s.id)
 		}
@@ -766,6 +878,9 @@ func (s *campaignStart) run(ctx context.Context) error {
 		fmt.Fprintf(w, "  sender:      %s\n", out.Sender)
 		if len(c.in.Steps) > 0 {
 			fmt.Fprintf(w, "  steps:       %s\n", out.Steps)
+		}
+		if out.Variants != "" {
+			fmt.Fprintf(w, "  variants:    %s\n", out.Variants)
 		}
 		fmt.Fprintf(w, "  recipients:  %d from %s\n", sum.Rows, out.Source)
 		if sum.Invalid > 0 {

@@ -13,9 +13,11 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/outpacehq/outpace/workflows"
@@ -153,9 +155,38 @@ type campaignView struct {
 
 	status    enumspb.WorkflowExecutionStatus
 	taskQueue string // the campaign's, where its account's pacer runs
+	// started, executes and events are the run's start, when its first
+	// task is due (later with a start delay: a scheduled campaign) and its
+	// history's length; memo is what the starter put in its memo.
+	started, executes time.Time
+	events            int64
+	memo              map[string]*commonpb.Payload
 }
 
 func (v campaignView) closed() bool { return v.status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING }
+
+// scheduled says whether the run waits for its delayed start: its first
+// task is not due yet, and nothing but its start is in its history.
+func (v campaignView) scheduled() bool {
+	return !v.closed() && v.executes.After(v.started) && v.events <= 1
+}
+
+// scheduledView is a scheduled campaign's progress before its run has
+// done anything (it cannot answer a query yet): what the starter put in
+// its memo, and when it starts.
+func (v *campaignView) scheduledView(dc converter.DataConverter) {
+	v.Status, v.ScheduledAt, v.NextSendAt = workflows.StatusScheduled, v.executes, v.executes
+	v.Reason = "scheduled to start at " + v.executes.UTC().Format("Mon 2 Jan 2006 15:04:05 MST")
+	var settings struct {
+		Recipients int    `json:"recipients"`
+		Window     string `json:"window"`
+		Spacing    string `json:"spacing"`
+	}
+	decode(dc, v.memo["name"], &v.Name)
+	decode(dc, v.memo["sender"], &v.Sender)
+	decode(dc, v.memo["settings"], &settings)
+	v.Total, v.Pending, v.Window, v.Spacing = settings.Recipients, settings.Recipients, settings.Window, settings.Spacing
+}
 
 // describeCampaign finds the campaign's latest run.
 func (o *common) describeCampaign(ctx context.Context, c client.Client, id string) (campaignView, error) {
@@ -175,6 +206,8 @@ func (o *common) describeCampaign(ctx context.Context, c client.Client, id strin
 	}
 	v.status = info.GetStatus()
 	v.WorkflowStatus = v.status.String()
+	v.started, v.executes, v.events = info.GetStartTime().AsTime(), info.GetExecutionTime().AsTime(), info.GetHistoryLength()
+	v.memo = info.GetMemo().GetFields()
 	v.taskQueue = cmp.Or(info.GetTaskQueue(), o.taskQueue)
 	v.RunID = info.GetExecution().GetRunId()
 	v.URL = o.runURL(id, v.RunID)
@@ -189,6 +222,10 @@ func (o *common) fetchCampaign(ctx context.Context, c client.Client, id string) 
 	v, err := o.describeCampaign(ctx, c, id)
 	if err != nil {
 		return v, err
+	}
+	if v.scheduled() {
+		v.scheduledView(o.dataConverter)
+		return v, nil
 	}
 	if !v.closed() {
 		p, err := queryProgress(ctx, c, id, "", queryTimeout)
@@ -287,13 +324,18 @@ func printCampaign(w io.Writer, v campaignView, now time.Time) {
 	}
 	fmt.Fprintf(w, "campaign: %s%s\n", v.CampaignID, name)
 	fmt.Fprintf(w, "status: %s\n", v.Status)
-	if v.Reason != "" {
+	scheduled := v.Status == workflows.StatusScheduled && !v.ScheduledAt.IsZero() && !v.closed()
+	if scheduled {
+		fmt.Fprintf(w, "scheduled to start at %s (%s)\n", v.ScheduledAt.Local().Format("2006-01-02 15:04:05 MST"), relative(v.ScheduledAt, now))
+	}
+	if v.Reason != "" && !(scheduled && strings.HasPrefix(v.Reason, "scheduled to start at")) {
 		fmt.Fprintf(w, "reason: %s\n", v.Reason)
 	}
 	if v.Failure != "" && !strings.Contains(v.Failure, strings.TrimSuffix(v.Reason, ")")) {
 		fmt.Fprintf(w, "failure: %s\n", v.Failure)
 	}
 	fmt.Fprintln(w, countsLine(v.Counts, v.Pending))
+	printVariants(w, "variant: ", v.Variants)
 	if v.Active > 0 {
 		fmt.Fprintf(w, "active: %d (recipients in their sequence now)\n", v.Active)
 	}
@@ -301,7 +343,7 @@ func printCampaign(w io.Writer, v campaignView, now time.Time) {
 	if v.Current != "" && !v.closed() {
 		fmt.Fprintf(w, "current: %s\n", v.Current)
 	}
-	if !v.NextSendAt.IsZero() && !v.closed() {
+	if !v.NextSendAt.IsZero() && !v.closed() && !scheduled {
 		fmt.Fprintf(w, "next send: %s (%s)\n", v.NextSendAt.Local().Format("2006-01-02 15:04:05 MST"), relative(v.NextSendAt, now))
 	}
 	for _, aw := range v.AccountWaits {
@@ -571,7 +613,10 @@ func (s *campaignControl) mustBeRunning(ctx context.Context, c client.Client, wh
 type cancelOutput struct {
 	CampaignID      string `json:"campaign_id"`
 	CancelRequested bool   `json:"cancel_requested"`
-	URL             string `json:"url"`
+	// BeforeStart: the campaign had not reached its scheduled start; it
+	// ends without a step.
+	BeforeStart bool   `json:"before_start,omitempty"`
+	URL         string `json:"url"`
 }
 
 func (s *campaignControl) cancel(ctx context.Context) error {
@@ -587,11 +632,20 @@ func (s *campaignControl) cancel(ctx context.Context) error {
 	case v.closed():
 		return fmt.Errorf("campaign %s has ended (%s); nothing to cancel", s.id, v.WorkflowStatus)
 	}
+	// A scheduled campaign's run starts at once to be cancelled (the
+	// server hands it its first task); it ends at its first step, having
+	// sent nothing.
+	beforeStart := v.scheduled()
 	if err := c.CancelWorkflow(ctx, s.id, ""); err != nil {
 		return fmt.Errorf("cancel campaign %s: %w", s.id, err)
 	}
 	if s.json {
-		printJSON(s.stdout, cancelOutput{CampaignID: s.id, CancelRequested: true, URL: v.URL})
+		printJSON(s.stdout, cancelOutput{CampaignID: s.id, CancelRequested: true, BeforeStart: beforeStart, URL: v.URL})
+		return nil
+	}
+	if beforeStart {
+		fmt.Fprintf(s.stdout, "Cancelled campaign %s before its scheduled start (%s): nothing was sent.\n", s.id, v.executes.Local().Format("2006-01-02 15:04:05 MST"))
+		fmt.Fprintf(s.stdout, "  view: %s\n", v.URL)
 		return nil
 	}
 	fmt.Fprintf(s.stdout, "Cancelled campaign %s: it starts no further send.\n", s.id)

@@ -55,8 +55,8 @@ func TestFileFlagConflicts(t *testing.T) {
 		args []string
 		want string
 	}{
-		"file and template":      {[]string{"--file", exampleFile, "--template", "Hi"}, "--file, --template/--template-file: give one"},
-		"file and template file": {[]string{"--file", exampleFile, "--template-file", "x.txt"}, "--file, --template/--template-file: give one"},
+		"file and template":      {[]string{"--file", exampleFile, "--template", "Hi"}, "--file, --template/--template-file/--variant: give one"},
+		"file and template file": {[]string{"--file", exampleFile, "--template-file", "x.txt"}, "--file, --template/--template-file/--variant: give one"},
 		"file without recipients": {[]string{"--file", writeFile(t, "c.yaml", "steps: [{message: Hi}]\n")},
 			"--csv, --to or --recipients-json: one is required, or recipients: in the campaign file"},
 		"file with problems": {[]string{"--file", writeFile(t, "c.yaml", "sendr: x\nsteps: [{message: Hi}]\n")}, "c.yaml:1: sendr: unknown key"},
@@ -166,7 +166,7 @@ func TestSequenceReportRow(t *testing.T) {
 	row := rowFromExecution(e, dc)
 	row.StepsTotal = 5
 	var out strings.Builder
-	w := newReportWriter(&out, false, true)
+	w := newReportWriter(&out, false, true, false)
 	if err := w.write(row); err != nil {
 		t.Fatal(err)
 	}

@@ -117,7 +117,7 @@ func TestReportRows(t *testing.T) {
 	killed := exec(enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, map[string]*commonpb.Payload{workflows.MemoLine: payload(t, 9)}, "")
 
 	var out strings.Builder
-	w := newReportWriter(&out, false, false)
+	w := newReportWriter(&out, false, false, false)
 	for _, e := range []*workflowpb.WorkflowExecutionInfo{done, running, killed} {
 		if err := w.write(rowFromExecution(e, converter.GetDefaultDataConverter())); err != nil {
 			t.Fatal(err)
@@ -135,7 +135,7 @@ func TestReportRows(t *testing.T) {
 	}
 
 	out.Reset()
-	w = newReportWriter(&out, true, false)
+	w = newReportWriter(&out, true, false, false)
 	_ = w.write(rowFromExecution(done, converter.GetDefaultDataConverter()))
 	if got := out.String(); got != `{"line":7,"recipient_urn":"urn:li:person:ada","outcome":"failed","reason":"not a connection","task_id":"task-1","workflow_id":"spring/urn:li:person:ada","status":"Failed"}`+"\n" {
 		t.Errorf("JSON line: %s", got)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -39,17 +40,27 @@ and a campaign that ran nobody says so there.
 A message still running has the outcome "pending". Visibility is eventually
 consistent: a run that ended a moment ago may still show as running.
 
+A campaign with variants (an A/B test) has a last column, variant (for a
+campaign of steps, variants: "1:short 3:thanks", step and variant), and a
+line per variant on standard error: its recipients, how many were sent and
+delivered, for a connection request how many accepted (the wait for the
+connection ended connected) and the rate, and how many went on to each later
+message or connection request. --by-variant prints those lines instead of the
+rows (CSV step,type,variant,weight,recipients,sent,delivered,accepted,
+acceptance,reached, or JSON lines).
+
 With payload encryption on, recipients are named by pseudonyms in workflow
 ids; the report reads their URNs from the encrypted memos, so it needs the
 keys.
 
 Usage:
-  starter campaign report --id ID [--output FILE]
+  starter campaign report --id ID [--output FILE] [--by-variant]
 `,
 	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) error {
 		r := &campaignReport{common: o}
 		fs.StringVar(&r.id, "id", "", "campaign id (required)")
 		fs.StringVarP(&r.output, "output", "o", "-", "write the report to this file (- for standard output)")
+		fs.BoolVar(&r.byVariant, "by-variant", false, "print a line per variant of the campaign's texts instead of a row per recipient")
 		// Hidden: for tests of the paging, which a real campaign needs only
 		// past 1000 messages.
 		fs.IntVar(&r.pageSize, "page-size", reportPageSize, "runs asked of visibility per page")
@@ -62,6 +73,7 @@ type campaignReport struct {
 	*common
 	id, output string
 	pageSize   int
+	byVariant  bool
 }
 
 // reportRow is one message of a campaign; its JSON is a --json line.
@@ -80,6 +92,11 @@ type reportRow struct {
 	StepType   workflows.StepType     `json:"step_type,omitempty"`
 	StepsTotal int                    `json:"steps_total,omitempty"`
 	Steps      []workflows.StepResult `json:"steps,omitempty"`
+	// Variant is the variant of a one-message campaign's message drawn for
+	// the recipient; Variants, a sequence's, one per step ("" for a step
+	// without variants).
+	Variant  string   `json:"variant,omitempty"`
+	Variants []string `json:"variants,omitempty"`
 }
 
 var reportHeader = []string{"line", "recipient_urn", "outcome", "reason", "task_id", "workflow_id", "status"}
@@ -160,7 +177,7 @@ func (r *campaignReport) run(ctx context.Context) error {
 		return err
 	}
 	defer sorter.Close()
-	runs := 0
+	runs, withVariants := 0, false
 	for {
 		resp := first
 		if resp == nil {
@@ -183,6 +200,7 @@ func (r *campaignReport) run(ctx context.Context) error {
 				return err
 			}
 			runs++
+			withVariants = withVariants || row.Variant != "" || len(row.Variants) > 0
 		}
 		if len(resp.GetNextPageToken()) == 0 {
 			break
@@ -201,10 +219,24 @@ func (r *campaignReport) run(ctx context.Context) error {
 		}
 	}
 
-	w := newReportWriter(out, r.json, sequences)
+	var tally variantTally
+	if camp.progress != nil {
+		tally.seed(camp.progress.Variants)
+	}
+	withVariants = withVariants || len(tally.list) > 0
+	w := newReportWriter(out, r.json, sequences, withVariants)
+	if r.byVariant {
+		w = nil
+	}
 	counts := map[string]int{}
 	rows := 0
 	err = sorter.each(func(row reportRow) error {
+		tally.add(row)
+		if w == nil {
+			counts[row.Outcome]++
+			rows++
+			return nil
+		}
 		if err := w.write(row); err != nil {
 			return fmt.Errorf("writing the report: %v", err)
 		}
@@ -215,8 +247,11 @@ func (r *campaignReport) run(ctx context.Context) error {
 		}
 		return nil
 	})
-	if err == nil {
+	switch {
+	case err == nil && w != nil:
 		err = w.flush()
+	case err == nil:
+		err = writeVariants(out, r.json, tally.counts())
 	}
 	if err != nil {
 		return fmt.Errorf("writing the report: %v", err)
@@ -238,6 +273,7 @@ func (r *campaignReport) run(ctx context.Context) error {
 		fmt.Fprintf(r.stderr, "  stopped %d", n)
 	}
 	fmt.Fprintf(r.stderr, "  pending %d\n", counts[pending])
+	printVariants(r.stderr, "report: variant ", tally.counts())
 	if camp.progress != nil && camp.progress.UnrunMore > 0 {
 		fmt.Fprintf(r.stderr, "report: %d more rows skipped without a run of their own are not listed (the campaign keeps the first %d)\n",
 			camp.progress.UnrunMore, len(camp.progress.Unrun))
@@ -273,6 +309,8 @@ func rowFromExecution(e *workflowpb.WorkflowExecutionInfo, dc converter.DataConv
 	decode(dc, memo[workflows.MemoReason], &row.Reason)
 	decode(dc, memo[workflows.MemoTaskID], &row.TaskID)
 	decode(dc, memo[workflows.MemoSteps], &row.Steps)
+	decode(dc, memo[workflows.MemoVariant], &row.Variant)
+	decode(dc, memo[workflows.MemoVariants], &row.Variants)
 	if n := len(row.Steps); n > 0 {
 		row.Step, row.StepType = row.Steps[n-1].Step, row.Steps[n-1].Type
 	}
@@ -330,19 +368,45 @@ type reportWriter struct {
 	csv       *csv.Writer
 	json      *json.Encoder
 	sequences bool
+	variants  bool // a last column names each recipient's variant(s)
 }
 
-func newReportWriter(w io.Writer, asJSON, sequences bool) *reportWriter {
+func newReportWriter(w io.Writer, asJSON, sequences, variants bool) *reportWriter {
 	if asJSON {
 		return &reportWriter{json: newJSONEncoder(w), sequences: sequences}
 	}
 	cw := csv.NewWriter(w)
-	if sequences {
+	switch {
+	case sequences && variants:
+		_ = cw.Write(append(slices.Clone(sequenceHeader), "variants"))
+	case sequences:
 		_ = cw.Write(sequenceHeader)
-	} else {
+	case variants:
+		_ = cw.Write(append(slices.Clone(reportHeader), "variant"))
+	default:
 		_ = cw.Write(reportHeader)
 	}
-	return &reportWriter{csv: cw, sequences: sequences}
+	return &reportWriter{csv: cw, sequences: sequences, variants: variants}
+}
+
+// writeVariants writes report --by-variant's lines.
+func writeVariants(w io.Writer, asJSON bool, vs []workflows.VariantCounts) error {
+	if asJSON {
+		enc := newJSONEncoder(w)
+		for _, v := range vs {
+			if err := enc.Encode(v); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	cw := csv.NewWriter(w)
+	_ = cw.Write(variantHeader)
+	for _, v := range vs {
+		_ = cw.Write(variantRecord(v))
+	}
+	cw.Flush()
+	return cw.Error()
 }
 
 // stepReached says how far a recipient's sequence went: "3/5 message".
@@ -379,9 +443,17 @@ func (w *reportWriter) write(r reportRow) error {
 		line = strconv.Itoa(r.Line)
 	}
 	if w.sequences {
-		return w.csv.Write([]string{line, r.RecipientURN, r.Outcome, r.Reason, stepReached(r), stepOutcomes(r.Steps), r.WorkflowID, r.Status})
+		rec := []string{line, r.RecipientURN, r.Outcome, r.Reason, stepReached(r), stepOutcomes(r.Steps), r.WorkflowID, r.Status}
+		if w.variants {
+			rec = append(rec, stepVariants(r.Variants))
+		}
+		return w.csv.Write(rec)
 	}
-	return w.csv.Write([]string{line, r.RecipientURN, r.Outcome, r.Reason, r.TaskID, r.WorkflowID, r.Status})
+	rec := []string{line, r.RecipientURN, r.Outcome, r.Reason, r.TaskID, r.WorkflowID, r.Status}
+	if w.variants {
+		rec = append(rec, r.Variant)
+	}
+	return w.csv.Write(rec)
 }
 
 func (w *reportWriter) flush() error {

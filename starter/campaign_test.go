@@ -167,7 +167,7 @@ func TestCampaignInputFlagErrors(t *testing.T) {
 	}{
 		{[]string{"--template", "Hi"}, []string{"--csv, --to or --recipients-json: one is required"}},
 		{[]string{"--csv", csv, "--to", "urn:li:person:a", "--template", "Hi"}, []string{"give one of them"}},
-		{[]string{"--to", "urn:li:person:a"}, []string{"--template or --template-file: one is required"}},
+		{[]string{"--to", "urn:li:person:a"}, []string{"--template, --template-file or --variant: one is required"}},
 		{[]string{"--to", "urn:li:person:a", "--template", "Hi", "--template-file", csv}, []string{"not both"}},
 		{[]string{"--to", "urn:li:person:a", "--template", "Hi", "--anytime", "--days", "mon"}, []string{"--anytime"}},
 		{[]string{"--csv", csv, "--template-file", "/nonexistent/t.txt", "--poll-deadline", "0s"}, []string{"--template-file", "--poll-deadline: must be positive"}},

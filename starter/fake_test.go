@@ -37,6 +37,15 @@ type fakeTemporal struct {
 	onStart func(r *fakeRun)
 	// list answers ListWorkflow (none when nil).
 	list func(*workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error)
+	// onCancel, when set, is told of each cancel request.
+	onCancel func(id string)
+}
+
+func (f *fakeTemporal) CancelWorkflow(ctx context.Context, id, runID string) error {
+	if f.onCancel != nil {
+		f.onCancel(id)
+	}
+	return nil
 }
 
 // fakeRun is one run: running until ended by end.
@@ -48,6 +57,9 @@ type fakeRun struct {
 	done                  chan struct{}
 	memo                  map[string]any
 	input                 any // the first event's input
+	// executes is when a run started with a start delay has its first
+	// task (describe's execution time); zero: at once.
+	executes time.Time
 }
 
 func (r *fakeRun) end(status enumspb.WorkflowExecutionStatus, result any, err error) {
@@ -108,6 +120,12 @@ func (f *fakeTemporal) ExecuteWorkflow(ctx context.Context, opts client.StartWor
 	typ, _ := workflow.(string)
 	r := f.addRun(opts.ID, typ)
 	r.queue = opts.TaskQueue
+	if opts.StartDelay > 0 {
+		r.executes = time.Now().Add(opts.StartDelay)
+	}
+	if opts.Memo != nil {
+		r.memo = opts.Memo
+	}
 	if len(args) > 0 {
 		r.input = args[0]
 	}
@@ -148,6 +166,10 @@ func (f *fakeTemporal) DescribeWorkflowExecution(ctx context.Context, id, runID 
 		Type:      &commonpb.WorkflowType{Name: r.typ},
 		Status:    r.status,
 		TaskQueue: r.queue,
+	}
+	if !r.executes.IsZero() {
+		// A delayed run: only its start in its history.
+		info.StartTime, info.ExecutionTime, info.HistoryLength = timestamppb.New(time.Now()), timestamppb.New(r.executes), 1
 	}
 	if r.memo != nil {
 		info.Memo = &commonpb.Memo{Fields: map[string]*commonpb.Payload{}}

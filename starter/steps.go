@@ -42,22 +42,30 @@ func stepWords(st workflows.Step) string {
 		}
 		return "wait " + campaignfile.FormatDuration(d) + name
 	case workflows.StepConnect:
-		if st.Template == "" {
+		if st.Template == "" && st.Variants == nil {
 			return "connect (no note)" + name
 		}
+	}
+	if st.Variants != nil {
+		return string(st.Type) + name + " (variants " + variantsOutline(st.Variants) + ")"
 	}
 	return string(st.Type) + name
 }
 
 // printStepTexts shows a recipient's sequence with every step's rendered
-// text, indented under the recipient's line.
-func printStepTexts(w io.Writer, steps []workflows.Step, texts []string) {
+// text, and the variant drawn for a step with variants, indented under the
+// recipient's line.
+func printStepTexts(w io.Writer, steps []workflows.Step, texts, variants []string) {
 	for i, st := range steps {
 		text := ""
 		if i < len(texts) {
 			text = texts[i]
 		}
-		fmt.Fprintf(w, "    %d. %s", i+1, stepWords(st))
+		words := stepWords(st)
+		if i < len(variants) && variants[i] != "" {
+			words = fmt.Sprintf("%s%s, variant %s", st.Type, map[bool]string{true: " “" + st.Name + "”", false: ""}[st.Name != ""], variants[i])
+		}
+		fmt.Fprintf(w, "    %d. %s", i+1, words)
 		if text == "" {
 			fmt.Fprintln(w)
 			continue
