@@ -177,7 +177,7 @@ func hostileCases() []hostileCase {
 		{door: "template", name: "whitespace template", starter: preview("--to", "urn:li:person:h1", "--template", " \n\t "), code: 2,
 			want: []string{"template: must not be only whitespace"}},
 		{door: "template", name: "unknown variable", starter: start("hostile-unknown-var", "--csv", csv("bom.csv"), "--template", "Hi {{first_name}} at {{company}}"), code: 2,
-			want: []string{"1 of 1 recipients are invalid, nothing was started", `line 2: template variable "company" is missing or empty`}},
+			want: []string{"invalid recipients, nothing was started", `bom.csv: template variable "company" is not a column (columns: recipient_urn, first_name)`}},
 		{door: "template", name: "template and template file", starter: preview("--to", "urn:li:person:h1", "--template", "Hi", "--template-file", csv("unclosed-placeholder.txt")), code: 2,
 			want: []string{"--template, --template-file: give one, not both"}},
 		{door: "template", name: "template file that never ends (/dev/zero)", starter: preview("--to", "urn:li:person:h1", "--template-file", "/dev/zero"), code: 2,

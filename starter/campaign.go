@@ -548,6 +548,10 @@ func campaignMetadata(name string, c checkedCampaign) (memo map[string]any, summ
 	// The sender is also at the top, where stop-recipient --everywhere
 	// finds the account whose pacer to tell.
 	memo = map[string]any{"settings": settings, "sender": sender}
+	if !c.in.StartAt.IsZero() {
+		// Status reads it before the run can answer a query.
+		memo["scheduled_at"] = c.in.StartAt
+	}
 	title := c.in.CampaignID
 	if name != "" {
 		memo["name"], title = name, name

@@ -175,8 +175,11 @@ func (v campaignView) scheduled() bool {
 // done anything (it cannot answer a query yet): what the starter put in
 // its memo, and when it starts.
 func (v *campaignView) scheduledView(dc converter.DataConverter) {
-	v.Status, v.ScheduledAt, v.NextSendAt = workflows.StatusScheduled, v.executes, v.executes
-	v.Reason = "scheduled to start at " + v.executes.UTC().Format("Mon 2 Jan 2006 15:04:05 MST")
+	v.Status, v.ScheduledAt = workflows.StatusScheduled, v.executes
+	// The time asked for; the run's first task is due at about then.
+	decode(dc, v.memo["scheduled_at"], &v.ScheduledAt)
+	v.NextSendAt = v.ScheduledAt
+	v.Reason = "scheduled to start at " + v.ScheduledAt.UTC().Format("Mon 2 Jan 2006 15:04:05 MST")
 	var settings struct {
 		Recipients int    `json:"recipients"`
 		Window     string `json:"window"`
