@@ -53,7 +53,7 @@ recipients: people.csv
 `)
 	prev := s.runWithEnv(t, "starter", r.env, "campaign", "preview", "--task-queue", r.queue, "--file", file, "--show", "12", "--json")
 	var preview struct {
-		CampaignID string                 `json:"campaign_id"`
+		CampaignID string                `json:"campaign_id"`
 		Preview    []recipients.Prepared `json:"preview"`
 	}
 	if err := json.Unmarshal([]byte(prev.stdout), &preview); err != nil || prev.code != 0 || preview.CampaignID != id || len(preview.Preview) != 12 {
