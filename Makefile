@@ -71,7 +71,7 @@ lint: $(STATICCHECK) $(WORKFLOWCHECK)
 FUZZTIME ?= 10000x
 FUZZ_TARGETS := outx:FuzzValidate outx:FuzzAnswer recipients:FuzzReadPage \
 	recipients:FuzzParseTemplate recipients:FuzzPrepare recipients:FuzzPrepareParts \
-	outx:FuzzNote workflows:FuzzWorkflowInputs
+	recipients:FuzzSpintax outx:FuzzNote workflows:FuzzWorkflowInputs
 .PHONY: fuzz
 fuzz:
 	@set -eo pipefail; for t in $(FUZZ_TARGETS); do \
