@@ -100,6 +100,32 @@ func TestRecordedHistories(t *testing.T) {
 			Window: workflows.SendingWindow{Days: "mon-sun", Hours: "00:00-24:00"},
 			Pacing: workflows.Pacing{MinGap: &gap, MaxGap: &gap, HourlyCap: &noCap, DailyCap: &noCap},
 		}},
+		// Learning what works: a one-message campaign of two variants with
+		// spintax, scheduled a few seconds ahead (the run waits on its own
+		// timer); a sequence whose note and message have variants, telling
+		// its campaign how each counted step ended.
+		"campaign-variants": {workflows.CampaignWorkflow, workflows.CampaignInput{
+			CampaignID: "e2e-hist-variants", StartAt: time.Now().Add(3 * time.Second),
+			Variants: []workflows.Variant{{Name: "warm", Text: "{Hi|Hello} {{first_name}}", Weight: 2}, {Name: "short", Text: "{{first_name}}?"}},
+			Recipients: []recipients.Recipient{
+				{RecipientURN: "urn:li:person:histVarA", Vars: map[string]string{"first_name": "Ada"}},
+				{RecipientURN: "urn:li:person:histVarB", Vars: map[string]string{"first_name": "Bo"}},
+				{RecipientURN: "urn:li:person:histVarC", Vars: map[string]string{"first_name": "Cy"}},
+			},
+			Window: workflows.SendingWindow{Days: "mon-sun", Hours: "00:00-24:00"},
+			Pacing: workflows.Pacing{MinGap: &gap, MaxGap: &gap, HourlyCap: &noCap, DailyCap: &noCap},
+		}},
+		"sequence-variants": {workflows.CampaignWorkflow, workflows.CampaignInput{
+			CampaignID: "e2e-hist-seqvar",
+			Recipients: []recipients.Recipient{{RecipientURN: outxtest.Accepts + "-histvar", Vars: map[string]string{"first_name": "Ann"}}},
+			Steps: []workflows.Step{
+				{Type: workflows.StepConnect, Variants: []workflows.Variant{{Name: "note", Text: "{Hi|Hello} {{first_name}}"}, {Name: "no-note"}}},
+				{Type: workflows.StepWaitForConnection, CheckEvery: workflows.Duration(10 * time.Second), Timeout: workflows.Duration(25 * time.Second)},
+				{Type: workflows.StepMessage, Variants: []workflows.Variant{{Name: "thanks", Text: "Thanks, {{first_name}}"}, {Name: "question", Text: "{{first_name}}, a question?"}}},
+			},
+			Window: workflows.SendingWindow{Days: "mon-sun", Hours: "00:00-24:00"},
+			Pacing: workflows.Pacing{MinGap: &gap, MaxGap: &gap, HourlyCap: &noCap, DailyCap: &noCap},
+		}},
 	}
 	var wg sync.WaitGroup
 	histories := make(map[string]*historypb.History, len(cases))
@@ -136,6 +162,15 @@ func TestRecordedHistories(t *testing.T) {
 				}
 				mu.Unlock()
 				return
+			}
+			switch name {
+			case "sequence-variants":
+				mu.Lock()
+				histories["sequence-variants-recipient"] = &historypb.History{Events: s.history(t, "e2e-hist-seqvar/"+outxtest.Accepts+"-histvar", "")}
+				mu.Unlock()
+				return
+			case "campaign-variants":
+				return // one run: no continue-as-new
 			}
 			if in.workflow == workflows.CampaignWorkflow {
 				last := &historypb.History{Events: s.history(t, run.GetID(), "")}
