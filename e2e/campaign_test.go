@@ -84,15 +84,19 @@ func (s *stack) reportWithEnv(t *testing.T, id string, want int, env []string) m
 		if header != "line,recipient_urn,outcome,reason,task_id,workflow_id,status" {
 			t.Fatalf("report header = %q", header)
 		}
+		// Rows by recipient; a row with no URN, or one that repeats an
+		// earlier row's person (skipped), by its line ("line 7").
 		out := map[string][]string{}
 		pending := false
+		lines := map[string]bool{}
 		for _, r := range rows[1:] {
-			key := r[1]
-			if key == "" {
-				key = "line " + r[0]
+			if lines[r[0]] {
+				t.Fatalf("report lists line %s twice:\n%s", r[0], last.stdout)
 			}
-			if _, dup := out[key]; dup {
-				t.Fatalf("report lists %s twice:\n%s", key, last.stdout)
+			lines[r[0]] = true
+			key := r[1]
+			if _, dup := out[key]; key == "" || dup {
+				key = "line " + r[0]
 			}
 			out[key] = r
 			pending = pending || r[2] == "pending"
@@ -150,16 +154,19 @@ func TestCampaignFromCSV(t *testing.T) {
 		t.Fatalf("final = %+v, want %+v of 7", final, want)
 	}
 
-	// The report lists every recipient once: 6 distinct rows (the duplicate
-	// is the same person), with its outcome.
-	rows := s.report(t, id, 6)
+	// The report lists every row of the file once, in line order, with
+	// its outcome: the repeated row as skipped, naming the line it repeats.
+	rows := s.report(t, id, 7)
 	for who, outcome := range map[string]string{
 		p("Ada"): "delivered", p("Grace"): "delivered", p("Ken"): "delivered",
-		outxtest.NotConnected + "-e2ecsv": "failed", p("Linus"): "invalid", "line 7": "invalid",
+		outxtest.NotConnected + "-e2ecsv": "failed", p("Linus"): "invalid", "line 7": "invalid", "line 5": "skipped",
 	} {
 		if rows[who] == nil || rows[who][2] != outcome {
 			t.Errorf("report row for %s = %v, want %s", who, rows[who], outcome)
 		}
+	}
+	if rows["line 5"] == nil || rows["line 5"][3] != "repeats line 2" {
+		t.Errorf("the repeated row: %v, want skipped, repeating line 2", rows["line 5"])
 	}
 	if !strings.Contains(rows[p("Linus")][3], "company") {
 		t.Errorf("Linus's reason %q does not name the empty variable", rows[p("Linus")][3])
@@ -419,7 +426,7 @@ func TestCampaignWithProfileURLs(t *testing.T) {
 	if n := len(s.sandbox.TasksTo("urn:li:person:ACoAAE2eProfA")); n != 1 {
 		t.Errorf("the person named twice by profile got %d messages, want 1", n)
 	}
-	rows := s.report(t, id, 2)
+	rows := s.report(t, id, 3)
 	if rows["urn:li:person:ACoAAE2eProfA"] == nil || rows["urn:li:person:ACoAAE2eProfA"][2] != "delivered" {
 		t.Errorf("report: %v", rows)
 	}

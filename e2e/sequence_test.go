@@ -182,9 +182,9 @@ id: e2e-share-a
 	waitFor(t, 100*time.Second, func() bool {
 		var err error
 		st, err = r.pacer("default")
-		return err == nil && st.Holder == nil && st.Queued > 0 && strings.Contains(st.Reason, "hourly_cap")
+		return err == nil && st.Holder == nil && st.Queued > 0 && strings.Contains(st.Reason, "hourly cap")
 	}, func() string { return fmt.Sprintf("pacer: %+v\ntasks: %d", st, len(r.teamTasks(team))) })
-	if !strings.Contains(st.Reason, "message") {
+	if !strings.Contains(st.Reason, "hourly cap of 6 messages reached") {
 		t.Errorf("pacer reason %q: want the message type's hourly cap", st.Reason)
 	}
 	// Longer than the largest gap and a task: nothing more is sent.

@@ -782,7 +782,7 @@ func (s *campaignStart) run(ctx context.Context) error {
 	defer tc.Close()
 	// A sender that no worker has is refused before anything starts: every
 	// recipient would fail for want of the account.
-	workers, describeErr := describeWorkers(ctx, tc, s.taskQueue)
+	workers, describeErr := awaitWorkers(ctx, tc, s.taskQueue)
 	if describeErr == nil {
 		if err := workers.checkSender(c.in.Sender, "nothing was started"); err != nil {
 			return err

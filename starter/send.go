@@ -109,7 +109,7 @@ func (s *sendFlags) run(ctx context.Context) error {
 	// The workers say which senders they have: a sender none has is
 	// refused before anything starts. An error describing the queue only
 	// skips the check; starting will say what is wrong.
-	workers, describeErr := describeWorkers(ctx, c, s.taskQueue)
+	workers, describeErr := awaitWorkers(ctx, c, s.taskQueue)
 	if describeErr == nil {
 		if err := workers.checkSender(in.Sender, "nothing was sent"); err != nil {
 			return err

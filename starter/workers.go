@@ -42,6 +42,24 @@ func describeWorkers(ctx context.Context, c client.Client, queue string) (taskQu
 	return taskQueueWorkers{queue: queue, pollers: resp.GetPollers(), now: time.Now()}, nil
 }
 
+// awaitWorkers is describeWorkers that, when no worker has polled yet,
+// looks again for up to noWorkerGrace: a worker that has just started may
+// not have polled, and the sender check needs its identity.
+func awaitWorkers(ctx context.Context, c client.Client, queue string) (taskQueueWorkers, error) {
+	deadline := time.Now().Add(noWorkerGrace)
+	for {
+		w, err := describeWorkers(ctx, c, queue)
+		if err != nil || w.running() || !time.Now().Before(deadline) {
+			return w, err
+		}
+		select {
+		case <-ctx.Done():
+			return w, err
+		case <-time.After(noWorkerGrace / 6):
+		}
+	}
+}
+
 // pollerStale is how long after its last poll a worker counts as gone. A
 // worker's long poll lasts about a minute, so a live one has polled within
 // it; the server lists a poller for a few minutes after it has gone.
