@@ -43,7 +43,11 @@ func TestAccountPausesWhileTheExtensionIsOffline(t *testing.T) {
 		t.Fatalf("send: %s", res)
 	}
 	var st pacer.Status
-	waitUntil(t, 2*time.Minute, func() bool { st = r.accountStatus("default"); return st.Account.Paused != nil && time.Until(st.Account.Paused.Until) > 5*time.Minute })
+	// Paused for the long pause, and the message asked again (it waits).
+	waitUntil(t, 2*time.Minute, func() bool {
+		st = r.accountStatus("default")
+		return st.Account.Paused != nil && time.Until(st.Account.Paused.Until) > 5*time.Minute && len(st.Waiting) == 1
+	})
 	if p := st.Account.Paused; p.By != "outpace" || !strings.Contains(p.Reason, "the extension is offline: OutX refused 3 actions in a row") {
 		t.Errorf("paused: %+v", p)
 	}
