@@ -55,7 +55,7 @@ type InspectResult struct {
 // progress has a total. Row-level problems are not errors: those recipients
 // become invalid when their page is read.
 func (a *Activities) InspectRecipients(ctx context.Context, in InspectInput) (InspectResult, error) {
-	t, err := parseTemplate(in.Template, in.Variants, in.Parts)
+	t, err := recipients.ParseTexts(in.Template, in.Variants, in.Parts)
 	if err != nil {
 		return InspectResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrCampaignInput, nil)
 	}
@@ -110,7 +110,7 @@ const MaxPageBytes = 512 << 10
 
 // LoadRecipients reads one page of recipients and renders their messages.
 func (a *Activities) LoadRecipients(ctx context.Context, in LoadInput) (recipients.Page, error) {
-	t, err := parseTemplate(in.Template, in.Variants, in.Parts)
+	t, err := recipients.ParseTexts(in.Template, in.Variants, in.Parts)
 	if err != nil {
 		return recipients.Page{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrCampaignInput, nil)
 	}
@@ -138,18 +138,6 @@ func (a *Activities) LoadRecipients(ctx context.Context, in LoadInput) (recipien
 		return recipients.Page{}, temporal.NewNonRetryableApplicationError(in.File.Path+": "+err.Error(), ErrCampaignInput, nil)
 	}
 	return page, nil
-}
-
-// parseTemplate parses a sequence's step texts when there are any, else the
-// single message's variants, else its template.
-func parseTemplate(text string, variants []recipients.Variant, parts []recipients.Part) (*recipients.Template, error) {
-	switch {
-	case len(parts) > 0:
-		return recipients.ParseParts(parts)
-	case variants != nil:
-		return recipients.ParseVariants(variants)
-	}
-	return recipients.ParseTemplate(text)
 }
 
 // FileDigest is the hex SHA-256 of a file, as RecipientsFile.SHA256 wants it.

@@ -69,7 +69,7 @@ func ParseParts(parts []Part) (*Template, error) {
 			m, err := parseMessage(p.Kind, p.Text, p.Variants, &t.vars)
 			switch {
 			case err != nil && p.Variants != nil:
-				return nil, prefixErrors(fmt.Sprintf("steps[%d].", i), err)
+				return nil, PrefixErrors(fmt.Sprintf("steps[%d].", i), err)
 			case err != nil:
 				return nil, fmt.Errorf("steps[%d].%w", i, err)
 			}
@@ -82,8 +82,21 @@ func ParseParts(parts []Part) (*Template, error) {
 	return t, nil
 }
 
-// prefixErrors puts prefix before each error err joins.
-func prefixErrors(prefix string, err error) error {
+// ParseTexts parses what a campaign renders per recipient: a sequence's
+// step texts when there are any, else its single message's variants, else
+// its template.
+func ParseTexts(template string, variants []Variant, parts []Part) (*Template, error) {
+	switch {
+	case len(parts) > 0:
+		return ParseParts(parts)
+	case variants != nil:
+		return ParseVariants(variants)
+	}
+	return ParseTemplate(template)
+}
+
+// PrefixErrors puts prefix before each error err joins.
+func PrefixErrors(prefix string, err error) error {
 	joined, ok := err.(interface{ Unwrap() []error })
 	if !ok {
 		return fmt.Errorf("%s%w", prefix, err)

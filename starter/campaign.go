@@ -435,16 +435,7 @@ func readRecipientsJSON(path string) ([]recipients.Recipient, error) {
 // (Prepared.Texts), as the worker will before its first send. from names
 // where the file came from, for its errors.
 func checkRecipients(in *workflows.CampaignInput, preview int, from string) (recipients.Summary, error) {
-	var t *recipients.Template
-	var err error
-	switch {
-	case len(in.Steps) > 0:
-		t, err = recipients.ParseParts(workflows.StepParts(in.Steps))
-	case in.Variants != nil:
-		t, err = recipients.ParseVariants(in.Variants)
-	default:
-		t, err = recipients.ParseTemplate(in.Template)
-	}
+	t, err := parseTexts(*in)
 	if err != nil {
 		return recipients.Summary{}, err
 	}
@@ -467,7 +458,7 @@ func checkRecipients(in *workflows.CampaignInput, preview int, from string) (rec
 	// that does not read is left to Scan, which says why.
 	if h, _, err := recipients.ReadHeader(f); err == nil {
 		if err := recipients.CheckColumns(h.Columns, t); err != nil {
-			return recipients.Summary{}, prefixEach(in.RecipientsFile.Path+": ", err)
+			return recipients.Summary{}, recipients.PrefixErrors(in.RecipientsFile.Path+": ", err)
 		}
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -479,19 +470,6 @@ func checkRecipients(in *workflows.CampaignInput, preview int, from string) (rec
 	}
 	in.RecipientsFile.SHA256 = sum.SHA256
 	return sum, nil
-}
-
-// prefixEach puts prefix before each of the errors that err joins.
-func prefixEach(prefix string, err error) error {
-	joined, ok := err.(interface{ Unwrap() []error })
-	if !ok {
-		return fmt.Errorf("%s%w", prefix, err)
-	}
-	var errs []error
-	for _, e := range joined.Unwrap() {
-		errs = append(errs, fmt.Errorf("%s%w", prefix, e))
-	}
-	return errors.Join(errs...)
 }
 
 // checkedCampaign is an input that passed every check a start makes.

@@ -18,17 +18,18 @@ import (
 // hasDraws says whether any text of the campaign draws something per
 // recipient (a variant, a spintax choice), which depends on the campaign id.
 func hasDraws(in workflows.CampaignInput) bool {
-	var t *recipients.Template
-	var err error
-	switch {
-	case len(in.Steps) > 0:
-		t, err = recipients.ParseParts(workflows.StepParts(in.Steps))
-	case in.Variants != nil:
-		t, err = recipients.ParseVariants(in.Variants)
-	default:
-		t, err = recipients.ParseTemplate(in.Template)
-	}
+	t, err := parseTexts(in)
 	return err == nil && t.Draws()
+}
+
+// parseTexts parses what the campaign renders per recipient, as the
+// worker will.
+func parseTexts(in workflows.CampaignInput) (*recipients.Template, error) {
+	var parts []recipients.Part
+	if len(in.Steps) > 0 {
+		parts = workflows.StepParts(in.Steps)
+	}
+	return recipients.ParseTexts(in.Template, in.Variants, parts)
 }
 
 // variantsOutline names variants with their shares: "warm 2/3, short 1/3".
