@@ -765,6 +765,9 @@ func (s *campaignStart) run(ctx context.Context) error {
 		if err := workers.checkSender(c.in.Sender, "nothing was started"); err != nil {
 			return err
 		}
+		if err := workers.checkKeys(s.keys != nil, "nothing was started"); err != nil {
+			return err
+		}
 	}
 
 	out := campaignStartOutput{

@@ -114,6 +114,9 @@ func (s *sendFlags) run(ctx context.Context) error {
 		if err := workers.checkSender(in.Sender, "nothing was sent"); err != nil {
 			return err
 		}
+		if err := workers.checkKeys(s.keys != nil, "nothing was sent"); err != nil {
+			return err
+		}
 	}
 
 	// With payload encryption on, the id and the search attribute name the

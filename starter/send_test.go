@@ -65,6 +65,19 @@ func TestSendRefusesASenderTheWorkersLack(t *testing.T) {
 	}
 }
 
+// TestSendRefusesWithoutTheWorkersKeys: workers that encrypt payloads say
+// so in their identity; a starter without the keys would name the run
+// otherwise than one with them (and could send the message twice), so it
+// refuses before anything starts.
+func TestSendRefusesWithoutTheWorkersKeys(t *testing.T) {
+	f := (&fakeTemporal{}).worker("4242@host outpace senders=default encrypted")
+	code, stdout, stderr := sendStarter(t, f, sendAda...)
+	want := "starter: the workers of task queue outpace encrypt payloads: give the starter the same keys (--encryption-key-file or OUTPACE_ENCRYPTION_KEY_FILE, see docs/encryption.md); nothing was sent\n"
+	if code != exitUsage || stderr != want || stdout != "" || len(f.started) != 0 {
+		t.Errorf("exit %d, stdout %q, stderr %q, %d started\nwant exit 2 and %q", code, stdout, stderr, len(f.started), want)
+	}
+}
+
 func TestSendDoesNotRefuseWhatItCannotKnow(t *testing.T) {
 	for name, f := range map[string]*fakeTemporal{
 		"a worker that lists alice":                 (&fakeTemporal{}).worker("1@h outpace senders=default,alice"),

@@ -111,6 +111,24 @@ func (w taskQueueWorkers) checkSender(sender, outcome string) error {
 	return usagef("sender %s is not configured in the workers of task queue %s (they have: %s); %s", sender, w.queue, have, outcome)
 }
 
+// checkKeys refuses to start a run on workers that encrypt payloads when
+// this starter has no keys: it would name the run's recipient otherwise
+// (workflow id, search attribute) than the runs started with the keys, so
+// "the same command twice never sends twice" would not hold, and it could
+// not read the outcome.
+func (w taskQueueWorkers) checkKeys(haveKeys bool, outcome string) error {
+	if haveKeys {
+		return nil
+	}
+	for _, p := range w.pollers {
+		if temporalclient.IdentityEncrypted(p.GetIdentity()) {
+			return usagef("the workers of task queue %s encrypt payloads: give the starter the same keys "+
+				"(--encryption-key-file or OUTPACE_ENCRYPTION_KEY_FILE, see docs/encryption.md); %s", w.queue, outcome)
+		}
+	}
+	return nil
+}
+
 // noPollerText says that no worker serves a task queue, in the server's
 // words when a query finds none.
 func noPollerText(queue string) string {

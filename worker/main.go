@@ -134,11 +134,14 @@ func serve(cfg config, logger *zap.Logger) error {
 	if ms.Addr() != "" {
 		logger.Info("serving metrics", zap.String("metrics_addr", ms.Addr()), zap.String("path", metrics.Path))
 	}
+	keys, _ := cfg.temporal.Keys() // read without error by Dial, or Dial fails
 	tc, opts, err := cfg.temporal.Dial(logging.Temporal(logger), func(o *client.Options) {
 		o.MetricsHandler = ms.Handler
 		// The identity lists the senders, which starters read from the task
-		// queue's pollers to refuse a sender no worker has.
-		o.Identity = temporalclient.WorkerIdentity(accounts.Names())
+		// queue's pollers to refuse a sender no worker has, and says when
+		// payloads are encrypted, so that a starter without the keys
+		// refuses to start what it could not name.
+		o.Identity = temporalclient.WorkerIdentity(accounts.Names(), keys != nil)
 	})
 	if err != nil {
 		return err

@@ -189,12 +189,16 @@ func TestDialHintForTheUIPort(t *testing.T) {
 }
 
 func TestWorkerIdentityListsSenders(t *testing.T) {
-	id := temporalclient.WorkerIdentity([]string{"default", "alice"})
+	id := temporalclient.WorkerIdentity([]string{"default", "alice"}, false)
 	if !strings.HasPrefix(id, strconv.Itoa(os.Getpid())+"@") || !strings.HasSuffix(id, " outpace senders=default,alice") {
 		t.Errorf("identity %q", id)
 	}
-	if got, ok := temporalclient.IdentitySenders(id); !ok || !slices.Equal(got, []string{"default", "alice"}) {
+	if got, ok := temporalclient.IdentitySenders(id); !ok || !slices.Equal(got, []string{"default", "alice"}) || temporalclient.IdentityEncrypted(id) {
 		t.Errorf("senders of %q: %v, %v", id, got, ok)
+	}
+	enc := temporalclient.WorkerIdentity([]string{"default"}, true)
+	if got, ok := temporalclient.IdentitySenders(enc); !ok || !slices.Equal(got, []string{"default"}) || !temporalclient.IdentityEncrypted(enc) {
+		t.Errorf("an encrypting worker's identity %q: senders %v, %v; encrypted %v", enc, got, ok, temporalclient.IdentityEncrypted(enc))
 	}
 	if _, ok := temporalclient.IdentitySenders("4242@host@"); ok {
 		t.Error("an identity without senders (an older worker) read as listing them")
@@ -203,7 +207,7 @@ func TestWorkerIdentityListsSenders(t *testing.T) {
 	for i := range many {
 		many[i] = fmt.Sprintf("account-with-a-long-name-%03d", i)
 	}
-	if id := temporalclient.WorkerIdentity(many); len(id) > 1000 || strings.Contains(id, "senders=") {
+	if id := temporalclient.WorkerIdentity(many, true); len(id) > 1000 || strings.Contains(id, "senders=") {
 		t.Errorf("an identity past the server's limit: %d characters", len(id))
 	}
 }
