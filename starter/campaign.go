@@ -31,8 +31,11 @@ var campaignCommand = command{
 	name:    "campaign",
 	summary: "run a paced campaign to many recipients (Campaign workflow)",
 	usage: `starter campaign starts, previews, watches and controls Campaign workflows: one
-personalized message to each recipient of a CSV file or an inline list, spaced
-by random gaps, under hourly and daily caps, inside a sending window.
+personalized message to each recipient of a CSV file or an inline list, or,
+from a campaign file (--file PATH, with steps), a sequence of steps for each
+recipient (connect, wait for the acceptance, message, wait, follow up). Every
+action is spaced by random gaps, under hourly and daily caps, inside a sending
+window. The campaign file's format: docs/sequences.md.
 
 Usage:
   starter campaign <subcommand> [flags]
@@ -48,7 +51,8 @@ Usage:
 const recipientsUsage = `A campaign file (--file PATH, YAML or JSON) gives the sequence of steps applied
 to each recipient (connect, wait_for_connection, message, wait), the sender,
 the window, the pacing and the recipients' CSV; flags given override it. See
-README.md for its format. Without a file, the campaign is one message.
+docs/sequences.md for its format, and examples/spring-launch.yaml. Without a
+file, the campaign is one message.
 
 Recipients: --csv PATH (a CSV file with a recipient_urn, profile_url or
 profile_slug column; every other column is a template variable), or --to URN
@@ -106,7 +110,7 @@ Exit status: 0 started (with --watch: finished), 1 error or already running
 `,
 	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) error {
 		s := &campaignStart{common: o}
-		fs.StringVar(&s.id, "id", "", "campaign id, also its workflow id (required)")
+		fs.StringVar(&s.id, "id", "", "campaign id, also its workflow id (required, unless the campaign file has id:)")
 		fs.StringVar(&s.at, "at", "", "schedule the start: 2026-12-08T09:00 in the campaign's time zone, or RFC 3339 with an offset")
 		fs.StringVar(&s.name, "name", "", "a name for people, shown in status and the UI's memo")
 		s.src.register(fs)
@@ -124,7 +128,7 @@ var campaignPreviewCommand = command{
 shows the first messages. It sends nothing and needs no Temporal server.
 
 Usage:
-  starter campaign preview --file PATH [--id ID] [--csv PATH] [--limit N]
+  starter campaign preview --file PATH [--id ID] [--csv PATH] [--show N]
   starter campaign preview [--id ID] (--csv PATH | --to URN... | --recipients-json PATH)
       (--template TEXT | --template-file PATH | --variant NAME=TEXT...) [pacing and window flags] [--show N]
 
@@ -140,7 +144,7 @@ Exit status: 0 every recipient is valid, 2 some are not (or bad input).
 		fs.StringVar(&p.id, "id", "", "the campaign id that start will have, which draws each recipient's variant and choices (default: the campaign file's)")
 		p.src.register(fs)
 		fs.IntVar(&p.show, "show", 3, "how many recipients' rendered messages to show")
-		fs.IntVar(&p.limit, "limit", 3, "the same as --show")
+		fs.IntVar(&p.limit, "limit", 3, "another name of --show, kept for scripts")
 		return p.run
 	},
 }
