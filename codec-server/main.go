@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -63,15 +64,15 @@ type config struct {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:])
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
-func run(ctx context.Context, args []string) int {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var cfg config
 	fs := pflag.NewFlagSet("codec-server", pflag.ContinueOnError)
-	fs.Usage = func() { fmt.Fprint(os.Stderr, usage+fs.FlagUsages()) }
+	cliflags.Help(fs, usage, stdout)
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8081", "host:port to listen on (port 0: any free port)")
 	fs.StringVar(&cfg.keyFile, "encryption-key-file", "", "file of keys, lines \"<key-id> <base64 32-byte key>\", the first one active (default: the single key \"<key-id>:<base64>\" in "+codec.EnvKey+")")
 	fs.StringSliceVar(&cfg.origins, "cors-origin", nil, "origin of a Temporal UI allowed to call from a browser, e.g. http://localhost:8233 (repeatable; comma-separated in the variable)")
@@ -81,19 +82,19 @@ func run(ctx context.Context, args []string) int {
 	cliflags.Env(fs, "encryption-key-file", codec.EnvKeyFile)
 	cliflags.Env(fs, "cors-origin", "OUTPACE_CODEC_CORS_ORIGINS")
 	cliflags.Env(fs, "namespace", "OUTPACE_CODEC_NAMESPACES")
-	if code, ok := cliflags.ParseCommand(fs, args, os.Stderr); !ok {
+	if code, ok := cliflags.ParseCommand(fs, args, stderr); !ok {
 		return code
 	}
-	logger, err := cfg.log.New(os.Stderr)
+	logger, err := cfg.log.New(stderr)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "codec-server:", err)
+		fmt.Fprintln(stderr, "codec-server:", err)
 		return 2
 	}
 	defer func() { _ = logger.Sync() }()
 
 	h, err := newHandler(cfg, logger)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "codec-server:", err)
+		fmt.Fprintln(stderr, "codec-server:", err)
 		return 2
 	}
 	if err := serve(ctx, cfg.addr, h, logger); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"io"
 	"net/http"
@@ -149,5 +150,21 @@ func TestConfigErrors(t *testing.T) {
 		if _, err := newHandler(config{origins: []string{o}}, zap.NewNop()); err == nil || !strings.Contains(err.Error(), "--cors-origin") {
 			t.Errorf("--cors-origin %s: %v", o, err)
 		}
+	}
+}
+
+// TestHelpGoesToStandardOutput: "codec-server --help | less" shows the help,
+// and exits 0, as the starter and the sandbox do; usage errors go to stderr.
+func TestHelpGoesToStandardOutput(t *testing.T) {
+	for _, arg := range []string{"--help", "-h"} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), []string{arg}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "Usage:\n  codec-server [flags]") ||
+			!strings.Contains(stdout.String(), "--cors-origin") || stderr.Len() != 0 {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want 0, the help on stdout, nothing on stderr", arg, code, stdout.String(), stderr.String())
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"--no-such-flag"}, &stdout, &stderr); code != 2 || stdout.Len() != 0 || !strings.Contains(stderr.String(), "unknown flag: --no-such-flag") {
+		t.Errorf("a bad flag: exit %d, stdout %q, stderr %q; want 2 and the error on stderr", code, stdout.String(), stderr.String())
 	}
 }

@@ -75,7 +75,7 @@ type config struct {
 func parseConfig(args []string, stdout, stderr io.Writer) (cfg config, code int, ok bool) {
 	fs := pflag.NewFlagSet("sandbox", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stdout, usage+fs.FlagUsages()) }
+	cliflags.Help(fs, usage, stdout)
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8787", "host:port to listen on")
 	key := fs.String("api-key", outxtest.DefaultAPIKey, "the API key of the default team, \"sandbox\"")
 	fs.DurationVar(&cfg.opts.TaskDelay, "task-delay", 2*time.Second, "time from a task's creation to its final status")

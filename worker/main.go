@@ -6,6 +6,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -69,13 +70,13 @@ type config struct {
 }
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(args []string) int {
+func run(args []string, stdout, stderr io.Writer) int {
 	var cfg config
 	fs := pflag.NewFlagSet("worker", pflag.ContinueOnError)
-	fs.Usage = func() { fmt.Fprint(os.Stderr, usage+fs.FlagUsages()) }
+	cliflags.Help(fs, usage, stdout)
 	cfg.temporal.Register(fs)
 	fs.StringVar(&cfg.taskQueue, "task-queue", workflows.TaskQueue, "Temporal task queue to serve")
 	fs.StringVar(&cfg.baseURL, "outx-base-url", outx.DefaultBaseURL, "OutX API base URL")
@@ -95,13 +96,13 @@ func run(args []string) int {
 	cliflags.Env(fs, "poll-interval", "OUTPACE_POLL_INTERVAL")
 	cliflags.Env(fs, "poll-burst", "OUTPACE_POLL_BURST")
 	cliflags.Env(fs, "skip-key-check", "OUTPACE_SKIP_KEY_CHECK")
-	if code, ok := cliflags.ParseCommand(fs, args, os.Stderr); !ok {
+	if code, ok := cliflags.ParseCommand(fs, args, stderr); !ok {
 		return code
 	}
 
-	logger, err := cfg.log.New(os.Stderr)
+	logger, err := cfg.log.New(stderr)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "worker:", err)
+		fmt.Fprintln(stderr, "worker:", err)
 		return 2
 	}
 	defer func() { _ = logger.Sync() }()

@@ -108,3 +108,19 @@ func TestLogSendersNamesEverySenderButNoKey(t *testing.T) {
 		t.Fatal("no default sender")
 	}
 }
+
+// TestHelpGoesToStandardOutput: "worker --help | less" shows the help, and
+// exits 0, as the starter and the sandbox do; usage errors go to stderr.
+func TestHelpGoesToStandardOutput(t *testing.T) {
+	for _, arg := range []string{"--help", "-h"} {
+		var stdout, stderr bytes.Buffer
+		if code := run([]string{arg}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "Usage:\n  worker [flags]") ||
+			!strings.Contains(stdout.String(), "--senders-file") || stderr.Len() != 0 {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want 0, the help on stdout, nothing on stderr", arg, code, stdout.String(), stderr.String())
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"--no-such-flag"}, &stdout, &stderr); code != 2 || stdout.Len() != 0 || !strings.Contains(stderr.String(), "unknown flag: --no-such-flag") {
+		t.Errorf("a bad flag: exit %d, stdout %q, stderr %q; want 2 and the error on stderr", code, stdout.String(), stderr.String())
+	}
+}

@@ -46,6 +46,14 @@ func Parse(fs *pflag.FlagSet, args []string) error {
 	return err
 }
 
+// Help makes --help (and -h) print text, then the flags' usages, to w. A
+// command gives its standard output, as the starter does, so that
+// "worker --help | less" shows it; ParseCommand then exits 0. Usage errors
+// still go to standard error.
+func Help(fs *pflag.FlagSet, text string, w io.Writer) {
+	fs.Usage = func() { fmt.Fprint(w, text+fs.FlagUsages()) }
+}
+
 // ParseCommand parses the arguments of a command that takes flags only. When
 // the command should stop there, it returns ok false and the exit status: 0
 // after --help, 2 after a usage error, which it reports on stderr with the

@@ -79,3 +79,14 @@ func TestParseCommand(t *testing.T) {
 		}
 	}
 }
+
+func TestHelpPrintsToTheWriterGiven(t *testing.T) {
+	fs, _, _ := flags()
+	var stdout, stderr strings.Builder
+	cliflags.Help(fs, "t does things.\n\nFlags:\n", &stdout)
+	code, ok := cliflags.ParseCommand(fs, []string{"--help"}, &stderr)
+	if code != 0 || ok || !strings.HasPrefix(stdout.String(), "t does things.\n\nFlags:\n") ||
+		!strings.Contains(stdout.String(), "(env T_BASE_URL)") || stderr.Len() != 0 {
+		t.Errorf("--help: %d %v, stdout %q, stderr %q", code, ok, stdout.String(), stderr.String())
+	}
+}
