@@ -123,7 +123,14 @@ func (a *accountCmd) status(ctx context.Context) error {
 	v, err := c.QueryWorkflow(ctx, id, "", pacer.QueryStatus)
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
-		return fmt.Errorf("account %s has no pacer on task queue %s: it has taken no action through outpace yet (its pacer starts with its first action), or the name or --task-queue is not the worker's", name, a.taskQueue)
+		// A normal state: the account has not acted yet.
+		if a.json {
+			printJSON(a.stdout, pacer.Status{Sender: name})
+			return nil
+		}
+		fmt.Fprintf(a.stdout, "Account %s has taken no action through outpace on task queue %s yet: nothing pending, nothing paused.\n"+
+			"Its pacer (%s) starts with its first action; its limits are the worker's senders file's.\n", name, a.taskQueue, id)
+		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("asking account %s's pacer (%s): %v", name, id, rootMessage(err))
@@ -214,6 +221,13 @@ func (a *accountCmd) control(ctx context.Context) error {
 		return err
 	}
 	defer c.Close()
+	// An account the workers do not have is refused: pausing it would
+	// start a pacer for nothing.
+	if workers, err := awaitWorkers(ctx, c, a.taskQueue); err == nil {
+		if err := workers.checkSender(name, "nothing was changed"); err != nil {
+			return err
+		}
+	}
 	req := pacer.AccountPause{Paused: a.pause, Reason: a.reason, Connect: a.connectOnly}
 	if a.pause && a.duration > 0 {
 		req.Until = time.Now().Add(a.duration)
@@ -240,7 +254,14 @@ func (a *accountCmd) control(ctx context.Context) error {
 	case a.pause && !req.Until.IsZero():
 		fmt.Fprintf(a.stdout, "Paused %s until %s.\n", what, req.Until.UTC().Format("Mon 2 Jan 15:04 MST"))
 	case a.pause:
-		fmt.Fprintf(a.stdout, "Paused %s until resumed (starter account resume %s).\n", what, name)
+		resume := "starter account resume " + name
+		if a.taskQueue != workflows.TaskQueue {
+			resume += " --task-queue " + a.taskQueue
+		}
+		if a.connectOnly {
+			resume += " --connect-only"
+		}
+		fmt.Fprintf(a.stdout, "Paused %s until resumed (%s).\n", what, resume)
 	default:
 		fmt.Fprintf(a.stdout, "Resumed %s.\n", what)
 	}

@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/outpacehq/outpace/outx"
+	"github.com/outpacehq/outpace/pacer"
 	"github.com/outpacehq/outpace/senders"
 	"github.com/outpacehq/outpace/workflows"
 )
@@ -238,6 +239,28 @@ func (s *sendFlags) again(ctx context.Context, c client.Client, opts client.Star
 // progressInterval is how often send --wait asks the run why it waits.
 var progressInterval = 2 * time.Second
 
+// pacerWait is why the account's pacer holds the run's request, if it is
+// queued there.
+func pacerWait(ctx context.Context, c client.Client, queue, sender, workflowID string) (pacer.Wait, bool) {
+	v, err := c.QueryWorkflow(ctx, pacer.WorkflowID(queue, sender), "", pacer.QueryStatus)
+	if err != nil {
+		return pacer.Wait{}, false
+	}
+	var st pacer.Status
+	if v.Get(&st) != nil {
+		return pacer.Wait{}, false
+	}
+	for _, q := range st.Waiting {
+		if q.WorkflowID == workflowID && q.Wait.Kind != "" {
+			return q.Wait, true
+		}
+	}
+	return pacer.Wait{}, false
+}
+
+// senderName is the account the message is sent from.
+func (s *sendFlags) senderName() string { return pacer.Or(cmp.Or(s.sender, os.Getenv(envSender))) }
+
 // queryTaskTimeout bounds one progress query: a query waits for a worker.
 const queryTaskTimeout = 5 * time.Second
 
@@ -276,6 +299,13 @@ func (s *sendFlags) await(ctx context.Context, c client.Client, run client.Workf
 			v, err := c.QueryWorkflow(actx, run.GetID(), run.GetRunID(), workflows.QueryTask)
 			if err == nil {
 				err = v.Get(&p)
+			}
+			if err == nil && p.Status == "waiting" && p.Wait == nil {
+				// Its acquire is still open at the pacer (it lingers for a
+				// slot that is near): the pacer says why.
+				if w, ok := pacerWait(actx, c, s.taskQueue, s.senderName(), run.GetID()); ok {
+					p.Wait, p.Text = &w, workflows.WaitText(s.senderName(), w, time.Now())
+				}
 			}
 			answers <- answer{p, err}
 		}()

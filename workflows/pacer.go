@@ -526,9 +526,9 @@ func (p *pacerRun) show(ctx workflow.Context, now time.Time, waits []pacer.Wait)
 	if len(p.st.Queue) == 0 {
 		b.WriteString("No request waits.")
 	} else {
-		b.WriteString(fmt.Sprintf("%d waiting:\n", len(p.st.Queue)))
+		b.WriteString(fmt.Sprintf("%d waiting:\n\n", len(p.st.Queue)))
 		for i, r := range p.st.Queue {
-			if i == 20 {
+			if i == 10 {
 				b.WriteString(fmt.Sprintf("- … and %d more\n", len(p.st.Queue)-i))
 				break
 			}

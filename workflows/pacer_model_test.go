@@ -1971,6 +1971,9 @@ func (r *modelRun) query(now time.Time) {
 	}
 	var camps, paused []string
 	for _, c := range m.camps {
+		if c.name == "" {
+			continue // single sends are no campaign: the status leaves them out
+		}
 		camps = append(camps, c.name)
 		if c.paused {
 			paused = append(paused, c.name)

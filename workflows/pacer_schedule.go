@@ -264,14 +264,16 @@ func (s *schedule) earliest(r pacer.Request, now time.Time) (time.Time, pacer.Wa
 	return at, why
 }
 
-// localTime is t as a person reads it in loc: the time alone within the
-// next 20 hours, else with the day.
+// localTime is t as a person reads it in loc: the time alone today, else
+// with the day.
 func localTime(t, now time.Time, loc *time.Location) string {
 	if loc == nil {
 		loc = time.UTC
 	}
+	// The time alone only for today (in loc): "09:00 UTC" on a Sunday
+	// afternoon would read as a time already past.
 	layout := "15:04 MST"
-	if t.Sub(now) > 20*time.Hour {
+	if lt, ln := t.In(loc), now.In(loc); lt.YearDay() != ln.YearDay() || lt.Year() != ln.Year() {
 		layout = "Mon 2 Jan 15:04 MST"
 	}
 	return t.In(loc).Format(layout)
@@ -722,6 +724,9 @@ func (s *schedule) status(now time.Time) pacer.Status {
 		add(i)
 	}
 	for _, t := range s.st.Campaigns {
+		if t.Campaign == "" {
+			continue // single sends: no campaign
+		}
 		st.Campaign = append(st.Campaign, t.Campaign)
 		if t.Paused {
 			st.Paused = append(st.Paused, t.Campaign)

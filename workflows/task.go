@@ -93,7 +93,8 @@ func (t *task) run(ctx workflow.Context) (SendMessageResult, error) {
 	}
 	hold := holdFor(t.sendDeadline, t.pollDeadline)
 	for {
-		t.show(ctx, "waiting", "asking account "+pacer.Or(t.sender)+"'s pacer for a slot", nil)
+		t.show(ctx, "waiting", "asking account "+pacer.Or(t.sender)+"'s pacer for a slot (while it answers, the current details of "+
+			pacer.WorkflowID(workflow.GetInfo(ctx).TaskQueueName, t.sender)+" say what holds the account)", nil)
 		s, stopped, err := req.acquire(ctx, t.action, t.recipient, hold)
 		if err != nil && noTaskCreated(err) {
 			// The worker has no such account: nothing was or can be sent.
