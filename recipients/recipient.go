@@ -58,6 +58,8 @@ func Prepare(line int, r Recipient, t *Template) Prepared {
 	case urn != "":
 		if err = outx.ValidateRecipientURN(urn); err == nil {
 			p.RecipientURN = urn
+		} else if strings.Contains(urn, "linkedin.com/") {
+			err = profileURLAsURN(urn)
 		}
 	case slug != "":
 		if err = checkSlug("profile_slug", slug); err == nil {
@@ -106,6 +108,17 @@ func Prepare(line int, r Recipient, t *Template) Prepared {
 		p.Message, p.Variant = msg, variant
 	}
 	return p
+}
+
+// profileURLAsURN is the problem of a profile URL given as the URN. outpace
+// looks the URN up itself when a row names its person by profile_url (or
+// profile_slug), so the fix is to name the column so.
+func profileURLAsURN(url string) error {
+	rule := fmt.Sprintf("%s is a profile URL, not a URN: put it in a %s column", quote(url), colURL)
+	if slug, err := outx.ProfileSlugFromURL(url); err == nil && checkSlug(colSlug, slug) == nil {
+		rule += fmt.Sprintf(" (or its slug, %s, in %s)", quote(slug), colSlug)
+	}
+	return &outx.FieldError{Field: colURN, Rule: rule + " and outpace looks the URN up"}
 }
 
 // checkSlug refuses what cannot be a public profile slug (at most 100

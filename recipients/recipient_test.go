@@ -33,7 +33,7 @@ func TestPrepare(t *testing.T) {
 		{"bad URN", Recipient{RecipientURN: "urn:li:member:1", Vars: vars},
 			Prepared{Line: 7, Problems: []string{urnRule + ` (got "urn:li:member:1")`}}},
 		{"profile URL in the URN column", Recipient{RecipientURN: "https://www.linkedin.com/in/jane", Vars: vars},
-			Prepared{Line: 7, Problems: []string{`recipient_urn: "https://www.linkedin.com/in/jane" is a profile URL, not a URN: look the URN up with Fetch Profile`}}},
+			Prepared{Line: 7, Problems: []string{`recipient_urn: "https://www.linkedin.com/in/jane" is a profile URL, not a URN: put it in a profile_url column (or its slug, "jane", in profile_slug) and outpace looks the URN up`}}},
 		{"URL in the slug column", Recipient{ProfileSlug: "linkedin.com/in/jane", Vars: vars},
 			Prepared{Line: 7, Problems: []string{`profile_slug: must be a public profile slug such as jane-doe-123, of at most 100 characters without spaces, '/', '?' or '#' (got "linkedin.com/in/jane")`}}},
 		{"slug with a space", Recipient{ProfileURL: "jane doe", Vars: vars},
