@@ -243,7 +243,7 @@ func (d *decoder) step(n *yaml.Node, field string) workflows.Step {
 			d.fail(typeNode, path, "needs the message's text: \"- message: TEXT\", or \"- message: {text: TEXT, name: NAME}\"")
 		case settings.Kind == yaml.MappingNode:
 			seen := d.object(settings, path, "a message step", []key{
-				{"text", func(v *yaml.Node, f string) { st.Template = trimEnd(d.required(v, f)) }},
+				{"text", func(v *yaml.Node, f string) { st.Template = d.message(v, f) }},
 				{"variants", func(v *yaml.Node, f string) { st.Variants = d.variants(v, f, field, "text", "the message") }},
 				{"name", named},
 			})
@@ -255,7 +255,7 @@ func (d *decoder) step(n *yaml.Node, field string) workflows.Step {
 				d.fail(settings, join(path, "text"), "is required: the message, with {{variable}} placeholders (or variants: a list of {name, text, weight})")
 			}
 		default:
-			st.Template = trimEnd(d.required(settings, path))
+			st.Template = d.message(settings, path)
 		}
 	case workflows.StepConnect:
 		alias("template", "note")
@@ -348,7 +348,7 @@ func (d *decoder) variants(n *yaml.Node, field, step, textKey, what string) []wo
 					if textKey == "note" {
 						v.Text = d.note(x, f)
 					} else {
-						v.Text = trimEnd(d.required(x, f))
+						v.Text = d.message(x, f)
 					}
 				}},
 				{"weight", func(x *yaml.Node, f string) { v.Weight = d.weight(x, f) }},
@@ -357,7 +357,7 @@ func (d *decoder) variants(n *yaml.Node, field, step, textKey, what string) []wo
 				d.fail(item, join(path, textKey), "is required: %s's text in this variant", what)
 			}
 		case item.Kind == yaml.ScalarNode && !isNull(item) && textKey == "text":
-			v.Text = trimEnd(d.required(item, path))
+			v.Text = d.message(item, path)
 		case item.Kind == yaml.ScalarNode:
 			v.Text = d.note(item, path)
 		default:
@@ -388,7 +388,15 @@ func (d *decoder) weight(n *yaml.Node, field string) int {
 	return v
 }
 
+// message reads a message's text, which must not be empty.
+func (d *decoder) message(n *yaml.Node, field string) string {
+	d.file.texts[field] = resolve(n)
+	return trimEnd(d.required(n, field))
+}
+
+// note reads a connection request's note, which may be empty.
 func (d *decoder) note(n *yaml.Node, field string) string {
+	d.file.texts[field] = resolve(n)
 	s, _ := d.text(n, field)
 	return trimEnd(s)
 }

@@ -71,6 +71,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/outpacehq/outpace/activities"
+	"github.com/outpacehq/outpace/recipients"
 	"github.com/outpacehq/outpace/workflows"
 )
 
@@ -90,6 +91,70 @@ type File struct {
 	Input workflows.CampaignInput
 
 	lines map[string]int // a field's path in the file → line of its value
+	// inputPath maps a field of the campaign's input, as Validate and
+	// package recipients name it (steps[0].template), to the path of the
+	// file's node that holds it (steps[0].connect.note).
+	inputPath map[string]string
+	texts     map[string]*yaml.Node // a text's path in the file → its node
+}
+
+// TextProblem places a problem found at line and column (from 1, as
+// package recipients counts them) of a text of the campaign's input, named
+// as Validate and package recipients name it (steps[2].template,
+// steps[0].variants[1].text), in the file: under the file's field that
+// holds the text (steps[2].message, steps[0].connect.variants[1].note), at
+// the line of the file where that place is. The rule is prefixed with the
+// place's column in the text, and its line in the text too when the
+// text's lines are not the file's (a quoted text of several lines). ok is
+// false when the file holds no such text.
+func (f File) TextProblem(inputField string, line, column int, rule string) (p Problem, ok bool) {
+	field, ok := f.inputPath[inputField]
+	if !ok || f.texts[field] == nil {
+		return Problem{}, false
+	}
+	fileLine, where := textPlace(f.texts[field], line, column)
+	if where != "" {
+		rule = where + ": " + rule
+	}
+	return Problem{Line: fileLine, Field: field, Rule: rule}, true
+}
+
+// textOf is the text of the input's field, as the file gives it.
+func (f File) textOf(inputField string) string {
+	if n := f.texts[f.inputPath[inputField]]; n != nil {
+		return trimEnd(n.Value)
+	}
+	return ""
+}
+
+// textPlace is where line and column of the text of the scalar n are: the
+// file's line, and what locates the place in it.
+//
+// A block of text ("message: |") starts on the line after its key, and its
+// lines are the file's; a text written on the key's line ("message: Hi",
+// quoted or not) is there. Only the lines of a folded block ("message: >")
+// or of a quoted text with line breaks ("Hi\nthere") are not the file's:
+// the file's line is then where the text starts, and the text's own line is
+// named too.
+func textPlace(n *yaml.Node, line, column int) (fileLine int, where string) {
+	if line < 1 {
+		return n.Line, ""
+	}
+	where = fmt.Sprintf("column %d", column)
+	switch {
+	case n.Style&yaml.LiteralStyle != 0:
+		return n.Line + line, where
+	case !strings.Contains(trimEnd(n.Value), "\n"):
+		if n.Style&yaml.FoldedStyle != 0 {
+			return n.Line + 1, where
+		}
+		return n.Line, where
+	}
+	where = fmt.Sprintf("line %d, column %d", line, column)
+	if n.Style&yaml.FoldedStyle != 0 {
+		return n.Line + 1, where
+	}
+	return n.Line, where
 }
 
 // Line is the line of the file where field (a path in the file's keys,
@@ -128,10 +193,13 @@ func Load(path string) (File, error) {
 // Whether recipients are given is left to the caller, which may take them
 // from elsewhere.
 func Parse(name string, data []byte) (File, error) {
-	d := &decoder{
-		file:      File{Name: name, lines: map[string]int{}},
+	d := &decoder{file: File{
+		Name:      name,
+		lines:     map[string]int{},
 		inputPath: map[string]string{"campaign_id": "id", "template": "steps", "recipients_file": "recipients", "recipients_file.path": "recipients"},
-	}
+		texts:     map[string]*yaml.Node{},
+	}}
+	d.inputPath = d.file.inputPath
 	if root := d.document(name, data); root != nil {
 		if d.campaign(root) {
 			d.validate()
@@ -271,10 +339,26 @@ func (d *decoder) validate() {
 	if in.RecipientsFile.Path == "" {
 		in.RecipientsFile.Path = string(filepath.Separator) + "recipients.csv"
 	}
-	for _, msg := range errorTexts(in.Validate()) {
+	for _, e := range errorLeaves(in.Validate()) {
+		msg := e.Error()
 		path, rule := msg, ""
 		if m := inputField.FindStringSubmatch(msg); m != nil {
 			path, rule = m[1], m[2]
+		}
+		// A text's problem at its line and column (spintax, a
+		// placeholder) is at a line of the file.
+		var te *recipients.TemplateError
+		if errors.As(e, &te) && te.Line > 0 && rule != "" {
+			rule := te.Rule
+			if !strings.Contains(d.file.textOf(path), "\n") {
+				rule = te.OneLineRule()
+			}
+			if p, ok := d.file.TextProblem(path, te.Line, te.Column, rule); ok {
+				if !d.reported(p.Field) {
+					d.problems = append(d.problems, p)
+				}
+				continue
+			}
 		}
 		if path == "template" && len(in.Steps) == 0 {
 			continue // a campaign without steps: reading the file said so
@@ -297,19 +381,19 @@ func (d *decoder) validate() {
 // "steps[0].template: ...", "pacing.min_gap: ...".
 var inputField = regexp.MustCompile(`(?s)^([A-Za-z_][A-Za-z0-9_]*(?:\[[0-9]+\])*(?:\.[A-Za-z_][A-Za-z0-9_]*(?:\[[0-9]+\])*)*): (.*)$`)
 
-// errorTexts lists the problems of a joined error, one text each.
-func errorTexts(err error) []string {
+// errorLeaves lists the problems of a joined error, one error each.
+func errorLeaves(err error) []error {
 	if err == nil {
 		return nil
 	}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []string
+		var out []error
 		for _, e := range j.Unwrap() {
-			out = append(out, errorTexts(e)...)
+			out = append(out, errorLeaves(e)...)
 		}
 		return out
 	}
-	return []string{err.Error()}
+	return []error{err}
 }
 
 // reported says whether reading the file found a problem at field, or in

@@ -267,9 +267,38 @@ func TestTemplateProblemsFromValidate(t *testing.T) {
       text: "   "
 `,
 		want{3, "steps[0].connect.note", "300"},
-		want{5, "steps[2].message", "unclosed"},
+		want{6, "steps[2].message", `column 4: unclosed "{{"`},
 		want{9, "steps[4].message.text", "must not be empty"},
 	)
+}
+
+// TestTextProblemsAtTheFilesLine: a problem at a line and column of a text
+// is reported at the file's line where it is, with the text's own line
+// only when the text's lines are not the file's.
+func TestTextProblemsAtTheFilesLine(t *testing.T) {
+	for name, c := range map[string]struct {
+		file, content string
+		want          want
+	}{
+		"a block, its first line": {"campaign.yaml", "steps:\n  - message: |\n      {Thanks|Thank you for connecting\n      See you!\n",
+			want{3, "steps[0].message", `column 1: unclosed "{"`}},
+		"a block, its third line": {"campaign.yaml", "steps:\n  - message: |   # a comment\n      Hi,\n\n      {{first_name}, welcome\n",
+			want{5, "steps[0].message", `column 1: unclosed "{{"`}},
+		"a block of one line": {"campaign.yaml", "steps:\n  - message:\n      name: x\n      text: |\n        Hi {a||b}\n",
+			want{5, "steps[0].message.text", "column 7: alternative 2 of the choice opened at column 4 is empty"}},
+		"a plain text": {"campaign.yaml", "steps:\n  - connect: Hi {{first_name}, let's connect\n",
+			want{2, "steps[0].connect", `column 4: unclosed "{{"`}},
+		"a quoted text with line breaks": {"campaign.yaml", "steps:\n  - message: \"Hi,\\n{there\"\n",
+			want{2, "steps[0].message", `line 2, column 1: unclosed "{"`}},
+		"a folded block": {"campaign.yaml", "steps:\n  - message: >\n      Hi {there\n      you\n",
+			want{3, "steps[0].message", `column 4: unclosed "{"`}},
+		"JSON": {"campaign.json", "{\n  \"steps\": [\n    {\"message\": \"Hi {a||b}\"}\n  ]\n}\n",
+			want{3, "steps[0].message", "column 7: alternative 2 of the choice opened at column 4 is empty"}},
+		"a variant's note": {"campaign.yaml", "steps:\n  - connect:\n      variants:\n        - name: a\n          note: |\n            Hi,\n            {a|b\n        - name: b\n",
+			want{7, "steps[0].connect.variants[0].note", `column 1: unclosed "{"`}},
+	} {
+		t.Run(name, func(t *testing.T) { checkProblems(t, c.file, c.content, c.want) })
+	}
 }
 
 func TestErrorsFormat(t *testing.T) {
@@ -344,9 +373,9 @@ func TestVariantProblems(t *testing.T) {
 		"weight zero": {"steps:\n  - message:\n      variants:\n        - {text: hi, weight: 0}\n        - ho\n",
 			[]want{{4, "steps[0].message.variants[0].weight", "want a whole number from 1"}}},
 		"spintax in a variant": {"steps:\n  - message:\n      variants:\n        - hi\n        - text: |\n            Hello,\n            {there|you\n",
-			[]want{{5, "steps[0].message.variants[1].text", `line 2, column 1: unclosed "{"`}}},
+			[]want{{7, "steps[0].message.variants[1].text", `column 1: unclosed "{"`}}},
 		"spintax in a message": {"steps:\n  - message: \"Hi {a||b}\"\n",
-			[]want{{2, "steps[0].message", "line 1, column 7: alternative 2 of the choice opened at line 1, column 4 is empty"}}},
+			[]want{{2, "steps[0].message", "column 7: alternative 2 of the choice opened at column 4 is empty"}}},
 		"variants on a wait": {"steps:\n  - message: hi\n  - wait: {duration: 1d, variants: [a, b]}\n",
 			[]want{{3, "steps[1].wait.variants", "unknown key; a wait step has duration, sending_days_only, name"}}},
 	} {

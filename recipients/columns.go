@@ -22,6 +22,24 @@ type UnknownVariableError struct {
 	// Identity: Name is an identity column (recipient_urn, profile_url,
 	// profile_slug), which says who the recipient is, not what to write.
 	Identity bool
+	// Source, when set, names where Names come from (the CSV file's path),
+	// for a caller that puts the problem where the variable is used rather
+	// than on the file: "(columns of people.csv: ...)".
+	Source string
+	// Uses are the texts that use the variable, with where its first
+	// placeholder is in each, so that a campaign of several texts (steps,
+	// variants) says which one to fix.
+	Uses []VariableUse
+}
+
+// VariableUse is where a text uses a variable: the text's field in the
+// campaign's input, as its problems name it ("template", "variants[1].text",
+// "steps[2].template", "steps[0].variants[1].text"), and the line and
+// column (from 1, in characters) of the variable's first placeholder in it.
+type VariableUse struct {
+	Field  string
+	Line   int
+	Column int
 }
 
 func (e *UnknownVariableError) Error() string {
@@ -38,8 +56,48 @@ func (e *UnknownVariableError) Error() string {
 	if e.Nearest != "" {
 		fmt.Fprintf(&b, "; did you mean %q?", e.Nearest)
 	}
+	if e.Source != "" {
+		list += " of " + e.Source
+	}
 	fmt.Fprintf(&b, " (%s: %s)", list, listNames(e.Names))
 	return b.String()
+}
+
+// uses lists where t's texts use the variable name.
+func (t *Template) uses(name string) []VariableUse {
+	var out []VariableUse
+	for _, src := range t.texts() {
+		if line, col, ok := firstUse(src.text, name); ok {
+			out = append(out, VariableUse{Field: src.field, Line: line, Column: col})
+		}
+	}
+	return out
+}
+
+// fieldText is a text of a template with its field in the campaign's input.
+type fieldText struct{ field, text string }
+
+// texts lists t's texts, each with its field as problems name it.
+func (t *Template) texts() []fieldText {
+	var out []fieldText
+	switch {
+	case t.steps != nil:
+		for i, p := range t.source {
+			if p.Text != "" {
+				out = append(out, fieldText{fmt.Sprintf("steps[%d].template", i), p.Text})
+			}
+			for j, v := range p.Variants {
+				out = append(out, fieldText{fmt.Sprintf("steps[%d].variants[%d].text", i, j), v.Text})
+			}
+		}
+	case t.variantSource != nil:
+		for j, v := range t.variantSource {
+			out = append(out, fieldText{fmt.Sprintf("variants[%d].text", j), v.Text})
+		}
+	default:
+		out = append(out, fieldText{"template", t.text})
+	}
+	return out
 }
 
 // maxListedNames bounds the names an UnknownVariableError lists.
@@ -72,7 +130,7 @@ func CheckColumns(columns []string, t *Template) error {
 		if slices.Contains(candidates, lv) {
 			continue
 		}
-		e := &UnknownVariableError{Name: v, Names: h.Columns, Identity: lv == colURN || lv == colURL || lv == colSlug}
+		e := &UnknownVariableError{Name: v, Names: h.Columns, Identity: lv == colURN || lv == colURL || lv == colSlug, Uses: t.uses(v)}
 		if !e.Identity {
 			e.Nearest = nearest(lv, candidates)
 		}
@@ -104,7 +162,7 @@ func CheckInlineVars(rs []Recipient, t *Template) error {
 	var errs []error
 	for _, v := range t.vars {
 		if !seen[v] {
-			errs = append(errs, &UnknownVariableError{Name: v, Nearest: nearest(v, names), Names: names, Inline: true})
+			errs = append(errs, &UnknownVariableError{Name: v, Nearest: nearest(v, names), Names: names, Inline: true, Uses: t.uses(v)})
 		}
 	}
 	return errors.Join(errs...)

@@ -3,6 +3,7 @@ package recipients
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -57,6 +58,47 @@ func TestCheckColumnsNamesTheNearestColumn(t *testing.T) {
 	if err := CheckColumns(wide, mustTemplate(t, "{{x}}")); err == nil || !strings.HasSuffix(err.Error(), ", c18, and 11 more)") {
 		t.Errorf("wide: %v", err)
 	}
+}
+
+// TestUnknownVariableSaysWhereItIsUsed: each text that uses the variable,
+// by its field in the campaign's input, and its first placeholder's line
+// and column there, past choices, escapes and other placeholders.
+func TestUnknownVariableSaysWhereItIsUsed(t *testing.T) {
+	columns := []string{"first_name", "recipient_urn"}
+	uses := func(err error) []VariableUse {
+		var uv *UnknownVariableError
+		if !errors.As(err, &uv) {
+			t.Fatalf("%v, want an *UnknownVariableError", err)
+		}
+		return uv.Uses
+	}
+	check := func(name string, err error, want ...VariableUse) {
+		t.Helper()
+		if got := uses(err); !slices.Equal(got, want) {
+			t.Errorf("%s: uses %+v, want %+v", name, got, want)
+		}
+	}
+	check("template", CheckColumns(columns, mustTemplate(t, "{Hi|Hey} \\{ {{first_name}}, see {{ frist_name }} and {{frist_name}}")),
+		VariableUse{Field: "template", Line: 1, Column: 33})
+	check("template, second line", CheckColumns(columns, mustTemplate(t, "Hi {{first_name}},\n  {a|{{frist_name}}}")),
+		VariableUse{Field: "template", Line: 2, Column: 6})
+	vs, err := ParseVariants([]Variant{{Name: "A", Text: "Hi"}, {Name: "B", Text: "Yo {{frist_name}}"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("variants", CheckColumns(columns, vs), VariableUse{Field: "variants[1].text", Line: 1, Column: 4})
+	steps := mustParts(t,
+		Part{Kind: PartNote, Variants: []Variant{{Name: "A", Text: "{{frist_name}}!"}, {Name: "B"}}},
+		Part{},
+		Part{Kind: PartMessage, Text: "Thanks, {{first_name}}.\nAnd {{frist_name}}"},
+		Part{Kind: PartMessage, Text: "No typo, {{first_name}}"})
+	check("steps", CheckColumns(columns, steps),
+		VariableUse{Field: "steps[0].variants[0].text", Line: 1, Column: 1},
+		VariableUse{Field: "steps[2].template", Line: 2, Column: 5})
+	rs := []Recipient{{RecipientURN: "urn:li:person:a", Vars: map[string]string{"first_name": "Ada"}}}
+	check("inline", CheckInlineVars(rs, steps),
+		VariableUse{Field: "steps[0].variants[0].text", Line: 1, Column: 1},
+		VariableUse{Field: "steps[2].template", Line: 2, Column: 5})
 }
 
 func TestCheckInlineVars(t *testing.T) {

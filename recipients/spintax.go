@@ -60,6 +60,9 @@ type spintaxParser struct {
 	text    string
 	vars    *[]string
 	choices int
+	// firstAt, when not nil, records the byte offset of each variable's
+	// first placeholder, by its index in vars (firstUse).
+	firstAt map[int]int
 }
 
 // open is a choice being read: where its '{' is, its alternatives so far.
@@ -121,6 +124,9 @@ func (p *spintaxParser) parse() (seq, error) {
 				}
 				flush()
 				top().cur = append(top().cur, elem{v: v})
+				if _, seen := p.firstAt[v]; p.firstAt != nil && !seen {
+					p.firstAt[v] = i
+				}
 				i = end
 			}
 		case c == '|' && len(stack) > 1:
@@ -164,7 +170,11 @@ func (p *spintaxParser) parse() (seq, error) {
 func (o *open) endAlternative(text string, i int) error {
 	o.altN++
 	if len(o.cur) == 0 {
-		return errAt(text, i, fmt.Sprintf("alternative %d of the choice opened at %s is empty", o.altN, position(text, o.at)))
+		const rule = "alternative %d of the choice opened at %s is empty"
+		_, col := lineColumn(text, o.at)
+		e := errAt(text, i, fmt.Sprintf(rule, o.altN, position(text, o.at)))
+		e.oneLine = fmt.Sprintf(rule, o.altN, fmt.Sprintf("column %d", col))
+		return e
 	}
 	o.c.alts = append(o.c.alts, o.cur)
 	o.cur = nil
@@ -193,6 +203,23 @@ func (p *spintaxParser) placeholder(start int) (end, v int, err error) {
 		*p.vars = append(*p.vars, name)
 	}
 	return end, v, nil
+}
+
+// firstUse finds the first placeholder of the variable name in text: its
+// line and column, as an editor counts them; ok is false when text does
+// not parse or has no such placeholder.
+func firstUse(text, name string) (line, column int, ok bool) {
+	var vars []string
+	p := &spintaxParser{text: text, vars: &vars, firstAt: map[int]int{}}
+	if _, err := p.parse(); err != nil {
+		return 0, 0, false
+	}
+	v := slices.Index(vars, name)
+	if v < 0 {
+		return 0, 0, false
+	}
+	line, column = lineColumn(text, p.firstAt[v])
+	return line, column, true
 }
 
 // position names a byte offset of text as a person finds it.

@@ -97,6 +97,11 @@ func TestSpintaxErrors(t *testing.T) {
 				t.Errorf("Error() = %q, want %q", err, want)
 			}
 			checkTemplateError(t, tc.text, tpl, err)
+			// For a text of one line, the places a rule names are
+			// columns alone.
+			if want := strings.ReplaceAll(tc.rule, "opened at line 1, column", "opened at column"); te.OneLineRule() != want {
+				t.Errorf("OneLineRule() = %q, want %q", te.OneLineRule(), want)
+			}
 		})
 	}
 }

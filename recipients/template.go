@@ -5,6 +5,7 @@
 package recipients
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 	"slices"
@@ -35,6 +36,8 @@ type Template struct {
 	steps  []step // set by ParseParts only
 	source []Part
 
+	variantSource []Variant // set by ParseVariants only
+
 	// campaign keys the draws of variants and choices (ForCampaign).
 	campaign string
 }
@@ -48,7 +51,15 @@ type TemplateError struct {
 	Line   int
 	Column int
 	Rule   string
+	// oneLine is Rule naming the places it mentions by their column alone,
+	// "" when Rule mentions none (OneLineRule).
+	oneLine string
 }
+
+// OneLineRule is Rule for a text of one line, whose places are named by
+// their column alone: "the choice opened at column 4" rather than "at line
+// 1, column 4".
+func (e *TemplateError) OneLineRule() string { return cmp.Or(e.oneLine, e.Rule) }
 
 func (e *TemplateError) Error() string {
 	if e.Line == 0 {

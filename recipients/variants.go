@@ -3,6 +3,7 @@ package recipients
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -232,7 +233,7 @@ func ParseVariants(variants []Variant) (*Template, error) {
 	if variants == nil {
 		variants = []Variant{}
 	}
-	t := &Template{}
+	t := &Template{variantSource: slices.Clone(variants)}
 	m, err := parseMessage(PartMessage, "", variants, &t.vars)
 	if err != nil {
 		return nil, err

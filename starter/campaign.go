@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -156,7 +157,10 @@ type campaignSource struct {
 	file, sender string
 	// recipientsFrom names where the recipients file came from, for its
 	// errors: "--csv", or the campaign file's line.
-	recipientsFrom             string
+	recipientsFrom string
+	// loaded is the campaign file read by input, nil without one: its
+	// texts' problems are told at its lines.
+	loaded                     *campaignfile.File
 	needID                     bool // start's: the campaign needs an id
 	csv, recipientsJSON        string
 	to                         []string
@@ -241,7 +245,7 @@ func (f *campaignSource) input(id, name string) (workflows.CampaignInput, error)
 			errs = append(errs, err) // *campaignfile.Errors names each line
 			break
 		}
-		file = &cf
+		file, f.loaded = &cf, &cf
 		in = cf.Input
 		// Flags override the file.
 		in.CampaignID, in.Name = cmp.Or(id, cf.ID), cmp.Or(name, cf.Input.Name)
@@ -438,7 +442,10 @@ func readRecipientsJSON(path string) ([]recipients.Recipient, error) {
 // A campaign of steps has every step's text rendered for every recipient
 // (Prepared.Texts), as the worker will before its first send. from names
 // where the file came from, for its errors.
-func checkRecipients(in *workflows.CampaignInput, preview int, from string) (recipients.Summary, error) {
+//
+// A variable that the recipients lack is told where the campaign file, when
+// there is one, uses it (file's line, step, column).
+func checkRecipients(in *workflows.CampaignInput, preview int, from string, file *campaignfile.File) (recipients.Summary, error) {
 	t, err := parseTexts(*in)
 	if err != nil {
 		return recipients.Summary{}, err
@@ -448,7 +455,7 @@ func checkRecipients(in *workflows.CampaignInput, preview int, from string) (rec
 	t = t.ForCampaign(in.CampaignID)
 	if in.RecipientsFile == nil {
 		if err := recipients.CheckInlineVars(in.Recipients, t); err != nil {
-			return recipients.Summary{}, err
+			return recipients.Summary{}, placeVariables(err, file, "", "")
 		}
 		return recipients.SummarizeInline(in.Recipients, t, preview), nil
 	}
@@ -462,7 +469,7 @@ func checkRecipients(in *workflows.CampaignInput, preview int, from string) (rec
 	// that does not read is left to Scan, which says why.
 	if h, _, err := recipients.ReadHeader(f); err == nil {
 		if err := recipients.CheckColumns(h.Columns, t); err != nil {
-			return recipients.Summary{}, recipients.PrefixErrors(in.RecipientsFile.Path+": ", err)
+			return recipients.Summary{}, placeVariables(err, file, in.RecipientsFile.Path, in.RecipientsFile.Path+": ")
 		}
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -474,6 +481,45 @@ func checkRecipients(in *workflows.CampaignInput, preview int, from string) (rec
 	}
 	in.RecipientsFile.SHA256 = sum.SHA256
 	return sum, nil
+}
+
+// placeVariables tells each variable of err (*recipients.UnknownVariableError,
+// joined) that the recipients lack where the campaign file uses it, one
+// line per text, at the file's line, e.g. "spring.yaml:38: steps[2].message:
+// column 32: template variable "frist_name" is not a column; did you mean
+// "first_name"? (columns of /data/people.csv: ...)"; source names the
+// recipients' file there. Without a campaign file, or a variable the file
+// cannot place, each problem is told as it is, after prefix.
+func placeVariables(err error, file *campaignfile.File, source, prefix string) error {
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	var placed []campaignfile.Problem
+	var rest []error
+	for _, e := range errs {
+		var uv *recipients.UnknownVariableError
+		if file != nil && errors.As(e, &uv) && len(uv.Uses) > 0 {
+			told := *uv
+			told.Source = source
+			var ps []campaignfile.Problem
+			for _, u := range uv.Uses {
+				if p, ok := file.TextProblem(u.Field, u.Line, u.Column, told.Error()); ok {
+					ps = append(ps, p)
+				}
+			}
+			if len(ps) == len(uv.Uses) {
+				placed = append(placed, ps...)
+				continue
+			}
+		}
+		rest = append(rest, fmt.Errorf("%s%w", prefix, e))
+	}
+	if placed != nil {
+		slices.SortStableFunc(placed, func(a, b campaignfile.Problem) int { return cmp.Compare(a.Line, b.Line) })
+		rest = append([]error{&campaignfile.Errors{File: file.Name, Problems: placed}}, rest...)
+	}
+	return errors.Join(rest...)
 }
 
 // checkedCampaign is an input that passed every check a start makes.
@@ -499,7 +545,7 @@ func (f *campaignSource) check(id, name string, preview int, consequence string)
 	if err != nil { // Validate has checked it; this is only for the compiler's sake
 		return checkedCampaign{}, usagef("invalid campaign%s:\n%s", consequence, indent(err))
 	}
-	sum, err := checkRecipients(&in, preview, f.recipientsFrom)
+	sum, err := checkRecipients(&in, preview, f.recipientsFrom, f.loaded)
 	if err != nil {
 		return checkedCampaign{}, usagef("invalid recipients%s:\n%s", consequence, indent(err))
 	}

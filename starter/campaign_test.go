@@ -86,7 +86,7 @@ func TestCampaignInputFromCSVAndTemplateFile(t *testing.T) {
 		t.Fatalf("Validate: %v", err)
 	}
 
-	sum, err := checkRecipients(&in, 1, "")
+	sum, err := checkRecipients(&in, 1, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,11 +364,19 @@ func TestMisspelledVariableNamesTheColumn(t *testing.T) {
 			t.Errorf("%s: exit %d, stdout %q, stderr:\n%s\nwant exit 2 and, once, %s", sub, code, out, errOut, want)
 		}
 	}
-	// A campaign file's steps, and inline recipients' vars.
-	file := writeFile(t, "c.yaml", "recipients: "+csv+"\nsteps:\n  - connect: {note: \"Hi {{first_name}}\"}\n  - message: \"About {{compnay}}?\"\n")
-	if code, _, errOut := runStarter(t, "campaign", "preview", "--file", file); code != exitUsage ||
-		!strings.Contains(errOut, `template variable "compnay" is not a column; did you mean "company"?`) {
-		t.Errorf("campaign file: exit %d, stderr:\n%s", code, errOut)
+	// A campaign file's steps: told where each step uses it, at the file's
+	// line, and inline recipients' vars.
+	file := writeFile(t, "c.yaml", "recipients: "+csv+"\nsteps:\n  - connect: {note: \"Hi {{first_name}}\"}\n  - message: \"About {{compnay}}?\"\n"+
+		"  - wait: 1d\n  - message: |\n      Hi {{first_name}},\n      {{compnay}} again\n")
+	wantFile := file + `:4: steps[1].message: column 7: template variable "compnay" is not a column; did you mean "company"? (columns of ` + csv + `: first_name, company, recipient_urn)` + "\n" +
+		"  " + file + `:8: steps[3].message: column 1: template variable "compnay" is not a column; did you mean "company"? (columns of ` + csv + `: first_name, company, recipient_urn)` + "\n"
+	if code, _, errOut := runStarter(t, "campaign", "preview", "--file", file); code != exitUsage || !strings.HasSuffix(errOut, ":\n  "+wantFile) {
+		t.Errorf("campaign file: exit %d, stderr:\n%s\nwant it to end with\n  %s", code, errOut, wantFile)
+	}
+	rjFile := writeFile(t, "r.json", `[{"recipient_urn": "urn:li:person:ada", "vars": {"first_name": "Ada", "company": "Acme"}}]`)
+	if code, _, errOut := runStarter(t, "campaign", "preview", "--file", file, "--recipients-json", rjFile); code != exitUsage ||
+		!strings.Contains(errOut, file+`:4: steps[1].message: column 7: template variable "compnay" is not in any recipient's vars; did you mean "company"? (vars: company, first_name)`) {
+		t.Errorf("campaign file, inline recipients: exit %d, stderr:\n%s", code, errOut)
 	}
 	rj := writeFile(t, "r.json", `[{"recipient_urn": "urn:li:person:ada", "vars": {"first_name": "Ada"}}]`)
 	if code, _, errOut := runStarter(t, "campaign", "preview", "--recipients-json", rj, "--template", "Hi {{firstname}}"); code != exitUsage ||
