@@ -36,8 +36,11 @@ func TestDemo(t *testing.T) {
 		"invalid input, nothing was sent",
 		"invalid: message: must not be only whitespace",
 		"already started; not sending it again",
-		// The campaign: preview, start, watch, report.
+		// The campaign: preview (with start's flags, its invalid rows
+		// told as meant), start, watch, report.
 		"rows 7  valid 5  invalid 2",
+		"(exit status 2, as meant: two rows are invalid)",
+		"--anytime --min-gap 2s --max-gap 4s\nPreview: nothing is sent",
 		"line 6: template variable \"company\" is missing or empty",
 		"Started campaign demo-campaign-",
 		"delivered 3  failed 1  unknown 0  invalid 2  skipped 1  pending 0",
@@ -58,6 +61,10 @@ func TestDemo(t *testing.T) {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("the demo's output lacks %q", want)
 		}
+	}
+	// Its output is piped here: no terminal escapes (bold titles).
+	if strings.Contains(r.stdout, "\033") {
+		t.Errorf("the demo's piped output holds terminal escapes")
 	}
 	if t.Failed() {
 		t.Logf("demo output:\n%s", r)
