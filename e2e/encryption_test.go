@@ -604,13 +604,20 @@ func TestEncryptedRecipientNames(t *testing.T) {
 	// rather than name recipients anew.
 	otherKeys := filepath.Join(dir, "other-keys")
 	writeFile(t, otherKeys, keyID+" "+newSecret(t)+"\n")
-	for name, env := range map[string][]string{
-		"without keys":    {codec.EnvKeyFile + "="},
-		"with other keys": {codec.EnvKeyFile + "=" + otherKeys},
+	// Without keys, the starter sees that the workers encrypt and refuses
+	// before it reads anything (a usage error); with other keys, it cannot
+	// read the earlier runs and names the campaign.
+	for name, want := range map[string]struct {
+		env  []string
+		code int
+		text string
+	}{
+		"without keys":    {[]string{codec.EnvKeyFile + "="}, 2, "encrypt payloads: give the starter the same keys"},
+		"with other keys": {[]string{codec.EnvKeyFile + "=" + otherKeys}, 1, campaign},
 	} {
-		r = s.runWithEnv(t, "starter", env, append(again, "--task-queue", queue)...)
-		if r.code != 1 || !strings.Contains(r.stderr, "nothing was started") || !strings.Contains(r.stderr, campaign) {
-			t.Errorf("campaign started again %s: want exit 1, nothing started\n%s", name, r)
+		r = s.runWithEnv(t, "starter", want.env, append(again, "--task-queue", queue)...)
+		if r.code != want.code || !strings.Contains(r.stderr, "nothing was started") || !strings.Contains(r.stderr, want.text) {
+			t.Errorf("campaign started again %s: want exit %d, nothing started, %q\n%s", name, want.code, want.text, r)
 		}
 	}
 	for _, u := range []string{first, second, added} {
@@ -619,16 +626,29 @@ func TestEncryptedRecipientNames(t *testing.T) {
 		}
 	}
 
-	// A campaign that ran without encryption keeps its URN names when
-	// started again with it: nobody is messaged twice.
+	// A campaign that ran without encryption (on workers without keys)
+	// keeps its URN names when started again once its workers encrypt:
+	// nobody is messaged twice.
 	const plainFor = "urn:li:person:ACoAAE2ePlainFirst"
 	plain := "e2e-names-plain"
+	plainQueue := queue + "-plain"
 	plainCSV := writeCSV(t, "recipient_urn,first_name", plainFor+",Di")
 	plainArgs := []string{"campaign", "start", "--id", plain, "--csv", plainCSV, "--template", "Hi {{first_name}}",
-		"--anytime", "--min-gap", "100ms", "--max-gap", "200ms", "--watch", "--task-queue", queue}
-	if r = s.runWithEnv(t, "starter", []string{codec.EnvKeyFile + "="}, plainArgs...); r.code != 0 || strings.Contains(r.stdout, "pseudonyms") {
+		"--anytime", "--min-gap", "100ms", "--max-gap", "200ms", "--watch", "--task-queue", plainQueue}
+	plainWorker, err := s.startWorker(plainQueue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = s.runWithEnv(t, "starter", []string{codec.EnvKeyFile + "="}, plainArgs...)
+	plainWorker.Stop()
+	if r.code != 0 || strings.Contains(r.stdout, "pseudonyms") {
 		t.Fatalf("campaign without encryption: %s", r)
 	}
+	encWorker, err := s.startWorker(plainQueue, "--encryption-key-file", keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer encWorker.Stop()
 	if r = s.runWithEnv(t, "starter", withKey, plainArgs...); r.code != 0 || !strings.Contains(r.stdout, "named by their URNs") {
 		t.Fatalf("the same campaign started again with encryption: want it to keep URN names and say so\n%s", r)
 	}
