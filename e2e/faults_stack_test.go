@@ -20,6 +20,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/outpacehq/outpace/contacts"
 	"github.com/outpacehq/outpace/internal/devstack"
 	"github.com/outpacehq/outpace/outx"
 	"github.com/outpacehq/outpace/outx/outxtest"
@@ -119,11 +120,17 @@ func (r *faultRun) stopServer() {
 	r.dev = nil
 }
 
+// env is the scenario's environment for the binaries: its server, and a
+// contacts store of its own (scenarios reuse recipients).
+func (r *faultRun) env(extra ...string) []string {
+	return append([]string{"TEMPORAL_ADDRESS=" + r.address, contacts.EnvDB + "=" + filepath.Join(r.dir, "contacts.db")}, extra...)
+}
+
 // startWorker starts the worker binary on the scenario's queue, pointed at
 // its server and its sandbox.
 func (r *faultRun) startWorker() {
 	r.t.Helper()
-	w, err := r.s.startWorkerWithEnv(r.queue, []string{"TEMPORAL_ADDRESS=" + r.address, "OUTX_BASE_URL=" + r.url})
+	w, err := r.s.startWorkerWithEnv(r.queue, r.env("OUTX_BASE_URL="+r.url))
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -140,7 +147,7 @@ func (r *faultRun) killWorker() {
 // starter runs the starter binary against the scenario's server.
 func (r *faultRun) starter(args ...string) result {
 	r.t.Helper()
-	return r.s.runWithEnv(r.t, "starter", []string{"TEMPORAL_ADDRESS=" + r.address}, args...)
+	return r.s.runWithEnv(r.t, "starter", r.env(), args...)
 }
 
 // startCampaign starts a campaign of n recipients from a CSV file, paced at

@@ -24,6 +24,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/outpacehq/outpace/contacts"
 	"github.com/outpacehq/outpace/internal/devstack"
 	"github.com/outpacehq/outpace/outx/outxtest"
 	"github.com/outpacehq/outpace/workflows"
@@ -67,7 +68,11 @@ type stack struct {
 	queue                  string // the task queue of worker
 	worker                 *process
 	sendersFile            string
-	laneEnv                []string // a lane's sandbox and queue, for the binaries
+	// contactsDB is the contacts store (a SQLite file) of the stack's
+	// worker and starter; a lane has its own, so that what one test's
+	// campaigns did to a person never decides for another test's.
+	contactsDB string
+	laneEnv    []string // a lane's sandbox, queue and store, for the binaries
 }
 
 var (
@@ -136,7 +141,7 @@ func start() (*stack, error) {
 		dev: dev, root: dev.Root, bin: dev.Bin, temporalCLI: dev.TemporalCLI,
 		address: dev.Server.Address, client: dev.Server.Client, sandbox: dev.Sandbox,
 		uiURL: fmt.Sprintf("http://127.0.0.1:%d", uiPort), codecPort: codecPort,
-		queue: workflows.TaskQueue,
+		queue: workflows.TaskQueue, contactsDB: filepath.Join(dev.Root, "contacts.db"),
 	}
 	// The workers' account has no limits of its own. Its pacer still lets
 	// one task through at a time, across every test on the shared queue: a
@@ -172,6 +177,7 @@ func (s *stack) lane(t *testing.T, queue string, opts outxtest.Options, workerAr
 	l.sandbox = outxtest.NewServer(opts)
 	t.Cleanup(l.sandbox.Close)
 	l.queue = queue
+	l.contactsDB = filepath.Join(t.TempDir(), "contacts.db")
 	l.laneEnv = []string{"OUTX_BASE_URL=" + l.sandbox.URL, "OUTPACE_TASK_QUEUE=" + queue}
 	w, err := l.startWorker(queue, workerArgs...)
 	if err != nil {
@@ -185,7 +191,7 @@ func (s *stack) lane(t *testing.T, queue string, opts outxtest.Options, workerAr
 // env is the environment of the binaries: the dev server's address and the
 // stack's sandbox and queue, as a user would configure them; extra wins.
 func (s *stack) env(extra ...string) []string {
-	own := append([]string{"OUTX_API_KEY=" + apiKey, "OUTPACE_SENDERS_FILE=" + s.sendersFile}, s.laneEnv...)
+	own := append([]string{"OUTX_API_KEY=" + apiKey, "OUTPACE_SENDERS_FILE=" + s.sendersFile, contacts.EnvDB + "=" + s.contactsDB}, s.laneEnv...)
 	return s.dev.Env(append(own, extra...)...)
 }
 

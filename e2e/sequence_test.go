@@ -15,6 +15,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"github.com/outpacehq/outpace/contacts"
 	"github.com/outpacehq/outpace/outx/outxtest"
 	"github.com/outpacehq/outpace/senders"
 	"github.com/outpacehq/outpace/workflows"
@@ -42,7 +43,8 @@ func newPaceRun(t *testing.T, s *stack, queue string, opts outxtest.Options, sen
 	t.Cleanup(r.sandbox.Close)
 	path := filepath.Join(r.dir, "senders.yaml")
 	writeFile(t, path, sendersYAML)
-	r.env = []string{"OUTX_BASE_URL=" + r.sandbox.URL, "OUTPACE_SENDERS_FILE=" + path}
+	r.env = []string{"OUTX_BASE_URL=" + r.sandbox.URL, "OUTPACE_SENDERS_FILE=" + path,
+		contacts.EnvDB + "=" + filepath.Join(r.dir, "contacts.db")}
 	r.startWorker()
 	t.Cleanup(func() {
 		if r.worker != nil {
