@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 
+	"github.com/outpacehq/outpace/contacts"
 	"github.com/outpacehq/outpace/internal/devstack"
 	"github.com/outpacehq/outpace/outx/outxtest"
 	"github.com/outpacehq/outpace/workflows"
@@ -127,7 +128,11 @@ func (s *Stack) startWorker(ctx context.Context, bin, queue, outxURL string) (*W
 			"--task-queue", queue, "--outx-base-url", outxURL, "--log-level", lvl,
 			"--senders-file", s.senders,
 		}, s.opts.WorkerArgs...),
-		Env:       append(devstack.CleanEnv(), "OUTX_API_KEY="+outxtest.DefaultAPIKey),
+		// A contacts store of the worker's own: benchmarks reuse
+		// recipients across runs, which the default contact policy would
+		// skip (a baseline build from before the store ignores it).
+		Env: append(devstack.CleanEnv(), "OUTX_API_KEY="+outxtest.DefaultAPIKey,
+			contacts.EnvDB+"="+filepath.Join(s.Tmp, fmt.Sprintf("contacts-%s-%d.db", queue, time.Now().UnixNano()))),
 		Dir:       s.Tmp,
 		LogFile:   filepath.Join(s.Tmp, fmt.Sprintf("worker-%d.log", time.Now().UnixNano())),
 		Ready:     s.Client,
