@@ -11,8 +11,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/outpacehq/outpace/outx"
-	"github.com/outpacehq/outpace/pacer"
 	"github.com/outpacehq/outpace/senders"
+	"github.com/outpacehq/outpace/stops"
 	"github.com/outpacehq/outpace/workflows"
 )
 
@@ -122,33 +122,24 @@ func (s *stopRecipient) run(ctx context.Context) error {
 		}
 	}
 	out := stopOutput{RecipientURN: s.urn, CampaignID: s.campaign}
-	req := workflows.StopRecipientRequest{RecipientURN: s.urn, Reason: s.reason}
+	st := s.stopper(c)
+	var told stops.Told
 	if !s.everywhere {
-		out.WorkflowID = s.campaign
-		if out.Result, err = s.update(ctx, c, s.campaign, req); err != nil {
+		if told, err = st.InCampaign(ctx, s.campaign, s.urn, s.reason); err != nil {
 			return fmt.Errorf("stopping %s in campaign %s: %v", s.urn, s.campaign, rootMessage(err))
 		}
 	} else {
 		if s.sender == "" {
-			if s.sender, err = s.campaignSender(ctx, c, v); err != nil {
+			if s.sender, err = st.CampaignSender(ctx, s.campaign, v.RunID); err != nil {
 				return fmt.Errorf("%v; nothing was sent (give --sender)", err)
 			}
 		}
-		out.Sender, out.WorkflowID = s.sender, pacer.WorkflowID(s.taskQueue, s.sender)
-		out.Result, err = s.update(ctx, c, out.WorkflowID, req)
-		var nf *serviceerror.NotFound
-		if errors.As(err, &nf) {
-			// No pacer runs for this account now: start it with the stop, so
-			// that it is recorded before any campaign acts again.
-			_, err = c.SignalWithStartWorkflow(ctx, out.WorkflowID, pacer.StopRecipient, req,
-				client.StartWorkflowOptions{ID: out.WorkflowID, TaskQueue: s.taskQueue},
-				pacer.WorkflowType, pacer.Input{Sender: s.sender})
-			out.StartedPacer, out.Result = err == nil, ""
-		}
-		if err != nil {
+		if told, err = st.InAccount(ctx, s.sender, s.urn, s.reason); err != nil {
 			return fmt.Errorf("stopping %s for sender %s: %v", s.urn, s.sender, rootMessage(err))
 		}
+		out.Sender = told.Account
 	}
+	out.WorkflowID, out.Result, out.StartedPacer = told.WorkflowID, told.Result, told.StartedPacer
 	if s.json {
 		printJSON(s.stdout, out)
 		return nil
@@ -169,38 +160,10 @@ func (s *stopRecipient) run(ctx context.Context) error {
 	return nil
 }
 
-// update sends the stop as an update, so that the answer says what it did
-// (stopped now, or when the person's sequence gets there).
-func (s *stopRecipient) update(ctx context.Context, c client.Client, workflowID string, req workflows.StopRecipientRequest) (string, error) {
-	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: workflowID, UpdateName: workflows.UpdateStopRecipient,
-		Args: []any{req}, WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err != nil {
-		return "", err
-	}
-	var result string
-	err = h.Get(ctx, &result)
-	return result, err
-}
-
-// campaignSender is the sender a campaign acts from: in its memo, or its
-// input for a campaign started without it.
-func (s *stopRecipient) campaignSender(ctx context.Context, c client.Client, v campaignView) (string, error) {
-	d, err := describe(ctx, c, s.campaign, v.RunID)
-	if err != nil {
-		return "", fmt.Errorf("campaign %s: %w", s.campaign, err)
-	}
-	var sender string
-	decode(s.dataConverter, d.GetWorkflowExecutionInfo().GetMemo().GetFields()["sender"], &sender)
-	if sender != "" {
-		return sender, nil
-	}
-	in, err := readCampaignInput(ctx, c, s.dataConverter, s.keys != nil, s.campaign, v.RunID)
-	if err != nil {
-		return "", err
-	}
-	return senders.Or(in.Sender), nil
+// stopper sends the stops: the rule is the stops package's, shared with
+// the inbound server.
+func (s *stopRecipient) stopper(c client.Client) *stops.Stopper {
+	return &stops.Stopper{Client: c, TaskQueue: s.taskQueue, DataConverter: s.dataConverter, Encrypted: s.keys != nil}
 }
 
 // urnOf finds the URN of --recipient-id from the memo of its run in the

@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/outpacehq/outpace/codec"
+	"github.com/outpacehq/outpace/stops"
 	"github.com/outpacehq/outpace/workflows"
 )
 
@@ -128,26 +129,7 @@ func readPreviousCampaign(ctx context.Context, c client.Client, dc converter.Dat
 // readCampaignInput reads a campaign run's input from its first event,
 // with dc (which decrypts when encrypted is true).
 func readCampaignInput(ctx context.Context, c client.Client, dc converter.DataConverter, encrypted bool, id, runID string) (workflows.CampaignInput, error) {
-	var in workflows.CampaignInput
-	it := c.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	if !it.HasNext() {
-		return in, fmt.Errorf("campaign %s ran before, but its history is empty", id)
-	}
-	first, err := it.Next()
-	if err != nil {
-		return in, fmt.Errorf("reading the input of campaign %s's earlier run: %w", id, err)
-	}
-	payloads := first.GetWorkflowExecutionStartedEventAttributes().GetInput()
-	if len(payloads.GetPayloads()) == 0 {
-		return in, fmt.Errorf("campaign %s ran before, but its first event holds no input", id)
-	}
-	if !encrypted && string(payloads.GetPayloads()[0].GetMetadata()[converter.MetadataEncoding]) == codec.EncodingEncrypted {
-		return in, fmt.Errorf("campaign %s's input is encrypted, and payload encryption is off here: give the keys it was encrypted with (--encryption-key-file or %s)", id, codec.EnvKey)
-	}
-	if err := dc.FromPayloads(payloads, &in); err != nil {
-		return in, fmt.Errorf("campaign %s's input cannot be read: %w", id, err)
-	}
-	return in, nil
+	return stops.CampaignInput(ctx, c, dc, encrypted, id, runID)
 }
 
 // earlierMessages looks for messages of campaign id when the campaign's own
