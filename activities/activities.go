@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/outpacehq/outpace/contacts"
 	"github.com/outpacehq/outpace/outx"
 	"github.com/outpacehq/outpace/senders"
 )
@@ -79,6 +80,12 @@ type Activities struct {
 	// read once each and are spaced by the workflow's retry policy, so a task
 	// pending for hours holds no worker slot and adds no history. Default 2m.
 	PollBurst time.Duration
+	// Contacts is the ledger of people: a message or connection request is
+	// claimed there before its request (the do-not-contact list, the
+	// campaign's contact policy) and finished when its task is; look-ups
+	// and connection checks are recorded. The worker always sets it; nil
+	// (tests that do not care) keeps no ledger.
+	Contacts contacts.Store
 }
 
 // SendInput is a validated message to queue with OutX from the account
@@ -87,6 +94,9 @@ type SendInput struct {
 	Sender       string `json:"sender,omitempty"`
 	RecipientURN string `json:"recipient_urn"`
 	Message      string `json:"message"`
+	// Ledger: the campaign, step, profile slug and contact policy the
+	// contacts store's claim records and applies.
+	Ledger
 }
 
 // SendResult identifies the OutX task that will perform the send.
@@ -94,17 +104,23 @@ type SendResult struct {
 	TaskID string `json:"task_id"`
 }
 
-// Send makes exactly one Send Message request. Its errors say whether a task
-// may have been created (ErrAmbiguous) or certainly was not (every other type).
+// Send makes exactly one Send Message request, once the contacts store
+// granted the claim on the person (ErrExcluded, ErrContactedElsewhere,
+// ErrContactsUnavailable otherwise). Its errors say whether a task may have
+// been created (ErrAmbiguous) or certainly was not (every other type).
 func (a *Activities) Send(ctx context.Context, in SendInput) (SendResult, error) {
 	c, err := a.client(in.Sender)
 	if err != nil {
+		return SendResult{}, err
+	}
+	if err := a.claim(ctx, contacts.ActionMessage, in.Sender, in.RecipientURN, in.Ledger); err != nil {
 		return SendResult{}, err
 	}
 	start := time.Now()
 	created, err := c.SendMessage(ctx, outx.SendMessageRequest{RecipientURN: in.RecipientURN, Message: in.Message})
 	recordSendLatency(ctx, time.Since(start))
 	if err != nil {
+		a.finishNoTask(ctx, contacts.ActionMessage, in.Step, notSentOutcome(err), err)
 		return SendResult{}, sendError(err)
 	}
 	activity.GetLogger(ctx).Info("OutX task created", "TaskID", created.TaskID, "RecipientURN", in.RecipientURN)
@@ -135,11 +151,25 @@ func sendError(err error) error {
 	return temporal.NewNonRetryableApplicationError(err.Error(), typ, nil)
 }
 
+// notSentOutcome is the ledger's outcome of a request that failed: "unknown"
+// when it may have created a task (the claim then stays a contact),
+// "not_sent" when it certainly did not (the claim is freed).
+func notSentOutcome(err error) string {
+	if outx.NoTaskCreated(err) {
+		return "not_sent"
+	}
+	return "unknown"
+}
+
 // PollInput names the OutX task to watch, and the account that created it
 // (OutX knows a task only under its own team's key).
 type PollInput struct {
 	Sender string `json:"sender,omitempty"`
 	TaskID string `json:"task_id"`
+	// Action and Step name the contacts store's row of the task (claimed
+	// by the send), finished when the task is final; no Action: none.
+	Action contacts.Action `json:"action,omitempty"`
+	Step   string          `json:"step,omitempty"`
 	// Slot, when set, is released as soon as the task is final, so the
 	// account's next gap counts from that moment (Released tells).
 	Slot *Slot `json:"slot,omitempty"`
@@ -198,6 +228,12 @@ func (a *Activities) PollStatus(ctx context.Context, in PollInput) (PollResult, 
 			if !res.Sent {
 				res.Reason = task.FailureReason()
 			}
+			// The ledger first: the slot is released only once the
+			// outcome is recorded, and a poll is safe to repeat.
+			if err := a.finish(ctx, pollLedgerResult(in, res)); err != nil {
+				activity.RecordHeartbeat(ctx, progress)
+				return PollResult{}, unavailable(err, true, progress)
+			}
 			res.Released = a.release(ctx, in.Slot, time.Now(), res.Sent, res.AlreadyConnected)
 			return res, nil
 		case err == nil:
@@ -233,6 +269,18 @@ func (a *Activities) PollStatus(ctx context.Context, in PollInput) (PollResult, 
 		case <-time.After(interval):
 		}
 	}
+}
+
+// pollLedgerResult is the contacts store's record of a final task.
+func pollLedgerResult(in PollInput, res PollResult) contacts.Result {
+	r := contacts.Result{Action: in.Action, Step: in.Step, TaskID: in.TaskID, Outcome: "failed", Reason: res.Reason}
+	switch {
+	case res.Sent && res.AlreadyConnected:
+		r.Outcome, r.Reason = "delivered", "already a 1st-degree connection"
+	case res.Sent:
+		r.Outcome = "delivered"
+	}
+	return r
 }
 
 // heartbeatAfter is how long a poll attempt runs before it heartbeats;

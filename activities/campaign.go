@@ -10,6 +10,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/outpacehq/outpace/contacts"
 	"github.com/outpacehq/outpace/outx"
 	"github.com/outpacehq/outpace/recipients"
 )
@@ -159,6 +160,8 @@ func FileDigest(path string) (string, error) {
 type LookupInput struct {
 	Sender      string `json:"sender,omitempty"`
 	ProfileSlug string `json:"profile_slug"`
+	// CampaignID is recorded with the look-up in the contacts store.
+	CampaignID string `json:"campaign_id,omitempty"`
 }
 
 // LookupResult is the person URN OutX found for a profile.
@@ -186,12 +189,17 @@ func (a *Activities) LookupProfile(ctx context.Context, in LookupInput) (LookupR
 	}
 	urn, ok := task.ProfileURN()
 	if !ok {
-		return LookupResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("profile_slug %q: OutX found no profile (%s)", in.ProfileSlug, task.FailureReason()), ErrProfileNotFound, nil)
+		err := fmt.Errorf("profile_slug %q: OutX found no profile (%s)", in.ProfileSlug, task.FailureReason())
+		a.recordRead(ctx, contacts.ActionLookup, in.Sender, "", in.ProfileSlug, Ledger{CampaignID: in.CampaignID}, p.TaskID, "failed", err.Error())
+		return LookupResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrProfileNotFound, nil)
 	}
 	if err := outx.ValidateRecipientURN(urn); err != nil {
-		return LookupResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("profile_slug %q: OutX returned %s", in.ProfileSlug, err), ErrProfileNotFound, nil)
+		err := fmt.Errorf("profile_slug %q: OutX returned %s", in.ProfileSlug, err)
+		a.recordRead(ctx, contacts.ActionLookup, in.Sender, "", in.ProfileSlug, Ledger{CampaignID: in.CampaignID}, p.TaskID, "failed", err.Error())
+		return LookupResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrProfileNotFound, nil)
 	}
+	// The URN found teaches the store who the slug is (a do-not-contact
+	// entry by profile URL then holds for the URN).
+	a.recordRead(ctx, contacts.ActionLookup, in.Sender, urn, in.ProfileSlug, Ledger{CampaignID: in.CampaignID}, p.TaskID, "delivered", "")
 	return LookupResult{RecipientURN: urn, TaskID: p.TaskID, Polls: p.Polls}, nil
 }

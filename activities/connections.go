@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/outpacehq/outpace/contacts"
 	"github.com/outpacehq/outpace/outx"
 )
 
@@ -19,6 +20,8 @@ type SendConnectionInput struct {
 	Sender     string `json:"sender,omitempty"`
 	ProfileURN string `json:"profile_urn"`
 	Note       string `json:"note,omitempty"`
+	// Ledger: as SendInput's.
+	Ledger
 }
 
 // SendConnection makes exactly one Send Connection Request request. As with
@@ -31,8 +34,12 @@ func (a *Activities) SendConnection(ctx context.Context, in SendConnectionInput)
 	if err != nil {
 		return SendResult{}, err
 	}
+	if err := a.claim(ctx, contacts.ActionConnect, in.Sender, in.ProfileURN, in.Ledger); err != nil {
+		return SendResult{}, err
+	}
 	created, err := c.SendConnectionRequest(ctx, outx.SendConnectionRequestBody{ProfileURN: in.ProfileURN, Note: in.Note})
 	if err != nil {
+		a.finishNoTask(ctx, contacts.ActionConnect, in.Step, notSentOutcome(err), err)
 		return SendResult{}, sendError(err)
 	}
 	activity.GetLogger(ctx).Info("OutX connection request task created", "TaskID", created.TaskID, "ProfileURN", in.ProfileURN)
@@ -44,6 +51,10 @@ func (a *Activities) SendConnection(ctx context.Context, in SendConnectionInput)
 type CheckConnectionInput struct {
 	Sender     string `json:"sender,omitempty"`
 	ProfileURN string `json:"profile_urn"`
+	// CampaignID and Step are recorded with the check in the contacts
+	// store.
+	CampaignID string `json:"campaign_id,omitempty"`
+	Step       string `json:"step,omitempty"`
 }
 
 // CheckConnectionResult says whether the person is among the account's
@@ -74,13 +85,20 @@ func (a *Activities) CheckConnection(ctx context.Context, in CheckConnectionInpu
 	if err != nil {
 		return CheckConnectionResult{}, err
 	}
+	l := Ledger{CampaignID: in.CampaignID, Step: in.Step}
 	urns, ok := task.Connections()
 	if !ok {
-		return CheckConnectionResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("fetch-connections task %s ended %s without a list of connections (%s)", p.TaskID, task.Status, task.FailureReason()),
-			ErrConnectionsUnreadable, nil)
+		msg := fmt.Sprintf("fetch-connections task %s ended %s without a list of connections (%s)", p.TaskID, task.Status, task.FailureReason())
+		a.recordRead(ctx, contacts.ActionCheck, in.Sender, in.ProfileURN, "", l, p.TaskID, "failed", msg)
+		return CheckConnectionResult{}, temporal.NewNonRetryableApplicationError(msg, ErrConnectionsUnreadable, nil)
 	}
-	return CheckConnectionResult{Connected: slices.Contains(urns, in.ProfileURN), TaskID: p.TaskID, Polls: p.Polls}, nil
+	connected := slices.Contains(urns, in.ProfileURN)
+	seen := "not connected yet"
+	if connected {
+		seen = "connected"
+	}
+	a.recordRead(ctx, contacts.ActionCheck, in.Sender, in.ProfileURN, "", l, p.TaskID, "delivered", seen)
+	return CheckConnectionResult{Connected: connected, TaskID: p.TaskID, Polls: p.Polls}, nil
 }
 
 // readProgress survives a retried read (look-up, connections), so that a

@@ -135,6 +135,32 @@ func (d *decoder) durationPtr(n *yaml.Node, field string) *workflows.Duration {
 	return &w
 }
 
+// contactPolicy reads contact_policy: "allow" (or a scope alone), or a
+// mapping of scope and window. Validate checks the values.
+func (d *decoder) contactPolicy(n *yaml.Node, field string) *workflows.ContactPolicy {
+	n = resolve(n)
+	if n.Kind == yaml.ScalarNode && !isNull(n) {
+		s, _ := d.text(n, field)
+		return &workflows.ContactPolicy{Scope: s}
+	}
+	if isNull(n) {
+		d.fail(n, field, "want allow, or a mapping of scope (account or all) and window (such as 90d); found nothing (leave the key out for the default: account, 90d)")
+		return nil
+	}
+	p := &workflows.ContactPolicy{}
+	if d.object(n, field, "the contact policy", []key{
+		{"scope", func(v *yaml.Node, field string) { p.Scope = d.required(v, field) }},
+		{"window", func(v *yaml.Node, field string) {
+			if _, ok := d.duration(v, field); ok {
+				p.Window = resolve(v).Value
+			}
+		}},
+	}) == nil {
+		return nil
+	}
+	return p
+}
+
 // positive reads a duration that must be more than zero.
 func (d *decoder) positive(n *yaml.Node, field string) workflows.Duration {
 	v, ok := d.duration(n, field)

@@ -13,6 +13,7 @@
 //	pacing: {min_gap: 2m, max_gap: 6m, hourly_cap: 10, daily_cap: 30}
 //	send_deadline: 72h           # optional, per message (see workflows.CampaignInput)
 //	poll_deadline: 48h           # optional
+//	contact_policy: {scope: account, window: 90d}  # optional: the default; scope all, or contact_policy: allow
 //	steps:
 //	  - connect:
 //	      note: "Hi {{first_name}}, ..."
@@ -319,6 +320,7 @@ func (d *decoder) campaign(n *yaml.Node) bool {
 		}},
 		{"send_deadline", func(v *yaml.Node, field string) { in.SendDeadline = d.positive(v, field) }},
 		{"poll_deadline", func(v *yaml.Node, field string) { in.PollDeadline = d.positive(v, field) }},
+		{"contact_policy", func(v *yaml.Node, field string) { in.ContactPolicy = d.contactPolicy(v, field) }},
 		{"steps", d.steps},
 	})
 	if seen != nil && !seen["steps"] {

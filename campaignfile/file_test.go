@@ -303,7 +303,7 @@ func TestTextProblemsAtTheFilesLine(t *testing.T) {
 
 func TestErrorsFormat(t *testing.T) {
 	_, err := Parse("spring.yaml", []byte("sendr: alice\nsteps:\n  - message:\n"))
-	want := "spring.yaml:1: sendr: unknown key (did you mean sender?); a campaign has name, id, sender, recipients, window, pacing, send_deadline, poll_deadline, steps\n" +
+	want := "spring.yaml:1: sendr: unknown key (did you mean sender?); a campaign has name, id, sender, recipients, window, pacing, send_deadline, poll_deadline, contact_policy, steps\n" +
 		"spring.yaml:3: steps[0].message: needs the message's text: \"- message: TEXT\", or \"- message: {text: TEXT, name: NAME}\""
 	if err == nil || err.Error() != want {
 		t.Errorf("error:\n%v\nwant\n%s", err, want)

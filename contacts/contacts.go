@@ -15,6 +15,7 @@ package contacts
 import (
 	"context"
 	"errors"
+	"io"
 	"time"
 )
 
@@ -94,6 +95,8 @@ type Verdict struct {
 	Skipped bool
 	Reason  string
 	Earlier *Entry
+	// DNC is the do-not-contact entry that excluded the person.
+	DNC *DNCEntry
 }
 
 // Result is how a claimed action ended. NoTask says OutX certainly created
@@ -148,28 +151,67 @@ type Store interface {
 	// Claim checks the do-not-contact list and (for contacting actions)
 	// the policy, and records the claim, in one transaction: two claims on
 	// one person racing from two campaigns or accounts, exactly one wins.
+	//
+	// In order: a person on the list is Excluded (by URN, or by slug when
+	// the claim carries it or the store has learnt it); a claim already
+	// held by the same WorkflowID, Action and Step is granted again (the
+	// same row, the new RunID); a campaign's claim on a person contacted
+	// within the policy's window by another campaign (or a single send)
+	// that did not end NoTask is Skipped; otherwise the row is written.
+	// A claim without a campaign (a single send) is never Skipped, but
+	// counts as an earlier contact for campaigns. Reads (lookup, check)
+	// are only recorded, and a lookup that knows both the URN and the
+	// slug teaches the store who the slug is. A contacting claim needs
+	// RecipientURN.
 	Claim(ctx context.Context, c Claim) (Verdict, error)
-	// Finish records how a claimed action ended (idempotent).
+	// Finish records how a claimed action ended (idempotent). A result
+	// without a claim (a run started before the store) changes nothing.
 	Finish(ctx context.Context, r Result) error
 	// Check answers what Claim would, without recording anything (for a
 	// campaign's preview).
 	Check(ctx context.Context, c Claim) (Verdict, error)
-	// History lists every action on a person (by URN or slug), oldest first.
+	// CheckMany is Check for many claims at once, on one connection: a
+	// preview of a whole CSV. Verdicts are in the claims' order.
+	CheckMany(ctx context.Context, cs []Claim) ([]Verdict, error)
+	// History lists every action on a person (by URN, profile URL or
+	// slug), oldest first.
 	History(ctx context.Context, person string) ([]Entry, error)
 
+	// AddDNC adds a person to the do-not-contact list by URN or slug (or
+	// both), or changes the reason of their entry.
 	AddDNC(ctx context.Context, e DNCEntry) error
+	// RemoveDNC takes a person (URN, profile URL or slug) off the list,
+	// with the entries the store knows are the same person's; false when
+	// there was none.
 	RemoveDNC(ctx context.Context, person string) (bool, error)
+	// ListDNC calls fn for every entry, oldest first.
 	ListDNC(ctx context.Context, fn func(DNCEntry) error) error
-	// ImportDNC reads a file of entries (one per line, or CSV with a
-	// header: person, reason), all or nothing; errors name the line.
-	// Returns the count of new entries.
-	// (signature may grow options)
+	// ImportDNC reads a file of entries (one person per line, or CSV with
+	// a header), all or nothing: any bad line and nothing is imported,
+	// and the error (an *ImportError) names the lines.
+	ImportDNC(ctx context.Context, r io.Reader, opts ImportOptions) (ImportResult, error)
+	// ExportDNC writes the list as CSV (recipient_urn, profile_slug,
+	// reason, added_at), which ImportDNC reads back.
+	ExportDNC(ctx context.Context, w io.Writer) error
 
+	// Describe names the store for a person (the kind and the file or
+	// URL), with any password hidden.
+	Describe() string
 	Close() error
 }
 
 // Open opens (and migrates) the store that dsn names: a postgres:// or
 // postgresql:// URL, or a file path for SQLite ("" is DefaultDB).
 func Open(ctx context.Context, dsn string) (Store, error) {
-	return nil, errors.New("contacts: not implemented yet")
+	return open(ctx, dsn)
+}
+
+// Migrate brings the store's schema up to date (Open does it too), for
+// `worker migrate`. Safe when several processes run it at once.
+func Migrate(ctx context.Context, dsn string) error {
+	s, err := open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	return s.Close()
 }

@@ -186,7 +186,9 @@ func runWorker(t *testing.T, env ...string) workerRun {
 	t.Helper()
 	bin := buildWorker(t)
 	home := t.TempDir()
-	base := []string{"HOME=" + home, "XDG_CONFIG_HOME=" + home, "TEMPORAL_ADDRESS=" + closedAddr(t), "TEMPORAL_NAMESPACE=default"}
+	base := []string{"HOME=" + home, "XDG_CONFIG_HOME=" + home, "TEMPORAL_ADDRESS=" + closedAddr(t), "TEMPORAL_NAMESPACE=default",
+		// A contacts store of the run's own, not one in the package's folder.
+		"OUTPACE_CONTACTS_DB=" + filepath.Join(home, "contacts.db")}
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		if !strings.HasPrefix(name, "OUTX_") && !strings.HasPrefix(name, "OUTPACE_") && !strings.HasPrefix(name, "TEMPORAL_") &&

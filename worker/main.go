@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/outpacehq/outpace/activities"
+	"github.com/outpacehq/outpace/contacts"
 	"github.com/outpacehq/outpace/internal/cliflags"
 	"github.com/outpacehq/outpace/internal/logging"
 	"github.com/outpacehq/outpace/internal/metrics"
@@ -32,6 +33,7 @@ SendConnectionRequest and each sender account's SenderPacer) and their activitie
 
 Usage:
   worker [flags]
+  worker migrate [--contacts-db DSN]   run the contacts store's migrations and exit
 
 The OutX API key is read from OUTX_API_KEY, or from the file named by
 --outx-api-key-file. It is never accepted as a flag, so that it does not show
@@ -47,6 +49,12 @@ each sender's key, with a read of a task that cannot exist: no LinkedIn
 action. It refuses to start when OutX answers 401, naming the sender; when
 OutX cannot be reached or answers 5xx, it warns and starts. --skip-key-check
 skips this, for offline use.
+
+The contacts store (the ledger of every LinkedIn action, the do-not-contact
+list, the claims that keep one person out of two campaigns) is the SQLite file
+or the postgres:// URL named by --contacts-db (OUTPACE_CONTACTS_DB; default
+outpace-contacts.db in the working directory). The worker opens it at start-up,
+running its migrations, and refuses to start when it cannot.
 
 Temporal connection settings are read as Temporal's own tools read them:
 TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_* and the
@@ -67,6 +75,7 @@ type config struct {
 	stopTimeout  time.Duration
 	metricsAddr  string
 	skipKeyCheck bool
+	contactsDB   string
 }
 
 func main() {
@@ -75,6 +84,10 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	var cfg config
+	migrate := len(args) > 0 && args[0] == "migrate"
+	if migrate {
+		args = args[1:]
+	}
 	fs := pflag.NewFlagSet("worker", pflag.ContinueOnError)
 	cliflags.Help(fs, usage, stdout)
 	cfg.temporal.Register(fs)
@@ -88,6 +101,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.stopTimeout, "shutdown-timeout", 35*time.Second, "on SIGINT/SIGTERM, how long running activities may take to finish (a send takes at most 30s)")
 	fs.StringVar(&cfg.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR"+metrics.Path+", e.g. :9090 (default: off)")
 	fs.BoolVar(&cfg.skipKeyCheck, "skip-key-check", false, "do not ask OutX at start-up whether it accepts each sender's API key (for offline use)")
+	fs.StringVar(&cfg.contactsDB, "contacts-db", contacts.DefaultDB, "the contacts store: a SQLite file path or a postgres:// URL")
 	cliflags.Env(fs, "task-queue", "OUTPACE_TASK_QUEUE")
 	cliflags.Env(fs, "metrics-addr", "OUTPACE_METRICS_ADDR")
 	cliflags.Env(fs, "outx-base-url", "OUTX_BASE_URL")
@@ -96,6 +110,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cliflags.Env(fs, "poll-interval", "OUTPACE_POLL_INTERVAL")
 	cliflags.Env(fs, "poll-burst", "OUTPACE_POLL_BURST")
 	cliflags.Env(fs, "skip-key-check", "OUTPACE_SKIP_KEY_CHECK")
+	cliflags.Env(fs, "contacts-db", contacts.EnvDB)
 	if code, ok := cliflags.ParseCommand(fs, args, stderr); !ok {
 		return code
 	}
@@ -106,6 +121,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	defer func() { _ = logger.Sync() }()
+	if migrate {
+		store, err := openContacts(cfg.contactsDB)
+		if err != nil {
+			fmt.Fprintln(stderr, "worker migrate:", err)
+			return 1
+		}
+		if err := store.Close(); err != nil {
+			fmt.Fprintln(stderr, "worker migrate:", redactErr(err, cfg.contactsDB))
+			return 1
+		}
+		fmt.Fprintf(stdout, "the contacts store %s is migrated\n", redactDSN(cfg.contactsDB))
+		return 0
+	}
 	if err := serve(cfg, logger); err != nil {
 		logger.Error("worker stopped", zap.Error(err))
 		return 1
@@ -122,6 +150,15 @@ func serve(cfg config, logger *zap.Logger) error {
 	if err != nil {
 		return err
 	}
+	store, err := openContacts(cfg.contactsDB)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			logger.Warn("closing the contacts store", zap.Error(redactErr(err, cfg.contactsDB)))
+		}
+	}()
 	if cfg.skipKeyCheck {
 		logger.Info("not checking the senders' OutX API keys (--skip-key-check)")
 	} else if err := checkKeys(cfg, accounts, clients, logger); err != nil {
@@ -164,6 +201,7 @@ func serve(cfg config, logger *zap.Logger) error {
 		TaskQueue:    cfg.taskQueue,
 		PollInterval: cfg.pollInterval,
 		PollBurst:    cfg.pollBurst,
+		Contacts:     store,
 	})
 
 	fields := []zap.Field{
@@ -171,6 +209,7 @@ func serve(cfg config, logger *zap.Logger) error {
 		zap.String("namespace", opts.Namespace),
 		zap.String("task_queue", cfg.taskQueue),
 		zap.Strings("senders", accounts.Names()),
+		zap.String("contacts_db", redactDSN(cfg.contactsDB)),
 	}
 	if def, ok := accounts.Get(senders.Default); ok {
 		fields = append(fields, zap.String("outx_base_url", def.BaseURL), zap.String("outx_api_key", "set, from "+def.KeySource))

@@ -364,8 +364,8 @@ func (c *campaign) message(ctx workflow.Context, r recipients.Prepared, key, nam
 		StaticSummary:         fmt.Sprintf("line %d: %s", r.Line, key),
 	}, true, SendMessage, SendMessageInput{
 		RecipientURN: r.RecipientURN, Message: r.Message, Problems: r.Problems, CampaignID: c.id, Sender: c.in.Sender,
-		CampaignPacing: c.limits(),
-		SendDeadline:   Duration(c.in.SendDeadline.Or(DefaultCampaignSendDeadline)), PollDeadline: c.in.PollDeadline,
+		CampaignPacing: c.limits(), ProfileSlug: r.ProfileSlug, ContactPolicy: c.in.ContactPolicy,
+		SendDeadline: Duration(c.in.SendDeadline.Or(DefaultCampaignSendDeadline)), PollDeadline: c.in.PollDeadline,
 	})
 	switch {
 	case err != nil:
@@ -476,7 +476,7 @@ func (c *campaign) lookup(ctx workflow.Context, r recipients.Prepared) (urn, pro
 			activities.ErrUnauthorized, activities.ErrNoAdmin, activities.ErrExtensionOffline, activities.ErrRateLimited,
 			activities.ErrInvalidInput, activities.ErrProfileNotFound, activities.ErrTaskNotFound, activities.ErrUnknownSender))
 		var res activities.LookupResult
-		err = workflow.ExecuteActivity(lctx, a.LookupProfile, activities.LookupInput{ProfileSlug: r.ProfileSlug, Sender: c.in.Sender}).Get(ctx, &res)
+		err = workflow.ExecuteActivity(lctx, a.LookupProfile, activities.LookupInput{ProfileSlug: r.ProfileSlug, Sender: c.in.Sender, CampaignID: c.id}).Get(ctx, &res)
 		noTask := err != nil && noTaskCreated(err)
 		held.release(ctx, pacer.Release{Counted: !noTask, Start: start, End: workflow.Now(ctx)})
 		if temporal.IsCanceledError(err) {
@@ -654,9 +654,13 @@ func (c *campaign) status() doing {
 	d := c.doing
 	if d.status == StatusSending && c.childWait != nil {
 		w := c.childWait
-		if w.Code == WaitForAccount {
+		switch w.Code {
+		case WaitForAccount:
 			d = doing{status: waitStatus(w.Kind), reason: w.Reason, next: w.RetryAt}
-		} else {
+		case activities.ErrContactsUnavailable:
+			d = doing{status: StatusPaused, next: w.RetryAt,
+				reason: fmt.Sprintf("%s; the message to %s waits for it (nothing is sent without its check), retrying on its own", w.Reason, w.RecipientURN)}
+		default:
 			d = doing{status: StatusPaused, next: w.RetryAt,
 				reason: fmt.Sprintf("OutX refused the send to %s without creating a task (%s); retrying on its own", w.RecipientURN, w.Reason)}
 		}

@@ -103,6 +103,11 @@ type CampaignInput struct {
 	// a cancellation wakes the run early, and it then waits for StartAt
 	// itself, doing nothing else meanwhile. Zero: at once.
 	StartAt time.Time `json:"start_at,omitzero"`
+	// ContactPolicy says which earlier contacts by other campaigns make
+	// this one skip a person (default: the same account within 90 days),
+	// or "allow"; the do-not-contact list holds whatever it says. Each
+	// message and step is checked in the contacts store as it is sent.
+	ContactPolicy *ContactPolicy `json:"contact_policy,omitempty"`
 
 	// State is set by the campaign itself when it continues as new.
 	State *CampaignState `json:"state,omitempty"`
@@ -204,9 +209,12 @@ type Counts struct {
 	Failed    int `json:"failed"`
 	Unknown   int `json:"unknown"`
 	Invalid   int `json:"invalid"`
-	// Skipped: listed twice, or already handled by an earlier run of the
-	// same campaign.
+	// Skipped: listed twice, already handled by an earlier run of the
+	// same campaign, or contacted by another campaign (the contact
+	// policy; the row's reason names it).
 	Skipped int `json:"skipped"`
+	// Excluded: on the do-not-contact list when their turn came.
+	Excluded int `json:"excluded"`
 	// NotConnected: a sequence whose connection request was not accepted
 	// in time.
 	NotConnected int `json:"not_connected,omitempty"`
@@ -216,7 +224,7 @@ type Counts struct {
 
 // Done is the number of recipients with a final outcome.
 func (c Counts) Done() int {
-	return c.Delivered + c.Failed + c.Unknown + c.Invalid + c.Skipped + c.NotConnected + c.Stopped
+	return c.Delivered + c.Failed + c.Unknown + c.Invalid + c.Skipped + c.Excluded + c.NotConnected + c.Stopped
 }
 
 func (c *Counts) add(o Outcome) Outcome {
@@ -229,6 +237,8 @@ func (c *Counts) add(o Outcome) Outcome {
 		c.Invalid++
 	case Skipped:
 		c.Skipped++
+	case Excluded:
+		c.Excluded++
 	case NotConnected:
 		c.NotConnected++
 	case Stopped:
@@ -351,6 +361,9 @@ func (in CampaignInput) Validate() error {
 		}
 	}
 	if _, err := in.recipientSecret(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := in.ContactPolicy.Policy(); err != nil {
 		errs = append(errs, err)
 	}
 	if in.PageSize < 0 || in.PageSize > MaxPageSize {

@@ -22,6 +22,10 @@ type ConnectionRequestInput struct {
 	// Set by a campaign's Sequence.
 	CampaignID     string          `json:"campaign_id,omitempty"`
 	CampaignPacing *CampaignLimits `json:"campaign_pacing,omitempty"`
+	// StepName, ProfileSlug and ContactPolicy: as SendMessageInput's.
+	StepName      string         `json:"step_name,omitempty"`
+	ProfileSlug   string         `json:"profile_slug,omitempty"`
+	ContactPolicy *ContactPolicy `json:"contact_policy,omitempty"`
 }
 
 // SendConnectionRequest sends one LinkedIn connection request through OutX
@@ -36,16 +40,22 @@ func SendConnectionRequest(ctx workflow.Context, in ConnectionRequestInput) (Sen
 		recipient: in.ProfileURN, campaign: in.CampaignID, sender: in.Sender, limits: in.CampaignPacing,
 		sendDeadline: in.SendDeadline, pollDeadline: in.PollDeadline,
 		sendSummary: "queue the connection request with OutX (one request, never retried blindly)",
+		step:        in.StepName,
 		send: func(ctx workflow.Context) workflow.Future {
 			return workflow.ExecuteActivity(ctx, a.SendConnection, activities.SendConnectionInput{
 				ProfileURN: in.ProfileURN, Note: in.Note, Sender: in.Sender,
+				Ledger: ledger(in.CampaignID, in.StepName, in.ProfileSlug, in.ContactPolicy),
 			})
 		},
 	})
 	if err != nil {
 		return SendMessageResult{}, err
 	}
-	if p := problemsOf(outx.ValidateConnectionRequest(outx.SendConnectionRequestBody{ProfileURN: in.ProfileURN, Note: in.Note})); len(p) > 0 {
+	p := problemsOf(outx.ValidateConnectionRequest(outx.SendConnectionRequestBody{ProfileURN: in.ProfileURN, Note: in.Note}))
+	if _, err := in.ContactPolicy.Policy(); err != nil {
+		p = append(p, problemsOf(err)...)
+	}
+	if len(p) > 0 {
 		return t.finish(ctx, Invalid, strings.Join(p, "; "))
 	}
 	return t.run(ctx)

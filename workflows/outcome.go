@@ -28,8 +28,12 @@ const (
 	Invalid Outcome = "invalid"
 	// Skipped: the campaign did not act for this recipient because it
 	// already did (or is doing) it: listed twice, or handled by an earlier
-	// run of the same campaign.
+	// run of the same campaign; or because another campaign contacted
+	// them within the contact policy (the reason names that campaign).
 	Skipped Outcome = "skipped"
+	// Excluded: the recipient is on the do-not-contact list; nothing was
+	// sent (the reason says why they were listed).
+	Excluded Outcome = "excluded"
 	// NotConnected: the recipient did not accept the connection request
 	// within the wait_for_connection step's timeout.
 	NotConnected Outcome = "not_connected"
@@ -100,17 +104,22 @@ func SequenceResultFromError(err error) (res SequenceResult, ok bool) {
 }
 
 // NoTask says whether the run certainly made no OutX task: it ended
-// failed, invalid or stopped without a task id. Only such a run may be
+// failed, invalid, stopped, excluded or skipped without a task id. Only such a run may be
 // followed by another attempt for the same person: one that made a task
 // (delivered, or failed by OutX) or may have (unknown) never is.
 func (r SendMessageResult) NoTask() bool {
-	return r.TaskID == "" && (r.Outcome == Failed || r.Outcome == Invalid || r.Outcome == Stopped)
+	switch r.Outcome {
+	case Failed, Invalid, Stopped, Excluded, Skipped:
+		return r.TaskID == ""
+	}
+	return false
 }
 
 // noTaskCreated decides, for every workflow, whether an activity's failure
 // certainly created no OutX task: OutX refused the request (400, 401, 403,
-// 404 no admin, 429, refused connections and 5xx before any byte), or the
-// worker has no such sender. A timeout, a crash, an ambiguous answer or a
+// 404 no admin, 429, refused connections and 5xx before any byte), the
+// worker has no such sender, or the contacts store refused the action or
+// could not be asked (the check comes before the request). A timeout, a crash, an ambiguous answer or a
 // failure after the task was created may have created one. It mirrors
 // outx.NoTaskCreated for the activities' error types.
 func noTaskCreated(err error) bool {
@@ -121,7 +130,8 @@ func noTaskCreated(err error) bool {
 	switch app.Type() {
 	case activities.ErrInvalidInput, activities.ErrUnauthorized, activities.ErrNoAdmin,
 		activities.ErrExtensionOffline, activities.ErrRateLimited, activities.ErrNotSent,
-		activities.ErrUnknownSender:
+		activities.ErrUnknownSender,
+		activities.ErrExcluded, activities.ErrContactedElsewhere, activities.ErrContactsUnavailable:
 		return true
 	}
 	return false

@@ -222,6 +222,9 @@ func TestNoTaskCreated(t *testing.T) {
 		{"429", app(activities.ErrRateLimited), true},
 		{"refused connection, 503", app(activities.ErrNotSent), true},
 		{"a sender the worker lacks", app(activities.ErrUnknownSender), true},
+		{"on the do-not-contact list (checked before the request)", app(activities.ErrExcluded), true},
+		{"contacted by another campaign (checked before the request)", app(activities.ErrContactedElsewhere), true},
+		{"the contacts store unavailable (no request without its check)", app(activities.ErrContactsUnavailable), true},
 		{"an ambiguous answer", app(activities.ErrAmbiguous), false},
 		{"the task not found (it existed)", app(activities.ErrTaskNotFound), false},
 		{"still pending", app(activities.ErrTaskPending), false},
@@ -242,6 +245,8 @@ func TestNoTaskCreated(t *testing.T) {
 		{SendMessageResult{Outcome: Failed}, true},
 		{SendMessageResult{Outcome: Invalid}, true},
 		{SendMessageResult{Outcome: Stopped}, true},
+		{SendMessageResult{Outcome: Excluded}, true},
+		{SendMessageResult{Outcome: Skipped}, true},
 		{SendMessageResult{Outcome: Failed, TaskID: "t1"}, false}, // failed by OutX: the task ran
 		{SendMessageResult{Outcome: Unknown}, false},              // may have been created
 		{SendMessageResult{Outcome: Delivered, TaskID: "t1"}, false},

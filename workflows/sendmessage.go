@@ -80,6 +80,14 @@ type SendMessageInput struct {
 	// step number Step; the run then reports to the sequence, not the
 	// campaign.
 	Step int `json:"step,omitempty"`
+	// StepName names the step in the contacts store's ledger ("2-message").
+	StepName string `json:"step_name,omitempty"`
+	// ProfileSlug is the recipient's profile slug when the campaign knows
+	// it (it looked the URN up): the do-not-contact list may name them by it.
+	ProfileSlug string `json:"profile_slug,omitempty"`
+	// ContactPolicy is the campaign's (see CampaignInput), applied by the
+	// contacts store's claim before the send.
+	ContactPolicy *ContactPolicy `json:"contact_policy,omitempty"`
 
 	inputErr string // a field that could not be read (input_json.go)
 }
@@ -144,9 +152,11 @@ func SendMessage(ctx workflow.Context, in SendMessageInput) (SendMessageResult, 
 		recipient: in.RecipientURN, campaign: in.CampaignID, sender: in.Sender, limits: in.CampaignPacing,
 		sendDeadline: in.SendDeadline, pollDeadline: in.PollDeadline, tellCampaign: in.Step == 0 && in.CampaignID != "",
 		sendSummary: "queue the message with OutX (one request, never retried blindly)",
+		step:        in.StepName,
 		send: func(ctx workflow.Context) workflow.Future {
 			return workflow.ExecuteActivity(ctx, a.Send, activities.SendInput{
 				RecipientURN: in.RecipientURN, Message: in.Message, Sender: in.Sender,
+				Ledger: ledger(in.CampaignID, in.StepName, in.ProfileSlug, in.ContactPolicy),
 			})
 		},
 	})
@@ -158,10 +168,20 @@ func SendMessage(ctx workflow.Context, in SendMessageInput) (SendMessageResult, 
 	if len(in.Problems) > 0 {
 		return t.finish(ctx, Invalid, strings.Join(in.Problems, "; "))
 	}
-	if p := problemsOf(outx.ValidateSendMessage(outx.SendMessageRequest{RecipientURN: in.RecipientURN, Message: in.Message})); len(p) > 0 {
+	p := problemsOf(outx.ValidateSendMessage(outx.SendMessageRequest{RecipientURN: in.RecipientURN, Message: in.Message}))
+	if _, err := in.ContactPolicy.Policy(); err != nil {
+		p = append(p, problemsOf(err)...)
+	}
+	if len(p) > 0 {
 		return t.finish(ctx, Invalid, strings.Join(p, "; "))
 	}
 	return t.run(ctx)
+}
+
+// ledger is what the Send activities tell the contacts store besides the
+// person: the campaign, the step, the profile slug, the contact policy.
+func ledger(campaignID, step, slug string, policy *ContactPolicy) activities.Ledger {
+	return activities.Ledger{CampaignID: campaignID, Step: step, ProfileSlug: slug, Policy: policy.ForActivity()}
 }
 
 // recordForReport puts a campaign's run's outcome in its memo: the

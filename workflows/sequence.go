@@ -48,6 +48,11 @@ type SequenceInput struct {
 	// the sequence's events carry it, so that a campaign started again
 	// under the same id ignores the sequences of its earlier execution.
 	CampaignRun string `json:"campaign_run,omitempty"`
+	// ProfileSlug is the recipient's slug when the campaign looked them
+	// up; ContactPolicy is the campaign's. Both go to every step's claim
+	// in the contacts store.
+	ProfileSlug   string         `json:"profile_slug,omitempty"`
+	ContactPolicy *ContactPolicy `json:"contact_policy,omitempty"`
 }
 
 // SequenceResult is a Sequence run's result.
@@ -267,12 +272,14 @@ func (s *sequence) action(ctx workflow.Context, i int, step Step) (StepResult, e
 			RecipientURN: s.in.RecipientURN, Message: text, Sender: s.in.Sender, CampaignID: s.in.CampaignID,
 			CampaignPacing: s.in.CampaignPacing, Step: i + 1,
 			SendDeadline: Duration(s.in.SendDeadline.Or(DefaultCampaignSendDeadline)), PollDeadline: s.in.PollDeadline,
+			StepName: ledgerStep(i, step), ProfileSlug: s.in.ProfileSlug, ContactPolicy: s.in.ContactPolicy,
 		}
 	} else {
 		wf, input = SendConnectionRequest, ConnectionRequestInput{
 			ProfileURN: s.in.RecipientURN, Note: strings.TrimFunc(text, outx.IsJSWhitespace), Sender: s.in.Sender, CampaignID: s.in.CampaignID,
 			CampaignPacing: s.in.CampaignPacing,
 			SendDeadline:   Duration(s.in.SendDeadline.Or(DefaultCampaignSendDeadline)), PollDeadline: s.in.PollDeadline,
+			StepName: ledgerStep(i, step), ProfileSlug: s.in.ProfileSlug, ContactPolicy: s.in.ContactPolicy,
 		}
 	}
 	fut, skipped, err := startOnce(ctx, opts, true, wf, input)
@@ -295,6 +302,16 @@ func (s *sequence) action(ctx workflow.Context, i int, step Step) (StepResult, e
 		s.alreadyConnected = true
 	}
 	return StepResult{Outcome: res.Outcome, Reason: res.Reason, TaskID: res.TaskID}, nil
+}
+
+// ledgerStep names a step in the contacts store's ledger: its number and
+// type, as in its run's workflow id, and its name when it has one.
+func ledgerStep(i int, step Step) string {
+	s := fmt.Sprintf("%d-%s", i+1, step.Type)
+	if step.Name != "" {
+		s += " (" + step.Name + ")"
+	}
+	return s
 }
 
 // waitEnd is when a wait step started at from ends. Counted in sending days,
@@ -362,7 +379,7 @@ func (s *sequence) waitForConnection(ctx workflow.Context, i int, step Step) (St
 			activities.ErrConnectionsUnreadable))
 		var res activities.CheckConnectionResult
 		err = workflow.ExecuteActivity(lctx, a.CheckConnection, activities.CheckConnectionInput{
-			Sender: s.in.Sender, ProfileURN: s.in.RecipientURN,
+			Sender: s.in.Sender, ProfileURN: s.in.RecipientURN, CampaignID: s.in.CampaignID, Step: ledgerStep(i, step),
 		}).Get(ctx, &res)
 		// A check that finds the person connected tells the pacer their
 		// invitation is no longer pending.

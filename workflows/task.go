@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/outpacehq/outpace/activities"
+	"github.com/outpacehq/outpace/contacts"
 	"github.com/outpacehq/outpace/pacer"
 )
 
@@ -21,8 +22,8 @@ const QueryTask = "task"
 // TaskProgress answers QueryTask.
 type TaskProgress struct {
 	// Status is one of validating, waiting (for the account's pacer),
-	// sending, retrying (OutX refused the send without a task), confirming,
-	// finished.
+	// sending, retrying (OutX refused the send without a task, or the
+	// contacts store was unavailable), confirming, finished.
 	Status string `json:"status"`
 	// Wait is why the run waits for its account, while it does.
 	Wait *pacer.Wait `json:"wait,omitempty"`
@@ -42,6 +43,8 @@ type taskSpec struct {
 	sender      string
 	limits      *CampaignLimits
 	sendSummary string
+	// step names a sequence's step in the contacts store's ledger.
+	step string
 	// send starts the one OutX request that creates the task.
 	send         func(ctx workflow.Context) workflow.Future
 	sendDeadline Duration
@@ -189,6 +192,7 @@ func (t *task) sendAndConfirm(ctx workflow.Context) (Outcome, string, error) {
 	})
 	sendBy := t.sendBy
 	backoff := sendBackoffMin
+	storeBackoff := sendBackoffMin
 	waiting := "" // the reason the campaign was last told about
 	for {
 		res.SendAttempts++
@@ -208,6 +212,32 @@ func (t *task) sendAndConfirm(ctx workflow.Context) (Outcome, string, error) {
 			return Unknown, "the send's outcome is unknown (" + rootMessage(err) + "); it was not retried, to avoid a duplicate " + t.noun, nil
 		}
 		switch typ {
+		case activities.ErrExcluded:
+			return Excluded, rootMessage(err), nil
+		case activities.ErrContactedElsewhere:
+			return Skipped, rootMessage(err), nil
+		case activities.ErrContactsUnavailable:
+			// No action without the store's check: wait for it, however
+			// long; the time waited does not count against the send
+			// deadline, which is for OutX's refusals.
+			retryAt := workflow.Now(ctx).Add(storeBackoff)
+			cause := strings.TrimPrefix(rootMessage(err), contacts.ErrUnavailable.Error()+": ")
+			reason := fmt.Sprintf("the contacts store is unavailable (%s); retrying at %s",
+				cause, retryAt.UTC().Format("15:04:05 MST"))
+			logger.Warn("The contacts store is unavailable; no task was created, retrying", "Error", rootMessage(err), "Backoff", storeBackoff)
+			t.show(ctx, "retrying", reason, nil)
+			if msg := rootMessage(err); msg != waiting {
+				waiting = msg
+				tell(RecipientWait{RecipientURN: t.recipient, Code: typ, Reason: "the contacts store is unavailable (" + cause + ")", Since: workflow.Now(ctx), RetryAt: retryAt})
+			}
+			if err := workflow.NewTimerWithOptions(ctx, storeBackoff, workflow.TimerOptions{
+				Summary: fmt.Sprintf("the contacts store is unavailable; retry in %s", storeBackoff),
+			}).Get(ctx, nil); err != nil {
+				return "", "", err
+			}
+			sendBy = sendBy.Add(storeBackoff)
+			storeBackoff = min(2*storeBackoff, sendBackoffMax)
+			continue
 		case activities.ErrInvalidInput:
 			return Invalid, "OutX refused the request: " + rootMessage(err), nil
 		case activities.ErrUnknownSender:
@@ -259,8 +289,13 @@ func (t *task) sendAndConfirm(ctx workflow.Context) (Outcome, string, error) {
 	pctx := workflow.WithActivityOptions(ctx, pollOptions(pollFor, "confirm OutX task "+res.TaskID+" (polls until delivered or failed)",
 		activities.ErrUnauthorized, activities.ErrTaskNotFound))
 	var status activities.PollResult
+	ledgerAction := contacts.ActionMessage
+	if t.action == pacer.ActionConnect {
+		ledgerAction = contacts.ActionConnect
+	}
 	err := workflow.ExecuteActivity(pctx, a.PollStatus, activities.PollInput{
 		TaskID: res.TaskID, Sender: t.sender, Slot: t.held.forActivity(t.action == pacer.ActionConnect),
+		Action: ledgerAction, Step: t.step,
 	}).Get(ctx, &status)
 	if err != nil {
 		res.Polls = pollsFromError(err)

@@ -1,0 +1,85 @@
+package contacts
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// maxLineLength bounds a line of a do-not-contact file: a URL or a URN
+// and a reason fit many times over, and a file without line breaks is not
+// read whole into memory.
+const maxLineLength = 16 << 10
+
+var errLongLine = fmt.Errorf("longer than %d bytes: not one person", maxLineLength)
+
+// lineReader reads a file line by line with their numbers: a UTF-8 BOM is
+// dropped, the line ending (LF or CRLF) too.
+type lineReader struct {
+	br       *bufio.Reader
+	line     int
+	bomDone  bool
+	pending  bool // unread: next returns pendLine/pendText again
+	pendLine int
+	pendText string
+}
+
+func newLineReader(r io.Reader) *lineReader {
+	return &lineReader{br: bufio.NewReaderSize(r, 64<<10)}
+}
+
+func (r *lineReader) skipBOM() {
+	if r.bomDone {
+		return
+	}
+	r.bomDone = true
+	if b, err := r.br.Peek(3); err == nil && bytes.Equal(b, []byte("\xef\xbb\xbf")) {
+		r.br.Discard(3)
+	}
+}
+
+// next returns the next line's number and text; errLongLine (with the
+// line's number) for a line too long, which is skipped.
+func (r *lineReader) next() (int, string, error) {
+	if r.pending {
+		r.pending = false
+		return r.pendLine, r.pendText, nil
+	}
+	r.skipBOM()
+	b, err := r.br.ReadSlice('\n')
+	if len(b) == 0 && err == io.EOF {
+		return r.line, "", io.EOF
+	}
+	r.line++
+	if errors.Is(err, bufio.ErrBufferFull) {
+		for errors.Is(err, bufio.ErrBufferFull) {
+			_, err = r.br.ReadSlice('\n')
+		}
+		if err != nil && err != io.EOF {
+			return r.line, "", err
+		}
+		return r.line, "", errLongLine
+	}
+	if err != nil && err != io.EOF {
+		return r.line, "", err
+	}
+	b = bytes.TrimSuffix(b, []byte("\n"))
+	b = bytes.TrimSuffix(b, []byte("\r"))
+	if len(b) > maxLineLength {
+		return r.line, "", errLongLine
+	}
+	return r.line, string(b), nil
+}
+
+// unread makes next return this line again.
+func (r *lineReader) unread(line int, text string) {
+	r.pending, r.pendLine, r.pendText = true, line, text
+}
+
+// rest is what is left to read, from the next line on.
+func (r *lineReader) rest() io.Reader {
+	r.skipBOM()
+	return r.br
+}
