@@ -39,7 +39,14 @@ $(TEMPORAL):
 chromium:
 	@./scripts/ensure-chromium.sh
 
-test: $(TEMPORAL) chromium lint
+# The contacts store's tests run on a real PostgreSQL too (internal/pgtest
+# starts a throwaway server): Debian's postgresql package, installed when
+# missing.
+.PHONY: postgresql
+postgresql:
+	@./scripts/ensure-postgresql.sh
+
+test: $(TEMPORAL) chromium postgresql lint
 	$(GO) test -count=1 -timeout 15m ./...
 	@$(MAKE) --no-print-directory fuzz
 

@@ -4,12 +4,16 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"modernc.org/sqlite" // the "sqlite" driver: pure Go, no cgo
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 //go:embed migrations
@@ -19,10 +23,10 @@ var migrations embed.FS
 // the migrations, placeholders, how a time is stored, and the locks. The
 // queries are otherwise the same, written with ? placeholders.
 type dialect struct {
-	name       string // "sqlite" or "postgres": the migrations' folder too
-	driver     string // database/sql driver name
-	dollar     bool   // placeholders are $1, $2...
-	timeAsMicro bool  // a time is an INTEGER of Unix microseconds
+	name        string // "sqlite" or "postgres": the migrations' folder too
+	driver      string // database/sql driver name
+	dollar      bool   // placeholders are $1, $2...
+	timeAsMicro bool   // a time is an INTEGER of Unix microseconds
 	// lockPerson serializes claims on one person within tx (SQLite: the
 	// immediate transaction already serializes every writer).
 	lockPerson func(ctx context.Context, tx *sql.Tx, urn string) error
@@ -33,6 +37,11 @@ type dialect struct {
 	// importDNC writes the parsed entries of src in one transaction (or
 	// none when src reports bad lines).
 	importDNC func(ctx context.Context, s *store, src *dncSource) (added int64, err error)
+
+	// busy says whether an error is a lock held by another process that
+	// the busy timeout did not wait for (SQLite, while a fresh file's
+	// journal mode changes): the migrations then start again.
+	busy func(error) bool
 
 	rebound sync.Map // query with ? -> query with $n
 }
@@ -93,6 +102,10 @@ var sqliteDialect = &dialect{
 	timeAsMicro: true,
 	lockPerson:  func(context.Context, *sql.Tx, string) error { return nil },
 	importDNC:   importDNCRows,
+	busy: func(err error) bool {
+		var e *sqlite.Error
+		return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
+	},
 }
 
 // migrationFiles lists the dialect's migrations in order: NNNN_name.sql.

@@ -258,7 +258,7 @@ type dncSource struct {
 }
 
 type dncRow struct {
-	line             int
+	line              int
 	urn, slug, reason string
 }
 

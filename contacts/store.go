@@ -10,8 +10,6 @@ import (
 
 	"github.com/outpacehq/outpace/pacer"
 	"github.com/outpacehq/outpace/recipients"
-
-	_ "modernc.org/sqlite" // the "sqlite" driver: pure Go, no cgo
 )
 
 // store is the one implementation of Store, over database/sql; d holds
@@ -84,6 +82,21 @@ func (s *store) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) 
 // transaction with its version row. On SQLite the immediate transaction
 // makes concurrent openers take turns; on PostgreSQL an advisory lock does.
 func (s *store) migrate(ctx context.Context) error {
+	deadline := time.Now().Add(time.Minute)
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		err := s.migrateOnce(ctx)
+		if err == nil || s.d.busy == nil || !s.d.busy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
+}
+
+func (s *store) migrateOnce(ctx context.Context) error {
 	const op = "migrating the schema"
 	ms, err := s.d.migrationFiles()
 	if err != nil {

@@ -575,10 +575,10 @@ func TestBadInput(t *testing.T) {
 	}
 	eachStore(t, func(t *testing.T, s contacts.Store, dsn string) {
 		for _, c := range []contacts.Claim{
-			{Action: contacts.ActionMessage, WorkflowID: "w"},                                 // no URN
-			{RecipientURN: jane, WorkflowID: "w"},                                            // no action
-			{RecipientURN: jane, Action: contacts.ActionMessage},                             // no workflow
-			{ProfileSlug: "jane", Action: contacts.ActionConnect, WorkflowID: "w"},            // a contact needs the URN
+			{Action: contacts.ActionMessage, WorkflowID: "w"},                      // no URN
+			{RecipientURN: jane, WorkflowID: "w"},                                  // no action
+			{RecipientURN: jane, Action: contacts.ActionMessage},                   // no workflow
+			{ProfileSlug: "jane", Action: contacts.ActionConnect, WorkflowID: "w"}, // a contact needs the URN
 			{RecipientURN: jane, Action: contacts.ActionMessage, WorkflowID: "w", Policy: contacts.Policy{Scope: "galaxy"}},
 		} {
 			if _, err := s.Claim(ctx, c); err == nil || errors.Is(err, contacts.ErrUnavailable) {
