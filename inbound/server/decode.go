@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/outpacehq/outpace/inbound/api"
@@ -39,6 +40,9 @@ func decode(r *http.Request, v any) error {
 	if t := bytes.TrimSpace(data); t[0] != '{' {
 		return &api.Error{Status: http.StatusBadRequest, Code: api.CodeWrongType, Message: "the body must be one JSON object {…}"}
 	}
+	if err := checkKeys(data, v); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -46,6 +50,45 @@ func decode(r *http.Request, v any) error {
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return &api.Error{Status: http.StatusBadRequest, Code: api.CodeBadJSON, Message: "the body must hold one JSON object and nothing after it"}
+	}
+	return nil
+}
+
+// checkKeys refuses a top-level key that is not exactly one of v's JSON
+// field names (encoding/json would match "Person" to "person"), and a key
+// given twice (which one wins differs between parsers: a way to smuggle a
+// value past a proxy that checks the first).
+func checkKeys(data []byte, v any) error {
+	known := map[string]bool{}
+	t := reflect.TypeOf(v).Elem()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		known[name] = true
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if _, err := dec.Token(); err != nil { // {
+		return jsonError(err)
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return jsonError(err)
+		}
+		key, _ := tok.(string)
+		switch {
+		case !known[key]:
+			return &api.Error{Status: http.StatusBadRequest, Code: api.CodeUnknownField, Field: clip(key),
+				Message: fmt.Sprintf("unknown field %q: see the endpoint's fields in GET /v1/openapi.yaml", clip(key))}
+		case seen[key]:
+			return &api.Error{Status: http.StatusBadRequest, Code: api.CodeInvalid, Field: key,
+				Message: fmt.Sprintf("field %q is given twice", key)}
+		}
+		seen[key] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return jsonError(err)
+		}
 	}
 	return nil
 }

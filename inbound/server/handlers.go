@@ -11,6 +11,7 @@ import (
 	"github.com/outpacehq/outpace/contacts"
 	"github.com/outpacehq/outpace/inbound/api"
 	"github.com/outpacehq/outpace/outx"
+	"github.com/outpacehq/outpace/recipients"
 	"github.com/outpacehq/outpace/stops"
 	"github.com/outpacehq/outpace/workflows"
 )
@@ -22,9 +23,9 @@ type who struct {
 }
 
 // person parses a person field (a URN, a profile URL or a slug) by the
-// project's rules (outx's URN and URL rules, recipients' slug rule).
+// project's rules: recipients.ParsePerson, as the DNC commands read them.
 func person(field, s string) (who, error) {
-	urn, slug, err := parsePerson(s)
+	urn, slug, err := recipients.ParsePerson(s)
 	if err != nil {
 		var fe *outx.FieldError
 		msg := err.Error()
@@ -237,12 +238,31 @@ func (s *Server) person(ctx context.Context, r *http.Request) (any, error) {
 }
 
 // onDNC asks the store whether the person is on the do-not-contact list,
-// as a message to them would (Check records nothing).
+// as a message to them would (Check records nothing). A person known only
+// by a slug is looked for in the list itself.
 func (s *Server) onDNC(ctx context.Context, p who) (bool, string, error) {
+	if p.urn == "" {
+		found, reason := false, ""
+		errFound := errors.New("found")
+		err := s.Store.ListDNC(ctx, func(e contacts.DNCEntry) error {
+			if e.ProfileSlug != "" && strings.EqualFold(e.ProfileSlug, p.slug) {
+				found, reason = true, e.Reason
+				return errFound
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errFound) {
+			return false, "", err
+		}
+		return found, reason, nil
+	}
 	v, err := s.Store.Check(ctx, contacts.Claim{RecipientURN: p.urn, ProfileSlug: p.slug, Action: contacts.ActionMessage,
-		Policy: contacts.Policy{Scope: contacts.ScopeAllow}, At: s.now().UTC()})
+		WorkflowID: "inbound/status", Policy: contacts.Policy{Scope: contacts.ScopeAllow}, At: s.now().UTC()})
 	if err != nil {
 		return false, "", err
+	}
+	if v.DNC != nil {
+		return v.Excluded, v.DNC.Reason, nil
 	}
 	return v.Excluded, v.Reason, nil
 }
