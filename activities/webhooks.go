@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/outpacehq/outpace/webhooks"
 )
@@ -15,6 +16,9 @@ import (
 // (delivered, retry, failed): a Prometheus exporter names it
 // outpace_webhook_deliveries_total.
 const MetricWebhookDeliveries = "outpace_webhook_deliveries"
+
+// ErrUnknownEndpoint: a deliverer names an endpoint the worker does not have.
+const ErrUnknownEndpoint = "UnknownEndpoint"
 
 // Webhooks delivers the outbox's events to the worker's endpoints, and
 // writes the events only a workflow sees. It is registered only when the
@@ -84,7 +88,9 @@ type DeliverResult struct {
 func (w *Webhooks) DeliverWebhooks(ctx context.Context, in DeliverInput) (DeliverResult, error) {
 	ep, ok := w.Config.Get(in.Endpoint)
 	if !ok {
-		return DeliverResult{}, fmt.Errorf("this worker has no webhook endpoint %q", in.Endpoint)
+		// Its deliverer ends: the endpoint left the worker's webhooks file.
+		return DeliverResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("this worker has no webhook endpoint %q (--webhooks-file): its deliverer ends; its events stay in the outbox", in.Endpoint), ErrUnknownEndpoint, nil)
 	}
 	runFor := orDefault(w.RunFor, 9*time.Minute)
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl)-webhooks.Timeout < runFor {

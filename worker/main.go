@@ -4,6 +4,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +26,7 @@ import (
 	"github.com/outpacehq/outpace/internal/temporalclient"
 	"github.com/outpacehq/outpace/outx"
 	"github.com/outpacehq/outpace/senders"
+	"github.com/outpacehq/outpace/webhooks"
 	"github.com/outpacehq/outpace/workflows"
 )
 
@@ -56,6 +58,11 @@ or the postgres:// URL named by --contacts-db (OUTPACE_CONTACTS_DB; default
 outpace-contacts.db in the working directory). The worker opens it at start-up,
 running its migrations, and refuses to start when it cannot.
 
+With --webhooks-file (OUTPACE_WEBHOOKS_FILE), the worker writes outpace's
+events to an outbox in that store and delivers them, signed, to the file's
+endpoints (docs/webhooks.md); it starts one deliverer workflow per endpoint,
+webhooks/<task queue>/<endpoint>. Without it no event is written.
+
 Temporal connection settings are read as Temporal's own tools read them:
 TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_* and the
 temporal.toml profile (TEMPORAL_PROFILE).
@@ -76,6 +83,7 @@ type config struct {
 	metricsAddr  string
 	skipKeyCheck bool
 	contactsDB   string
+	webhooksFile string
 }
 
 func main() {
@@ -111,6 +119,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cliflags.Env(fs, "poll-burst", "OUTPACE_POLL_BURST")
 	cliflags.Env(fs, "skip-key-check", "OUTPACE_SKIP_KEY_CHECK")
 	cliflags.Env(fs, "contacts-db", contacts.EnvDB)
+	fs.StringVar(&cfg.webhooksFile, "webhooks-file", "", "YAML or JSON file of webhook endpoints that receive outpace's events (docs/webhooks.md); default: none, no event is written")
+	cliflags.Env(fs, "webhooks-file", webhooks.EnvFile)
 	if code, ok := cliflags.ParseCommand(fs, args, stderr); !ok {
 		return code
 	}
@@ -159,6 +169,10 @@ func serve(cfg config, logger *zap.Logger) error {
 			logger.Warn("closing the contacts store", zap.Error(redactErr(err, cfg.contactsDB)))
 		}
 	}()
+	hooks, err := loadWebhooks(cfg.webhooksFile, store)
+	if err != nil {
+		return err
+	}
 	if cfg.skipKeyCheck {
 		logger.Info("not checking the senders' OutX API keys (--skip-key-check)")
 	} else if err := checkKeys(cfg, accounts, clients, logger); err != nil {
@@ -201,8 +215,9 @@ func serve(cfg config, logger *zap.Logger) error {
 		TaskQueue:    cfg.taskQueue,
 		PollInterval: cfg.pollInterval,
 		PollBurst:    cfg.pollBurst,
-		Contacts:     store,
+		Contacts:     hooks.contacts(store),
 	})
+	hooks.register(w)
 
 	fields := []zap.Field{
 		zap.String("temporal_address", opts.HostPort),
@@ -218,6 +233,9 @@ func serve(cfg config, logger *zap.Logger) error {
 	logSenders(logger, accounts)
 	if envIgnored != "" {
 		logger.Info("the senders file defines the default sender: " + envIgnored + " is not used")
+	}
+	if err := hooks.start(context.Background(), tc, cfg.taskQueue, logger); err != nil {
+		return err
 	}
 	// Run returns after SIGINT or SIGTERM, once running activities finished or
 	// the shutdown timeout passed.
