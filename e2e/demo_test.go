@@ -49,7 +49,7 @@ func TestDemo(t *testing.T) {
 		// The sequence: one accepts and gets both messages, one never
 		// accepts, one is stopped before the campaign reaches them.
 		"steps: connect → wait for connection (20s) → message → wait 5s → message “follow-up”",
-		"delivered 1  failed 0  unknown 0  invalid 0  skipped 0  not_connected 1  stopped 1  pending 0",
+		"delivered 1  failed 0  unknown 0  invalid 0  skipped 0  excluded 0  not_connected 1  stopped 1  pending 0",
 		"5/5 message,\"1 connect delivered, 2 wait_for_connection connected, 3 message delivered, 4 wait done, 5 message delivered\"",
 		"not accepted within 20s",
 		"stopped before the campaign reached them",
