@@ -179,6 +179,7 @@ type campaignSource struct {
 	anytime                    bool
 	sendDeadline, pollDeadline time.Duration
 	pageSize, maxRunEvents     int
+	contactPolicy              string
 }
 
 func (f *campaignSource) register(fs *pflag.FlagSet) {
@@ -206,6 +207,8 @@ func (f *campaignSource) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.pollDeadline, "poll-deadline", workflows.DefaultPollDeadline, "per message: how long to wait for OutX to perform a queued message")
 	fs.IntVar(&f.pageSize, "page-size", workflows.DefaultPageSize, "recipients read per page")
 	_ = fs.MarkHidden("page-size")
+	fs.StringVar(&f.contactPolicy, "contact-policy", "account:90d",
+		"skip people another campaign contacted: account[:WINDOW] (of this sender), all[:WINDOW] (any account), or allow (no check); the do-not-contact list holds whatever it says")
 	fs.IntVar(&f.maxRunEvents, "max-run-events", workflows.DefaultRunEvents, "history events after which a run continues as new")
 	_ = fs.MarkHidden("max-run-events")
 }
@@ -363,6 +366,14 @@ func (f *campaignSource) input(id, name string) (workflows.CampaignInput, error)
 	}
 	if f.fs.Changed("max-run-events") {
 		in.MaxRunEvents = f.maxRunEvents
+	}
+	if f.fs.Changed("contact-policy") {
+		scope, window, _ := strings.Cut(f.contactPolicy, ":")
+		cp := &workflows.ContactPolicy{Scope: strings.TrimSpace(scope), Window: strings.TrimSpace(window)}
+		if _, err := cp.Policy(); err != nil {
+			bad("--contact-policy %q: want account[:WINDOW], all[:WINDOW] or allow, e.g. all:30d (%v)", f.contactPolicy, strings.ReplaceAll(err.Error(), "\n", "; "))
+		}
+		in.ContactPolicy = cp
 	}
 	// A campaign file that did not load may well name the id: its own
 	// errors say what to fix.

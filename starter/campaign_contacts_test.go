@@ -78,6 +78,25 @@ func TestPreviewTellsExcludedAndSkipped(t *testing.T) {
 		}
 	}
 
+	// --contact-policy says the same for a campaign without a file, and
+	// overrides the file's.
+	for policy, want := range map[string]string{
+		"all:30d": "policy all within 30d (sender default)\n  excluded 2 (on the do-not-contact list)  skipped 2",
+		"allow":   "policy allow (no cross-campaign check) (sender default)\n  excluded 2 (on the do-not-contact list)  skipped 0",
+		"account": "policy account within 90d (sender default)\n  excluded 2 (on the do-not-contact list)  skipped 1",
+	} {
+		code, out, errOut := runStarter(t, "campaign", "preview", "--id", "spring-2026", "--csv", csv, "--template", "Hi {{first_name}}", "--contact-policy", policy)
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("--contact-policy %s: exit %d, want %q\n%s%s", policy, code, want, out, errOut)
+		}
+	}
+	for _, bad := range []string{"everyone", "allow:3d", "all:-1d", "account:soon"} {
+		code, out, errOut := runStarter(t, "campaign", "preview", "--csv", csv, "--template", "Hi", "--contact-policy", bad)
+		if code != 2 || out != "" || !strings.Contains(errOut, fmt.Sprintf("--contact-policy %q: want account[:WINDOW], all[:WINDOW] or allow", bad)) {
+			t.Errorf("--contact-policy %s: exit %d\n%s%s", bad, code, out, errOut)
+		}
+	}
+
 	// The campaign's own earlier contacts are not another campaign's.
 	code, out, _ = runStarter(t, "campaign", "preview", "--id", "winter-2026", "--csv", csv, "--template", "Hi {{first_name}}")
 	if code != 0 || !strings.Contains(out, "skipped 0 (contacted by another campaign)") {
