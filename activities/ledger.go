@@ -64,7 +64,7 @@ func (a *Activities) claim(ctx context.Context, action contacts.Action, sender, 
 	case v.Excluded:
 		return temporal.NewNonRetryableApplicationError(excludedText(v), ErrExcluded, nil)
 	case v.Skipped:
-		return temporal.NewNonRetryableApplicationError(elsewhereText(v), ErrContactedElsewhere, nil)
+		return temporal.NewNonRetryableApplicationError(elsewhereText(v, l.Policy), ErrContactedElsewhere, nil)
 	case !v.OK:
 		return temporal.NewNonRetryableApplicationError("the contacts store refused the action: "+orText(v.Reason, "no reason given"), ErrContactedElsewhere, nil)
 	}
@@ -127,32 +127,49 @@ func unavailable(err error, retryable bool, details ...any) error {
 }
 
 func excludedText(v contacts.Verdict) string {
-	return "on the do-not-contact list" + prefixed(": ", v.Reason)
+	if v.Reason != "" {
+		return v.Reason // "on the do-not-contact list (URN): reason"
+	}
+	return "on the do-not-contact list"
 }
 
-// elsewhereText names the campaign that contacted the person before.
-func elsewhereText(v contacts.Verdict) string {
-	e := v.Earlier
-	if e == nil {
-		return "already contacted by another campaign" + prefixed(": ", v.Reason)
+// elsewhereText names the campaign that contacted the person before, and
+// the policy that makes it count.
+func elsewhereText(v contacts.Verdict, p *contacts.Policy) string {
+	s := v.Reason
+	if e := v.Earlier; s == "" && e != nil {
+		who := fmt.Sprintf("campaign %q", e.CampaignID)
+		if e.CampaignID == "" {
+			who = "a single send"
+		}
+		s = fmt.Sprintf("already contacted by %s from account %q on %s (%s)", who, e.Account, e.ClaimedAt.UTC().Format("2006-01-02"), e.Action)
 	}
-	who := "campaign " + e.CampaignID
-	if e.CampaignID == "" {
-		who = "a single send (" + e.WorkflowID + ")"
-	}
-	s := fmt.Sprintf("already contacted by %s (%s from account %s on %s", who, e.Action, e.Account, e.ClaimedAt.UTC().Format("2006-01-02"))
-	if e.Step != "" {
-		s += ", step " + e.Step
-	}
-	s += ")"
-	return s + prefixed("; ", v.Reason)
-}
-
-func prefixed(p, s string) string {
 	if s == "" {
-		return ""
+		s = "already contacted by another campaign"
 	}
-	return p + s
+	pol := contacts.Policy{}
+	if p != nil {
+		pol = *p
+	}
+	scope, window := pol.Scope, pol.Window
+	if scope == "" {
+		scope = contacts.ScopeAccount
+	}
+	if window == 0 {
+		window = contacts.DefaultWindow
+	}
+	what := "the same account"
+	if scope == contacts.ScopeAll {
+		what = "any account"
+	}
+	return fmt.Sprintf("%s; the contact policy skips a person contacted by another campaign of %s within %s", s, what, days(window))
+}
+
+func days(d time.Duration) string {
+	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	return d.String()
 }
 
 func orText(s, def string) string {

@@ -414,7 +414,7 @@ func TestCampaignWithProfileURLs(t *testing.T) {
 	)
 	r := s.run(t, "starter", "campaign", "start", "--id", id, "--csv", path, "--template", "Hi {{first_name}}",
 		"--anytime", "--min-gap", "100ms", "--max-gap", "200ms", "--watch")
-	if r.code != 0 || !strings.Contains(r.stdout, "delivered 2  failed 0  unknown 0  invalid 0  skipped 1  pending 0") {
+	if r.code != 0 || !strings.Contains(r.stdout, "delivered 2  failed 0  unknown 0  invalid 0  skipped 1  excluded 0  pending 0") {
 		t.Fatalf("start --watch: %s", r)
 	}
 	lookups := 0

@@ -4,14 +4,16 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 )
 
 // TestDemo runs scripts/demo.sh (what `make demo` runs) on free ports, as a
-// newcomer would, and checks that it shows every outcome and stops
-// everything it started.
+// newcomer would, and checks that it shows every outcome, a person excluded
+// by the do-not-contact list and one skipped because another campaign
+// reached them, and stops everything it started.
 func TestDemo(t *testing.T) {
 	s := up(t)
 	t.Parallel()
@@ -49,11 +51,21 @@ func TestDemo(t *testing.T) {
 		// The sequence: one accepts and gets both messages, one never
 		// accepts, one is stopped before the campaign reaches them.
 		"steps: connect → wait for connection (20s) → message → wait 5s → message “follow-up”",
-		"delivered 1  failed 0  unknown 0  invalid 0  skipped 0  not_connected 1  stopped 1  pending 0",
+		"delivered 1  failed 0  unknown 0  invalid 0  skipped 0  excluded 0  not_connected 1  stopped 1  pending 0",
 		"5/5 message,\"1 connect delivered, 2 wait_for_connection connected, 3 message delivered, 4 wait done, 5 message delivered\"",
 		"not accepted within 20s",
 		"stopped before the campaign reached them",
-		"9 message task(s)",
+		// People: Mallory excluded by the do-not-contact list, Grace
+		// skipped by a second campaign because the first reached her.
+		"added    urn:li:person:ACoAAMallory",
+		"excluded 1 (on the do-not-contact list)  skipped 1 (contacted by another campaign)",
+		"skipped: already contacted by campaign \"demo-campaign-",
+		"delivered 1  failed 0  unknown 0  invalid 0  skipped 1  excluded 1  pending 0",
+		"): asked not to be contacted,,demo-followup-",
+		"report: the contacts store held back 2: 1 excluded (on the do-not-contact list), 1 skipped (contacted by another campaign)",
+		"do-not-contact: yes, since ",
+		"actions: none: outpace has taken no action with this person",
+		"10 message task(s)",
 		"2 connection request(s)",
 		fmt.Sprintf("http://127.0.0.1:%d/namespaces/default/workflows", ports[1]),
 		"Stopped.",
@@ -61,6 +73,13 @@ func TestDemo(t *testing.T) {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("the demo's output lacks %q", want)
 		}
+	}
+	// Neither Mallory (listed) nor Grace a second time got a task.
+	if n := strings.Count(r.stdout, "send_message  urn:li:person:ACoAAGrace"); n != 1 || strings.Contains(r.stdout, "send_message  urn:li:person:ACoAAMallory") {
+		t.Errorf("OutX got %d messages for Grace (want 1) or one for Mallory (want none)", n)
+	}
+	if !regexp.MustCompile(`(?m)^\S+ \S+\s+default\s+message\s+demo-campaign-\d+\s+-\s+delivered\s`).MatchString(r.stdout) {
+		t.Errorf("contacts show lists no delivered message of demo-campaign for Grace")
 	}
 	// Its output is piped here: no terminal escapes (bold titles).
 	if strings.Contains(r.stdout, "\033") {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # outpace demo: a Temporal dev server (with the Temporal UI), the OutX sandbox
 # and the worker, then messages that end in every outcome, a short campaign,
-# and a multi-step sequence from a campaign file.
+# a multi-step sequence from a campaign file, and the contacts store at work:
+# one person excluded by the do-not-contact list, one skipped because another
+# campaign reached them.
 #
 # Run it with `make demo`, which builds the binaries and the pinned Temporal CLI
 # first. Settings (all optional):
@@ -10,7 +12,9 @@
 #                default when run from a terminal, also with its output piped,
 #                as in `make demo | tee demo.log`); DEMO_KEEP=0 stops at once
 #                (CI, tests)
-#   DEMO_BIN (bin/), DEMO_STATE (.demo/): where the binaries and the logs are
+#   DEMO_BIN (bin/), DEMO_STATE (.demo/): where the binaries and the logs are;
+#                the demo's contacts store is DEMO_STATE/contacts.db, new on
+#                every run (never an OUTPACE_CONTACTS_DB of yours)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -81,6 +85,10 @@ wait_for "the OutX sandbox" bash -c "exec 3<>/dev/tcp/127.0.0.1/$sandbox_port"
 
 export TEMPORAL_ADDRESS=127.0.0.1:$port
 export OUTPACE_UI_URL=http://127.0.0.1:$ui_port
+# The contacts store of the worker and the starter: a SQLite file of the
+# demo's own, new on every run.
+export OUTPACE_CONTACTS_DB=$state/contacts.db
+rm -f "$OUTPACE_CONTACTS_DB" "$OUTPACE_CONTACTS_DB-wal" "$OUTPACE_CONTACTS_DB-shm"
 echo "Starting the worker (OutX API: the sandbox; account limits of seconds, from examples/demo-senders.yaml)..."
 OUTX_BASE_URL=http://127.0.0.1:$sandbox_port OUTX_API_KEY=sandbox-key \
   "$bin/worker" --poll-interval 1s --senders-file "$root/examples/demo-senders.yaml" >"$state/worker.log" 2>&1 &
@@ -199,6 +207,40 @@ show "$bin/starter" campaign watch --id "$sequence"
 echo
 echo "Each recipient: the step reached and every step's outcome:"
 show "$bin/starter" campaign report --id "$sequence"
+
+section "9. People, not runs: the do-not-contact list, and no one in two campaigns"
+echo "outpace keeps a ledger of every action it takes with each person, and a do-not-contact"
+echo "list, in its contacts store ($OUTPACE_CONTACTS_DB here; PostgreSQL in the compose stack)."
+echo "Mallory asked not to be contacted:"
+show "$bin/starter" dnc add "urn:li:person:ACoAAMallory$run_id" --reason "asked not to be contacted"
+followup=demo-followup-$run_id
+followup_csv=$state/$followup.csv
+cat >"$followup_csv" <<CSV
+recipient_urn,first_name
+urn:li:person:ACoAAGrace$run_id,Grace
+urn:li:person:ACoAAMallory$run_id,Mallory
+urn:li:person:ACoAANora$run_id,Nora
+CSV
+cat "$followup_csv"
+echo
+echo "A second campaign, from the same account. Grace got campaign $campaign's message"
+echo "(section 7): by default (contact_policy: the same account, 90 days) a second campaign skips"
+echo "her. Preview asks the store who would be excluded or skipped; the campaign checks each"
+echo "person again at the moment of each action."
+followup_flags=(--id "$followup" --csv "$followup_csv"
+  --template 'Hi {{first_name}}, a short follow-up on our spring launch.'
+  --anytime --min-gap 2s --max-gap 4s)
+show "$bin/starter" campaign preview "${followup_flags[@]}"
+show "$bin/starter" campaign start "${followup_flags[@]}"
+show "$bin/starter" campaign watch --id "$followup"
+echo
+echo "The report: Mallory excluded, Grace skipped, each with the reason; only Nora got a message."
+show "$bin/starter" campaign report --id "$followup"
+echo
+echo "Every action outpace took with a person, across campaigns and accounts, kept after"
+echo "Temporal's retention drops the runs:"
+show "$bin/starter" contacts show "urn:li:person:ACoAAGrace$run_id"
+show "$bin/starter" contacts show "urn:li:person:ACoAAMallory$run_id"
 
 section "What OutX (the sandbox) received"
 curl -s "http://127.0.0.1:$sandbox_port/_sandbox/tasks" |

@@ -138,6 +138,12 @@ Variants and choices are drawn per campaign id: give the id that start will
 have (--id, or the campaign file's) to see each recipient's text as it will be
 sent; every row is checked with every choice and variant at its longest.
 
+It also asks the contacts store (--contacts-db, the worker's; read-only) who
+would be excluded (on the do-not-contact list) and who skipped (contacted by
+another campaign under the campaign's contact_policy and sender), naming the
+first few; the campaign checks each person again when their turn comes. A
+store that cannot be opened is said, and the preview goes on.
+
 Exit status: 0 every recipient is valid, 2 some are not (or bad input).
 `,
 	flags: func(fs *pflag.FlagSet, o *common) func(context.Context) error {
@@ -146,6 +152,7 @@ Exit status: 0 every recipient is valid, 2 some are not (or bad input).
 		p.src.register(fs)
 		fs.IntVar(&p.show, "show", 3, "how many recipients' rendered messages to show")
 		fs.IntVar(&p.limit, "limit", 3, "another name of --show, kept for scripts")
+		p.db.register(fs)
 		return p.run
 	},
 }
@@ -172,6 +179,7 @@ type campaignSource struct {
 	anytime                    bool
 	sendDeadline, pollDeadline time.Duration
 	pageSize, maxRunEvents     int
+	contactPolicy              string
 }
 
 func (f *campaignSource) register(fs *pflag.FlagSet) {
@@ -199,6 +207,8 @@ func (f *campaignSource) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.pollDeadline, "poll-deadline", workflows.DefaultPollDeadline, "per message: how long to wait for OutX to perform a queued message")
 	fs.IntVar(&f.pageSize, "page-size", workflows.DefaultPageSize, "recipients read per page")
 	_ = fs.MarkHidden("page-size")
+	fs.StringVar(&f.contactPolicy, "contact-policy", "account:90d",
+		"skip people another campaign contacted: account[:WINDOW] (of this sender), all[:WINDOW] (any account), or allow (no check); the do-not-contact list holds whatever it says")
 	fs.IntVar(&f.maxRunEvents, "max-run-events", workflows.DefaultRunEvents, "history events after which a run continues as new")
 	_ = fs.MarkHidden("max-run-events")
 }
@@ -356,6 +366,14 @@ func (f *campaignSource) input(id, name string) (workflows.CampaignInput, error)
 	}
 	if f.fs.Changed("max-run-events") {
 		in.MaxRunEvents = f.maxRunEvents
+	}
+	if f.fs.Changed("contact-policy") {
+		scope, window, _ := strings.Cut(f.contactPolicy, ":")
+		cp := &workflows.ContactPolicy{Scope: strings.TrimSpace(scope), Window: strings.TrimSpace(window)}
+		if _, err := cp.Policy(); err != nil {
+			bad("--contact-policy %q: want account[:WINDOW], all[:WINDOW] or allow, e.g. all:30d (%v)", f.contactPolicy, strings.ReplaceAll(err.Error(), "\n", "; "))
+		}
+		in.ContactPolicy = cp
 	}
 	// A campaign file that did not load may well name the id: its own
 	// errors say what to fix.
@@ -609,6 +627,7 @@ func (c checkedCampaign) source() string {
 type campaignPreview struct {
 	*common
 	src         campaignSource
+	db          contactsDB
 	id          string
 	show, limit int
 }
@@ -626,9 +645,12 @@ type previewOutput struct {
 	// Steps are a sequence campaign's; each previewed recipient's texts
 	// are aligned with them.
 	Steps []workflows.Step `json:"steps,omitempty"`
+	// Contacts is the contacts store's forecast: who would be excluded or
+	// skipped.
+	Contacts previewContacts `json:"contacts"`
 }
 
-func (p *campaignPreview) run(context.Context) error {
+func (p *campaignPreview) run(ctx context.Context) error {
 	if p.src.fs.Changed("limit") {
 		if p.src.fs.Changed("show") {
 			return usagef("--show, --limit: give one (they are the same)")
@@ -651,9 +673,10 @@ func (p *campaignPreview) run(context.Context) error {
 	case s.Invalid > 0:
 		result = shown(usagef("%d of %d recipients are invalid", s.Invalid, s.Rows))
 	}
+	held := checkContacts(ctx, &p.db, p.common, c.in)
 	if p.json {
 		printJSON(p.stdout, previewOutput{CampaignID: c.in.CampaignID, Source: c.source(), Summary: s, Valid: s.Rows - s.Invalid, Window: c.window, Spacing: c.spacing,
-			Sender: senders.Or(c.in.Sender), Steps: c.in.Steps})
+			Sender: senders.Or(c.in.Sender), Steps: c.in.Steps, Contacts: held})
 		return result
 	}
 	w := p.stdout
@@ -672,6 +695,7 @@ func (p *campaignPreview) run(context.Context) error {
 	}
 	fmt.Fprintf(w, "window: %s\n", c.window)
 	fmt.Fprintf(w, "spacing: %s\n", c.spacing)
+	printPreviewContacts(w, c.in, held)
 	if c.draws {
 		if c.in.CampaignID == "" {
 			fmt.Fprintf(w, "Variants and {a|b} choices are drawn per campaign id: none was given, so these are not what start will send; give --id.\n")

@@ -371,7 +371,7 @@ func printCampaign(w io.Writer, v campaignView, now time.Time) {
 // (not_connected, stopped) only once a recipient has one, so that a
 // one-message campaign's line stays as it was.
 func countsLine(c workflows.Counts, pending int) string {
-	s := fmt.Sprintf("delivered %d  failed %d  unknown %d  invalid %d  skipped %d", c.Delivered, c.Failed, c.Unknown, c.Invalid, c.Skipped)
+	s := fmt.Sprintf("delivered %d  failed %d  unknown %d  invalid %d  skipped %d  excluded %d", c.Delivered, c.Failed, c.Unknown, c.Invalid, c.Skipped, c.Excluded)
 	if c.NotConnected > 0 || c.Stopped > 0 {
 		s += fmt.Sprintf("  not_connected %d  stopped %d", c.NotConnected, c.Stopped)
 	}
@@ -503,9 +503,9 @@ func progressLine(v campaignView, now time.Time) (line, key string) {
 	if v.Active > 0 {
 		seq += fmt.Sprintf(" active %d", v.Active)
 	}
-	key = fmt.Sprintf("[%s%s] %d/%d  delivered %d failed %d invalid %d skipped %d unknown %d%s | %s",
+	key = fmt.Sprintf("[%s%s] %d/%d  delivered %d failed %d invalid %d skipped %d excluded %d unknown %d%s | %s",
 		strings.Repeat("#", filled), strings.Repeat(".", width-filled), done, total,
-		c.Delivered, c.Failed, c.Invalid, c.Skipped, c.Unknown, seq, doing(v))
+		c.Delivered, c.Failed, c.Invalid, c.Skipped, c.Excluded, c.Unknown, seq, doing(v))
 	line = key
 	if !v.closed() && v.NextSendAt.After(now) {
 		line += " (next send " + relative(v.NextSendAt, now) + ")"

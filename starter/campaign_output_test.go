@@ -18,10 +18,10 @@ func TestProgressLine(t *testing.T) {
 	now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
 	v := campaignView{status: enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING}
 	v.Total, v.Status, v.Reason = 20, workflows.StatusSpacing, "spacing 12s before the next send"
-	v.Counts = workflows.Counts{Delivered: 5, Failed: 1, Invalid: 1}
+	v.Counts = workflows.Counts{Delivered: 5, Failed: 1, Invalid: 1, Excluded: 1}
 	v.NextSendAt = now.Add(12 * time.Second)
 	line, key := progressLine(v, now)
-	want := "[#######.............] 7/20  delivered 5 failed 1 invalid 1 skipped 0 unknown 0 | spacing 12s before the next send"
+	want := "[########............] 8/20  delivered 5 failed 1 invalid 1 skipped 0 excluded 1 unknown 0 | spacing 12s before the next send"
 	if key != want || line != want+" (next send in 12s)" {
 		t.Errorf("line = %q\nkey  = %q\nwant %q", line, key, want)
 	}
@@ -31,7 +31,7 @@ func TestProgressLine(t *testing.T) {
 		t.Errorf("sending: %q", key)
 	}
 	v.Total = 0
-	if _, key := progressLine(v, now); !strings.HasPrefix(key, "[....................] 7/0 ") {
+	if _, key := progressLine(v, now); !strings.HasPrefix(key, "[....................] 8/0 ") {
 		t.Errorf("no total yet: %q", key)
 	}
 }
@@ -40,7 +40,7 @@ func TestPrintCampaign(t *testing.T) {
 	now := time.Now()
 	v := campaignView{status: enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, WorkflowStatus: "Running", URL: "http://ui/run", RunsURL: "http://ui/runs"}
 	v.CampaignID, v.Name, v.Status, v.Reason = "spring", "Spring", workflows.StatusPaused, "paused by operator: lunch"
-	v.Counts, v.Total, v.Pending, v.Run = workflows.Counts{Delivered: 2, Skipped: 1}, 10, 7, 2
+	v.Counts, v.Total, v.Pending, v.Run = workflows.Counts{Delivered: 2, Skipped: 1, Excluded: 1}, 10, 6, 2
 	v.NextSendAt = now.Add(72 * time.Second)
 	var out strings.Builder
 	printCampaign(&out, v, now)
@@ -48,7 +48,7 @@ func TestPrintCampaign(t *testing.T) {
 		"campaign: spring (Spring)\n",
 		"status: paused\n",
 		"reason: paused by operator: lunch\n",
-		"delivered 2  failed 0  unknown 0  invalid 0  skipped 1  pending 7\n",
+		"delivered 2  failed 0  unknown 0  invalid 0  skipped 1  excluded 1  pending 6\n",
 		"total: 10\n",
 		"(in 1m12s)\n",
 		"run: 2\n",
@@ -61,7 +61,7 @@ func TestPrintCampaign(t *testing.T) {
 		}
 	}
 	b, _ := json.Marshal(v)
-	for _, want := range []string{`"status":"paused"`, `"workflow_status":"Running"`, `"counts":{"delivered":2`, `"pending":7`} {
+	for _, want := range []string{`"status":"paused"`, `"workflow_status":"Running"`, `"counts":{"delivered":2`, `"pending":6`} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("JSON lacks %s: %s", want, b)
 		}

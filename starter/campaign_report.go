@@ -32,7 +32,9 @@ line,recipient_urn,outcome,reason,task_id,workflow_id,status
 every step's outcome: line,recipient_urn,outcome,reason,step,steps,workflow_id,status)
 (or JSON lines with --json), one row per recipient line, in line order. A
 recipient listed twice has a row too, "skipped", naming the line it repeats
-(once the campaign records such rows). Rows are gathered in a temporary file
+(once the campaign records such rows). A recipient on the do-not-contact list
+is "excluded", with the entry's reason; one another campaign contacted
+(the campaign's contact_policy) is "skipped", naming that campaign. Rows are gathered in a temporary file
 and sorted by an index of a few dozen bytes each, so a campaign of any size is
 listed in little memory. A count of rows by outcome goes to standard error,
 and a campaign that ran nobody says so there.
@@ -178,6 +180,10 @@ func (r *campaignReport) run(ctx context.Context) error {
 	}
 	defer sorter.Close()
 	runs, withVariants := 0, false
+	// elsewhere counts the recipients skipped by their own run: another
+	// campaign had contacted them (the contact policy); those skipped as
+	// listed twice or handled by an earlier run have no run of their own.
+	elsewhere := 0
 	for {
 		resp := first
 		if resp == nil {
@@ -200,6 +206,9 @@ func (r *campaignReport) run(ctx context.Context) error {
 				return err
 			}
 			runs++
+			if row.Outcome == string(workflows.Skipped) {
+				elsewhere++
+			}
 			withVariants = withVariants || row.Variant != "" || len(row.Variants) > 0
 		}
 		if len(resp.GetNextPageToken()) == 0 {
@@ -267,18 +276,25 @@ func (r *campaignReport) run(ctx context.Context) error {
 	if n := counts[string(workflows.Skipped)]; n > 0 {
 		fmt.Fprintf(r.stderr, "  skipped %d", n)
 	}
+	if n := counts[string(workflows.Excluded)]; n > 0 {
+		fmt.Fprintf(r.stderr, "  excluded %d", n)
+	}
 	if sequences {
 		fmt.Fprintf(r.stderr, "  not_connected %d  stopped %d", counts[string(workflows.NotConnected)], counts[string(workflows.Stopped)])
 	} else if n := counts[string(workflows.Stopped)]; n > 0 {
 		fmt.Fprintf(r.stderr, "  stopped %d", n)
 	}
 	fmt.Fprintf(r.stderr, "  pending %d\n", counts[pending])
+	if excluded := counts[string(workflows.Excluded)]; excluded > 0 || elsewhere > 0 {
+		fmt.Fprintf(r.stderr, "report: the contacts store held back %d: %d excluded (on the do-not-contact list), %d skipped (contacted by another campaign); each row's reason says why\n",
+			excluded+elsewhere, excluded, elsewhere)
+	}
 	printVariants(r.stderr, "report: variant ", tally.counts())
 	if camp.progress != nil && camp.progress.UnrunMore > 0 {
 		fmt.Fprintf(r.stderr, "report: %d more rows skipped without a run of their own are not listed (the campaign keeps the first %d)\n",
 			camp.progress.UnrunMore, len(camp.progress.Unrun))
 	}
-	if why := camp.ranNobody(r.id, runs); why != "" {
+	if why := camp.ranNobody(r.id, runs, elsewhere); why != "" {
 		fmt.Fprintf(r.stderr, "report: %s\n", why)
 	} else if counts[pending] > 0 {
 		fmt.Fprintf(r.stderr, "report: %d still pending (visibility lags a few seconds behind)\n", counts[pending])

@@ -227,8 +227,10 @@ func (s *rowSorter) each(fn func(reportRow) error) error {
 }
 
 // ranNobody says, when the report lists no run of the campaign, or its
-// latest start skipped everyone, why; "" otherwise.
-func (rc reportCampaign) ranNobody(id string, runs int) string {
+// latest start skipped everyone, why; "" otherwise. elsewhere counts the
+// runs that ended skipped themselves (another campaign had contacted the
+// person): those were runs of a start.
+func (rc reportCampaign) ranNobody(id string, runs, elsewhere int) string {
 	v := rc.view
 	switch {
 	case !rc.found && runs == 0:
@@ -241,7 +243,7 @@ func (rc reportCampaign) ranNobody(id string, runs int) string {
 		return fmt.Sprintf("no messages found for campaign %s, which handled %d recipients (visibility lags a few seconds behind)", id, rc.progress.Counts.Done()-rc.progress.Counts.Skipped)
 	case runs == 0:
 		return fmt.Sprintf("campaign %s ran nobody: it ended %s%s", id, v.WorkflowStatus, skippedAll(rc.progress))
-	case rc.progress != nil && v.closed() && rc.progress.Counts.Skipped > 0 && rc.progress.Counts.Done() == rc.progress.Counts.Skipped:
+	case rc.progress != nil && v.closed() && rc.progress.Counts.Skipped > 0 && rc.progress.Counts.Done() == rc.progress.Counts.Skipped && elsewhere == 0:
 		all := fmt.Sprintf("its %d recipients were all skipped", rc.progress.Counts.Skipped)
 		if rc.progress.Counts.Skipped == 1 {
 			all = "its one recipient was skipped"

@@ -46,11 +46,13 @@ type command struct {
 	// next argument names one of them, and flags is not used.
 	subcommands []command
 	// arg names the one argument the command takes besides its flags
-	// ("NAME"); empty: none.
-	arg string
+	// ("NAME"); empty: none. With many, the command takes any number of
+	// them ("PERSON..."), in common.args.
+	arg  string
+	many bool
 }
 
-var commands = []command{sendCommand, campaignCommand, accountCommand, recipientIDCommand}
+var commands = []command{sendCommand, campaignCommand, accountCommand, contactsCommand, dncCommand, recipientIDCommand}
 
 func main() {
 	// Ctrl-C stops the starter's waiting, never the workflow it started.
@@ -105,7 +107,7 @@ func runCommand(ctx context.Context, path string, c command, args []string, stdo
 		// The command's argument, wherever it stands among the flags.
 		var rest []string
 		for i := 0; i < len(args); i++ {
-			if a := args[i]; a == "--" || strings.HasPrefix(a, "-") {
+			if a := args[i]; a == "--" || strings.HasPrefix(a, "-") && a != "-" {
 				rest = append(rest, a)
 				if f := fs.Lookup(strings.TrimLeft(strings.SplitN(a, "=", 2)[0], "-")); f != nil && !strings.Contains(a, "=") &&
 					f.NoOptDefVal == "" && i+1 < len(args) {
@@ -114,10 +116,11 @@ func runCommand(ctx context.Context, path string, c command, args []string, stdo
 				}
 				continue
 			}
-			if o.arg != "" {
+			if o.arg != "" && !c.many {
 				return usagef("%s: one %s only, got %q and %q (see --help)", path, c.arg, o.arg, args[i])
 			}
 			o.arg = args[i]
+			o.args = append(o.args, args[i])
 		}
 		args = rest
 	}
@@ -149,8 +152,10 @@ func mainUsage() string {
 
 // common holds the settings every command shares.
 type common struct {
-	// arg is the command's argument (command.arg), if it takes one.
+	// arg is the command's argument (command.arg), if it takes one; args
+	// are all of them, for a command that takes many.
 	arg       string
+	args      []string
 	temporal  temporalclient.Flags
 	taskQueue string
 	uiURL     string

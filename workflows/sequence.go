@@ -379,7 +379,7 @@ func (s *sequence) waitForConnection(ctx workflow.Context, i int, step Step) (St
 			activities.ErrConnectionsUnreadable))
 		var res activities.CheckConnectionResult
 		err = workflow.ExecuteActivity(lctx, a.CheckConnection, activities.CheckConnectionInput{
-			Sender: s.in.Sender, ProfileURN: s.in.RecipientURN, CampaignID: s.in.CampaignID, Step: ledgerStep(i, step),
+			Sender: s.in.Sender, ProfileURN: s.in.RecipientURN, CampaignID: s.in.CampaignID, Step: fmt.Sprintf("%s check %d", ledgerStep(i, step), checks),
 		}).Get(ctx, &res)
 		// A check that finds the person connected tells the pacer their
 		// invitation is no longer pending.

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Creates Temporal's two PostgreSQL databases if they are missing, then brings
 # their schema up to the version this admin-tools image ships (the server's
-# version: the compose file pins both to the same release).
+# version: the compose file pins both to the same release). Also creates the
+# database of outpace's contacts store, "outpace" (OUTPACE_CONTACTS_DATABASE),
+# whose tables the worker creates and migrates itself (docs/contacts.md).
 #
 # Run by the temporal-schema service (image temporalio/admin-tools) before the
 # server starts, on every `docker compose up`: each step is idempotent.
@@ -42,4 +44,9 @@ setup() { # setup DATABASE SCHEMA_SUBDIR
 }
 setup temporal temporal
 setup temporal_visibility visibility
+# The contacts store: only the database; its schema is outpace's, applied by
+# the worker at start-up (versioned migrations, safe with several workers).
+contacts=${OUTPACE_CONTACTS_DATABASE:-outpace}
+echo "schema: database $contacts (outpace's contacts store)"
+sql_tool --database "$contacts" create
 echo "schema: up to date"
