@@ -1,0 +1,131 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/outpacehq/outpace/inbound/api"
+	"github.com/outpacehq/outpace/internal/devstack"
+	"github.com/outpacehq/outpace/outx/outxtest"
+	"github.com/outpacehq/outpace/workflows"
+)
+
+// startInbound builds the inbound binary and runs it on the scenario's
+// queue and contacts store, with one token ("receiver"); it returns a
+// client of it and the process.
+func startInbound(t *testing.T, r *paceRun) (*api.Client, *process) {
+	t.Helper()
+	bin := t.TempDir()
+	if err := devstack.Build(context.Background(), r.s.root, bin, "./inbound"); err != nil {
+		t.Fatal(err)
+	}
+	const token = "receiver-5b1f0c2e9a7d4c3b8e6f1a2d"
+	tokens := r.file("inbound-tokens", "receiver "+token+"\n")
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cmd := exec.Command(filepath.Join(bin, "inbound"), "--addr", addr, "--tokens-file", tokens, "--task-queue", r.queue)
+	cmd.Env = r.s.env(r.env...)
+	p, err := devstack.StartProcess(cmd, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Stop)
+	if err := p.WaitFor("inbound listening", 30*time.Second); err != nil {
+		t.Fatalf("inbound: %v\n%s", err, p.Output())
+	}
+	return api.NewClient("http://"+addr, token), p
+}
+
+// A sequence (connect → wait_for_connection → message) where a call to
+// the inbound server, after the connection request, stops one person: the
+// real worker, starter and inbound binaries on the dev server. The person
+// accepts, but their follow-up message is never sent; the other person,
+// who is not stopped, gets theirs.
+func TestInboundStopEndsASequence(t *testing.T) {
+	s := up(t)
+	t.Parallel()
+	const team = "inbound"
+	r := newPaceRun(t, s, "e2e-inbound", outxtest.Options{
+		Teams:       []outxtest.Team{{Name: team, APIKey: apiKey}},
+		TaskDelay:   300 * time.Millisecond,
+		AcceptDelay: 3 * time.Second,
+	}, "senders:\n"+senderYAML("default", "api_key_env: OUTX_API_KEY", "0s", "0s", "{hourly_cap: 0, daily_cap: 0}"))
+	c, inbound := startInbound(t, r)
+
+	stopped, kept := outxtest.Accepts+"-inbound-stop", outxtest.Accepts+"-inbound-keep"
+	r.file("people.csv", "recipient_urn,first_name\n"+stopped+",Sam\n"+kept+",Kim\n")
+	const id = "e2e-inbound-stop"
+	r.startCampaign("--file", r.file("seq.yaml", `name: Inbound stop
+id: `+id+`
+recipients: people.csv
+`+anytime+`steps:
+  - connect: "Hi {{first_name}}, shall we connect?"
+  - wait_for_connection: {check_every: 10s, timeout: 60s}
+  - message: "Thanks for connecting, {{first_name}}!"
+`))
+
+	// The connection request to the person is done: they have not
+	// accepted yet (AcceptDelay), and the receiver tells outpace to stop.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		reqs := r.sandbox.ConnectionRequestsTo(stopped)
+		if len(reqs) == 1 && !reqs[0].FinishedAt.IsZero() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no finished connection request to %s within a minute; tasks: %+v", stopped, r.sandbox.Tasks())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := c.Stop(ctx, api.StopRequest{Person: stopped, Scope: api.ScopeCampaign, Campaign: id, Reason: "replied in the CRM"})
+	if err != nil {
+		t.Fatalf("stop: %v\ninbound:\n%s", err, inbound.Output())
+	}
+	if len(res.Told) != 1 || res.Told[0].WorkflowID != id || !strings.Contains(res.Told[0].Result, "stopped") {
+		t.Errorf("stop answered %+v", res)
+	}
+
+	final, err := s.finalProgress(t, id, 2*time.Minute)
+	if err != nil {
+		t.Fatalf("campaign: %v", err)
+	}
+	if want := (workflows.Counts{Delivered: 1, Stopped: 1}); final.Counts != want {
+		t.Errorf("counts %+v, want %+v", final.Counts, want)
+	}
+	messagesTo := func(urn string) (n int) {
+		for _, task := range r.teamTasks(team) {
+			n += b2i(task.Type == outxtest.TypeSendMessage && task.RecipientURN == urn)
+		}
+		return n
+	}
+	if n := messagesTo(stopped); n != 0 {
+		t.Errorf("%s was stopped after the connection request, yet received %d message tasks", stopped, n)
+	}
+	if n := messagesTo(kept); n != 1 {
+		t.Errorf("%s, not stopped, received %d message tasks, want 1", kept, n)
+	}
+
+	// Their status: the ledger has the connection request, nothing runs.
+	st, err := c.Person(ctx, stopped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	connects := 0
+	for _, a := range st.Actions {
+		connects += b2i(a.Action == "connect" && a.CampaignID == id)
+	}
+	if connects != 1 || len(st.Running) != 0 || st.DoNotContact {
+		t.Errorf("status of %s: %+v", stopped, st)
+	}
+	if out := inbound.Output(); !strings.Contains(out, `"token": "receiver"`) {
+		t.Errorf("the inbound log does not name the token:\n%s", out)
+	} else if strings.Contains(out, "5b1f0c2e9a7d4c3b8e6f1a2d") {
+		t.Errorf("the inbound log shows the token:\n%s", out)
+	}
+}
