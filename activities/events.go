@@ -32,7 +32,7 @@ func (s *eventingStore) Claim(ctx context.Context, c contacts.Claim) (contacts.V
 	if err != nil || !(v.Excluded || v.Skipped) || !c.Action.Contacting() {
 		return v, err
 	}
-	typ, outcome, reason := webhooks.RecipientSkipped, "skipped", elsewhereText(v)
+	typ, outcome, reason := webhooks.RecipientSkipped, "skipped", elsewhereText(v, &c.Policy)
 	if v.Excluded {
 		typ, outcome, reason = webhooks.RecipientExcluded, "excluded", excludedText(v)
 	}
