@@ -1,4 +1,4 @@
-# The outpace image: the worker, starter, sandbox, codec-server and
+# The outpace image: the worker, starter, sandbox, codec-server, inbound and
 # healthcheck binaries, static, on distroless, run as a non-root user.
 # docker-compose.yml builds it once and runs one binary per service:
 #
@@ -18,7 +18,7 @@ RUN go mod download
 COPY . .
 # Static binaries (no cgo), without local paths (-trimpath) or symbol tables.
 RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/ \
-    ./worker ./starter ./sandbox ./codec-server ./deploy/healthcheck
+    ./worker ./starter ./sandbox ./codec-server ./inbound ./deploy/healthcheck
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/ /usr/local/bin/

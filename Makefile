@@ -8,7 +8,7 @@
 #   make faults  the fault suite, long form (make test runs a short form)
 #   make fuzz-pacer  the account pacer's model-based test, long form (make
 #                test runs a few thousand operations of it)
-#   make build   the worker, starter, sandbox and codec-server binaries, into bin/
+#   make build   the worker, starter, sandbox, codec-server and inbound binaries, into bin/
 
 SHELL := /bin/bash
 GO ?= go
@@ -25,7 +25,7 @@ export OUTPACE_TEMPORAL_CLI := $(TEMPORAL)
 all: build
 
 build:
-	$(GO) build -o bin/ ./worker ./starter ./sandbox ./codec-server
+	$(GO) build -o bin/ ./worker ./starter ./sandbox ./codec-server ./inbound
 
 # The first build takes a few minutes; it is cached in .tools/ afterwards.
 temporal: $(TEMPORAL)

@@ -36,7 +36,7 @@ const outpaceImage = "outpace:local"
 // The services of the stack without any profile, and those the profiles add.
 var (
 	coreServices = []string{"postgresql", "temporal-schema", "temporal", "temporal-setup", "temporal-ui", "worker"}
-	toolServices = []string{"sandbox", "starter"}
+	toolServices = []string{"sandbox", "starter", "inbound"}
 )
 
 func root(t *testing.T) string {
@@ -320,12 +320,13 @@ func TestComposeStartupOrder(t *testing.T) {
 // outpace image run a binary the image has and probe the port the service
 // listens on.
 func TestComposeHealthChecksProbeWhatServes(t *testing.T) {
-	p := load(t, envExample(t, encryptionSection), "sandbox")
+	p := load(t, envExample(t, encryptionSection), "sandbox", "inbound")
 	binaries := dockerfileBinaries(t)
 	listen := map[string]string{ // service → the variable holding its listen address
 		"worker":       "OUTPACE_METRICS_ADDR",
 		"sandbox":      "SANDBOX_ADDR",
 		"codec-server": "OUTPACE_CODEC_ADDR",
+		"inbound":      "OUTPACE_INBOUND_ADDR",
 	}
 	for name, variable := range listen {
 		s := service(t, p, name)
@@ -455,7 +456,7 @@ func TestComposeSandboxTrial(t *testing.T) {
 // given as a secret to every process that encrypts or decrypts, and a codec
 // server the UI can reach from a browser.
 func TestComposeEncryption(t *testing.T) {
-	p := load(t, envExample(t, encryptionSection), "tools")
+	p := load(t, envExample(t, encryptionSection), "tools", "inbound")
 
 	if len(p.Secrets) != 1 {
 		t.Fatalf("secrets: %v, want one key file", p.Secrets)
@@ -467,7 +468,7 @@ func TestComposeEncryption(t *testing.T) {
 			t.Errorf("secret %s is read from %s, want %s", name, sec.File, want)
 		}
 	}
-	for _, name := range []string{"worker", "starter", "codec-server"} {
+	for _, name := range []string{"worker", "starter", "codec-server", "inbound"} {
 		s := service(t, p, name)
 		target := ""
 		for _, sec := range s.Secrets {
@@ -515,6 +516,54 @@ func TestComposeEncryption(t *testing.T) {
 	}
 }
 
+// TestComposeInbound: the inbound API, behind its profile, is published on
+// 127.0.0.1 only, reads its tokens from a mounted folder (so an edited file
+// is seen), talks to the worker's Temporal, queue and contacts store, and
+// is given no OutX key.
+func TestComposeInbound(t *testing.T) {
+	p := load(t, envExample(t), "inbound")
+	in, w := service(t, p, "inbound"), service(t, p, "worker")
+	port := mustAtoi(t, listenPort(t, "inbound OUTPACE_INBOUND_ADDR", env(in, "OUTPACE_INBOUND_ADDR")))
+	if ip, hostPort := published(t, in, port); ip != "127.0.0.1" || hostPort != strconv.Itoa(int(port)) {
+		t.Errorf("inbound published on %s:%s, want 127.0.0.1:%d (behind a TLS proxy to go further)", ip, hostPort, port)
+	}
+	for _, k := range []string{"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "OUTPACE_TASK_QUEUE", "OUTPACE_CONTACTS_DB", "PGPASSWORD"} {
+		if env(in, k) != env(w, k) {
+			t.Errorf("inbound %s = %q, the worker's is %q", k, env(in, k), env(w, k))
+		}
+	}
+	for k := range in.Environment {
+		if strings.HasPrefix(k, "OUTX_") {
+			t.Errorf("inbound is given %s: it must hold no OutX setting", k)
+		}
+	}
+	tokens := env(in, "OUTPACE_INBOUND_TOKENS_FILE")
+	mounted := false
+	for _, v := range in.Volumes {
+		if v.Type == types.VolumeTypeBind && v.Target == filepath.Dir(tokens) && v.ReadOnly &&
+			v.Source == filepath.Join(root(t), "secrets", "inbound") {
+			mounted = true
+		}
+	}
+	if !mounted {
+		t.Errorf("the tokens file %s is not in a read-only mount of ./secrets/inbound: %+v", tokens, in.Volumes)
+	}
+	for dep, cond := range map[string]string{"temporal": types.ServiceConditionHealthy, "temporal-schema": types.ServiceConditionCompletedSuccessfully} {
+		if d, ok := in.DependsOn[dep]; !ok || d.Condition != cond {
+			t.Errorf("inbound waits for %s: %+v, want %s", dep, in.DependsOn[dep], cond)
+		}
+	}
+	cmd := exec.Command("git", "check-ignore", "--quiet", "--no-index", "secrets/inbound/tokens")
+	cmd.Dir = root(t)
+	if err := cmd.Run(); err != nil {
+		t.Errorf("secrets/inbound/tokens is not git-ignored: %v", err)
+	}
+	// Without the profile it does not start.
+	if _, err := load(t, envExample(t)).GetService("inbound"); err == nil {
+		t.Error("inbound starts without its profile: it would fail for want of a tokens file")
+	}
+}
+
 func mustAtoi(t *testing.T, s string) uint32 {
 	t.Helper()
 	n, err := strconv.Atoi(s)
@@ -533,8 +582,8 @@ func mustAtoi(t *testing.T, s string) uint32 {
 func TestComposeEnvironmentMatchesTheBinaries(t *testing.T) {
 	binaries := dockerfileBinaries(t)
 	variants := map[string]*types.Project{
-		"default":    load(t, envExample(t), "sandbox", "tools"),
-		"encryption": load(t, envExample(t, encryptionSection), "sandbox", "tools"),
+		"default":    load(t, envExample(t), "sandbox", "tools", "inbound"),
+		"encryption": load(t, envExample(t, encryptionSection), "sandbox", "tools", "inbound"),
 	}
 	checked := map[string]bool{}
 	for variant, p := range variants {
@@ -559,7 +608,7 @@ func TestComposeEnvironmentMatchesTheBinaries(t *testing.T) {
 			}
 		}
 	}
-	for _, name := range []string{"worker", "sandbox", "starter", "codec-server"} {
+	for _, name := range []string{"worker", "sandbox", "starter", "codec-server", "inbound"} {
 		if !checked[name] {
 			t.Errorf("service %s was not checked: is it missing, or not built from the repository?", name)
 		}
@@ -816,7 +865,7 @@ func TestDockerfile(t *testing.T) {
 		t.Errorf("the final stage does not copy the binaries from %s to /usr/local/bin/ (on distroless's PATH): %v", builder.alias, final.copies)
 	}
 	bins := dockerfileBinaries(t)
-	for _, b := range []string{"worker", "starter", "sandbox", "codec-server", "healthcheck"} {
+	for _, b := range []string{"worker", "starter", "sandbox", "codec-server", "inbound", "healthcheck"} {
 		if !bins[b] {
 			t.Errorf("the Dockerfile does not build %s", b)
 		}
