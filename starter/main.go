@@ -52,7 +52,7 @@ type command struct {
 	many bool
 }
 
-var commands = []command{sendCommand, campaignCommand, accountCommand, contactsCommand, dncCommand, recipientIDCommand}
+var commands = []command{sendCommand, campaignCommand, accountCommand, contactsCommand, dncCommand, webhooksCommand, recipientIDCommand}
 
 func main() {
 	// Ctrl-C stops the starter's waiting, never the workflow it started.
