@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -353,18 +354,34 @@ func CampaignInput(ctx context.Context, c client.Client, dc converter.DataConver
 	return in, nil
 }
 
-// update sends a stop as an update and waits for its answer.
+// UpdateWait is how long a stop waits for the workflow's answer to its
+// update before sending it as a signal instead.
+var UpdateWait = 10 * time.Second
+
+// update sends a stop as an update, so that the answer says what it did.
+// A run whose worker does not answer within UpdateWait (the worker is
+// down, or busy) is sent the stop as a signal instead (both workflows take
+// it as either): Temporal keeps it in the run's history, and the run
+// applies it as soon as a worker runs it, before any further step. A stop
+// applied twice is applied once.
 func update(ctx context.Context, c client.Client, workflowID string, req pacer.StopRequest) (string, error) {
-	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+	uctx, cancel := context.WithTimeout(ctx, UpdateWait)
+	defer cancel()
+	h, err := c.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{
 		WorkflowID: workflowID, UpdateName: pacer.StopRecipient,
 		Args: []any{req}, WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
-	if err != nil {
+	var result string
+	if err == nil {
+		err = h.Get(uctx, &result)
+	}
+	if err == nil || uctx.Err() == nil || ctx.Err() != nil {
+		return result, err
+	}
+	if err := c.SignalWorkflow(ctx, workflowID, "", pacer.StopRecipient, req); err != nil {
 		return "", err
 	}
-	var result string
-	err = h.Get(ctx, &result)
-	return result, err
+	return fmt.Sprintf("sent as a signal: no worker answered within %s; the run applies the stop when a worker runs it, before its next step", UpdateWait), nil
 }
 
 // clip shortens a hostile value quoted in an error.

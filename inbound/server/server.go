@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/api/serviceerror"
 	"go.uber.org/zap"
 
 	"github.com/outpacehq/outpace/contacts"
@@ -194,6 +195,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, id, tokenName stri
 func asAPIError(err error) *api.Error {
 	var e *api.Error
 	var fe *stops.FieldError
+	var unavailable *serviceerror.Unavailable
+	var deadline *serviceerror.DeadlineExceeded
 	switch {
 	case errors.As(err, &e):
 		return e
@@ -207,7 +210,7 @@ func asAPIError(err error) *api.Error {
 		return &api.Error{Status: http.StatusNotFound, Code: api.CodeNotFound, Field: "campaign", Message: err.Error()}
 	case errors.Is(err, stops.ErrNotRunning):
 		return &api.Error{Status: http.StatusConflict, Code: api.CodeNotRunning, Field: "campaign", Message: err.Error()}
-	case errors.Is(err, contacts.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, contacts.ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.As(err, &unavailable), errors.As(err, &deadline):
 		return &api.Error{Status: http.StatusServiceUnavailable, Code: api.CodeUnavailable, Message: err.Error()}
 	}
 	return &api.Error{Status: http.StatusInternalServerError, Code: api.CodeInternal, Message: err.Error()}

@@ -13,6 +13,7 @@ import (
 	"github.com/outpacehq/outpace/contacts"
 	"github.com/outpacehq/outpace/inbound/api"
 	"github.com/outpacehq/outpace/pacer"
+	"github.com/outpacehq/outpace/stops"
 )
 
 func TestHealthAndDocumentNeedNoToken(t *testing.T) {
@@ -121,7 +122,34 @@ func TestStopInAnAccountStartsItsPacer(t *testing.T) {
 	if sent := e.spy.Sent(); len(sent) != 2 || !strings.HasPrefix(sent[0], "update stop-recipient") || !strings.HasPrefix(sent[1], "signal-with-start stop-recipient") {
 		t.Errorf("sent %v", sent)
 	}
+
+	// The pacer runs, but no worker does: the update is not answered, and
+	// the stop goes as a signal, which the pacer applies when a worker
+	// runs it. An everywhere stop reaches it the same way.
+	stops.UpdateWait = time.Second
+	res = decodeAs[api.StopResponse](t, e.do("POST", "/v1/stops", crmToken, api.StopRequest{Person: urn, Scope: api.ScopeAccount, Account: "alice"}))
+	if len(res.Told) != 1 || res.Told[0].StartedPacer || !strings.HasPrefix(res.Told[0].Result, "sent as a signal") {
+		t.Errorf("second stop: %+v", res)
+	}
+	res = decodeAs[api.StopResponse](t, e.do("POST", "/v1/stops", crmToken, api.StopRequest{Person: "urn:li:person:ACoAAStop02", Scope: api.ScopeEverywhere}))
+	if len(res.Told) != 1 || res.Told[0].WorkflowID != id || res.DoNotContact == nil {
+		t.Errorf("everywhere: %+v", res)
+	}
+	var signals int
+	for _, s := range e.spy.Sent() {
+		signals += b2i(strings.HasPrefix(s, "signal stop-recipient "+id))
+	}
+	if signals != 2 {
+		t.Errorf("sent %v, want two stop signals after the unanswered updates", e.spy.Sent())
+	}
 	_ = dev.Client.TerminateWorkflow(context.Background(), id, "", "test over")
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Everywhere puts the person on the list, and tells every running pacer
