@@ -194,6 +194,8 @@ func (e *env) do(method, path, token string, body any, header ...string) call {
 		c.body = []byte(b)
 	case []byte:
 		c.body = b
+	case chunked:
+		c.body = b
 	default:
 		c.body, _ = json.Marshal(b)
 	}
@@ -206,7 +208,11 @@ func (e *env) do(method, path, token string, body any, header ...string) call {
 	for i := 0; i+1 < len(header); i += 2 {
 		c.header.Set(header[i], header[i+1])
 	}
-	req, err := http.NewRequest(method, e.url+path, bytes.NewReader(c.body))
+	var reader io.Reader = bytes.NewReader(c.body)
+	if _, ok := body.(chunked); ok {
+		reader = io.MultiReader(reader) // no length known: sent chunked
+	}
+	req, err := http.NewRequest(method, e.url+path, reader)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -223,6 +229,9 @@ func (e *env) do(method, path, token string, body any, header ...string) call {
 	}
 	return c
 }
+
+// chunked is a body sent without a Content-Length.
+type chunked []byte
 
 // errorOf decodes an error answer; the test fails unless it is one.
 func (e *env) errorOf(c call) api.Error {

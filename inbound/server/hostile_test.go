@@ -40,6 +40,7 @@ func hostileCalls() []hostile {
 		// The body's size, media type and syntax.
 		{name: "a 1 MiB body", method: "POST", path: "/v1/stops", token: aliceToken, body: huge, status: 413, code: api.CodeTooLarge},
 		{name: "just over 64 KiB", method: "POST", path: "/v1/dnc", token: aliceToken, body: justOver, status: 413, code: api.CodeTooLarge},
+		{name: "over 64 KiB, chunked", method: "POST", path: "/v1/dnc", token: aliceToken, body: chunked(justOver), status: 413, code: api.CodeTooLarge},
 		{name: "a form, not JSON", method: "POST", path: "/v1/dnc", token: aliceToken, body: "person=urn:li:person:ACoAAHostile1", header: []string{"Content-Type", "application/x-www-form-urlencoded"}, status: 415, code: api.CodeUnsupportedMedia},
 		{name: "truncated JSON", method: "POST", path: "/v1/stops", token: aliceToken, body: `{"person":"urn:li:person:ACoAAHostile1","scope":`, status: 400, code: api.CodeBadJSON},
 		{name: "not JSON at all", method: "POST", path: "/v1/stops", token: aliceToken, body: `{person: urn:li:person:ACoAAHostile1}`, status: 400, code: api.CodeBadJSON},
@@ -129,6 +130,9 @@ func TestHostileCalls(t *testing.T) {
 	}
 	if n := strings.Count(e.logs.String(), `"call refused"`); n < len(calls) {
 		t.Errorf("%d refusals logged, want %d", n, len(calls))
+	}
+	if strings.Contains(e.logs.String(), "Hostile1") {
+		t.Errorf("a refused call's person is in the log:\n%s", e.logs.String())
 	}
 	if strings.Contains(e.logs.String(), `"msg":"call"`) {
 		t.Errorf("a hostile call was logged as accepted:\n%s", e.logs.String())

@@ -101,13 +101,13 @@ func (s *Server) serve(rt route) http.Handler {
 		if !rt.public {
 			name, err := s.authenticate(r)
 			if err != nil {
-				s.fail(w, r, id, "", start, err)
+				s.fail(w, r, rt.pattern, id, "", start, err)
 				return
 			}
 			tokenName = name
 		}
 		if rt.methods == nil {
-			s.fail(w, r, id, tokenName, start, &api.Error{Status: http.StatusNotFound, Code: api.CodeNotFound,
+			s.fail(w, r, rt.pattern, id, tokenName, start, &api.Error{Status: http.StatusNotFound, Code: api.CodeNotFound,
 				Message: "no such endpoint: see GET /v1/openapi.yaml"})
 			return
 		}
@@ -118,7 +118,7 @@ func (s *Server) serve(rt route) http.Handler {
 				allowed = append(allowed, m)
 			}
 			w.Header().Set("Allow", strings.Join(allowed, ", "))
-			s.fail(w, r, id, tokenName, start, &api.Error{Status: http.StatusMethodNotAllowed, Code: api.CodeMethodNotAllowed,
+			s.fail(w, r, rt.pattern, id, tokenName, start, &api.Error{Status: http.StatusMethodNotAllowed, Code: api.CodeMethodNotAllowed,
 				Message: r.Method + " is not allowed on " + rt.pattern + "; allowed: " + strings.Join(allowed, ", ")})
 			return
 		}
@@ -131,7 +131,7 @@ func (s *Server) serve(rt route) http.Handler {
 		defer cancel()
 		out, err := h(ctx, r)
 		if err != nil {
-			s.fail(w, r, id, tokenName, start, err)
+			s.fail(w, r, rt.pattern, id, tokenName, start, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, out)
@@ -170,14 +170,20 @@ func (s *Server) authenticate(r *http.Request) (string, error) {
 }
 
 // fail writes err as a JSON error and logs the refusal (with the token's
-// name once it is known, never the token).
-func (s *Server) fail(w http.ResponseWriter, r *http.Request, id, tokenName string, start time.Time, err error) {
+// name once it is known, never the token, nor the person).
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, pattern, id, tokenName string, start time.Time, err error) {
 	e := asAPIError(err)
 	if e.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="outpace-inbound"`)
 	}
 	writeJSON(w, e.Status, api.ErrorBody{Error: *e})
-	fields := []zap.Field{zap.String("method", r.Method), zap.String("path", clip(r.URL.EscapedPath())),
+	// A route's pattern, not its path, which may name the person; an
+	// unknown route's path, clipped (zap escapes it).
+	where := zap.String("route", pattern)
+	if pattern == "/" {
+		where = zap.String("path", clip(r.URL.EscapedPath()))
+	}
+	fields := []zap.Field{zap.String("method", r.Method), where,
 		zap.Int("status", e.Status), zap.String("code", e.Code), zap.Duration("took", time.Since(start)),
 		zap.String("request_id", id), zap.String("remote", r.RemoteAddr)}
 	if tokenName != "" {
