@@ -21,6 +21,7 @@ import (
 	"github.com/outpacehq/outpace/contacts"
 	"github.com/outpacehq/outpace/outx"
 	"github.com/outpacehq/outpace/senders"
+	"github.com/outpacehq/outpace/webhooks"
 )
 
 // Error types of the ApplicationErrors the activities return.
@@ -86,6 +87,9 @@ type Activities struct {
 	// and connection checks are recorded. The worker always sets it; nil
 	// (tests that do not care) keeps no ledger.
 	Contacts contacts.Store
+	// Events are the worker's webhooks (nil or without endpoints: none):
+	// SenderLimits tells a campaign which events to write.
+	Events *webhooks.Emitter
 }
 
 // SendInput is a validated message to queue with OutX from the account

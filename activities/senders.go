@@ -10,6 +10,7 @@ import (
 
 	"github.com/outpacehq/outpace/outx"
 	"github.com/outpacehq/outpace/senders"
+	"github.com/outpacehq/outpace/webhooks"
 )
 
 // Clients builds one OutX client per sender account, for Activities.Accounts.
@@ -64,21 +65,39 @@ func (a *Activities) senderNames() []string {
 	return names
 }
 
-// SenderLimitsInput names a sender account.
+// SenderLimitsInput names a sender account, and the campaign asking, if
+// one is.
 type SenderLimitsInput struct {
-	Sender string `json:"sender,omitempty"`
+	Sender   string `json:"sender,omitempty"`
+	Campaign string `json:"campaign,omitempty"`
+}
+
+// SenderLimitsResult is the account's limits and, for a campaign, the
+// types of the events only a workflow sees that the worker's webhook
+// endpoints take for it: the campaign writes those (one local activity
+// each) and no other, so without endpoints it writes none.
+type SenderLimitsResult struct {
+	senders.Limits
+	Events []string `json:"events,omitempty"`
 }
 
 // SenderLimits returns the account's limits, defaults filled in, for its
 // pacer: the limits live in the worker's configuration beside the key, but
 // carry no secret.
-func (a *Activities) SenderLimits(_ context.Context, in SenderLimitsInput) (senders.Limits, error) {
+func (a *Activities) SenderLimits(_ context.Context, in SenderLimitsInput) (SenderLimitsResult, error) {
 	if _, err := a.client(in.Sender); err != nil {
-		return senders.Limits{}, err
+		return SenderLimitsResult{}, err
 	}
-	acc, ok := a.Senders.Get(in.Sender)
-	if !ok {
-		return senders.DefaultLimits(), nil
+	res := SenderLimitsResult{Limits: senders.DefaultLimits()}
+	if acc, ok := a.Senders.Get(in.Sender); ok {
+		res.Limits = acc.Limits.WithDefaults()
 	}
-	return acc.Limits.WithDefaults(), nil
+	if in.Campaign != "" && a.Events.Enabled() {
+		for _, typ := range webhooks.Types {
+			if len(a.Events.Config.For(webhooks.Event{Type: typ, Account: senders.Or(in.Sender), Campaign: in.Campaign})) > 0 {
+				res.Events = append(res.Events, typ)
+			}
+		}
+	}
+	return res, nil
 }

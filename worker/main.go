@@ -216,6 +216,7 @@ func serve(cfg config, logger *zap.Logger) error {
 		PollInterval: cfg.pollInterval,
 		PollBurst:    cfg.pollBurst,
 		Contacts:     hooks.contacts(store),
+		Events:       hooks.emitter,
 	})
 	hooks.register(w)
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -16,6 +17,7 @@ import (
 	"github.com/outpacehq/outpace/pacing"
 	"github.com/outpacehq/outpace/recipients"
 	"github.com/outpacehq/outpace/senders"
+	"github.com/outpacehq/outpace/webhooks"
 )
 
 // Error types a campaign fails with.
@@ -163,8 +165,10 @@ func (c *campaign) run(ctx workflow.Context) (CampaignProgress, error) {
 			return c.finish(ctx, err)
 		}
 		if err := c.inspect(ctx); err != nil {
+			c.emitEnd(ctx)
 			return c.progress(ctx), err
 		}
+		c.emit(ctx, webhooks.CampaignStarted, "", "")
 		// Started again under the id of a campaign that was cancelled:
 		// the account's pacer must no longer refuse it.
 		c.tellPacer(ctx, pacer.CampaignPause{Paused: false}, false)
@@ -172,6 +176,7 @@ func (c *campaign) run(ctx workflow.Context) (CampaignProgress, error) {
 	for {
 		page, err := c.load(ctx)
 		if err != nil {
+			c.emitEnd(ctx)
 			return c.progress(ctx), err
 		}
 		for i, r := range page.Recipients {
@@ -225,16 +230,17 @@ func (c *campaign) inspect(ctx workflow.Context) error {
 	// The account must be one the workers have: a campaign on an account
 	// they lack would reach nobody.
 	var a *activities.Activities
-	var limits senders.Limits
+	var limits activities.SenderLimitsResult
 	sctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 5, NonRetryableErrorTypes: []string{activities.ErrUnknownSender}},
 		Summary:             "check that the workers have LinkedIn account " + senders.Or(c.in.Sender),
 	})
-	if err := workflow.ExecuteActivity(sctx, a.SenderLimits, activities.SenderLimitsInput{Sender: c.in.Sender}).Get(ctx, &limits); err != nil {
+	if err := workflow.ExecuteActivity(sctx, a.SenderLimits, activities.SenderLimitsInput{Sender: c.in.Sender, Campaign: c.id}).Get(ctx, &limits); err != nil {
 		c.final = &doing{status: StatusStopped, reason: "sender: " + rootMessage(err)}
 		return temporal.NewNonRetryableApplicationError("campaign "+c.id+": sender: "+rootMessage(err)+"; nothing was sent", ErrInvalidCampaign, nil)
 	}
+	c.st.Events = limits.Events
 	if c.in.RecipientsFile == nil {
 		c.st.Total = len(c.in.Recipients)
 		return nil
@@ -578,10 +584,14 @@ func (c *campaign) addSignals(ctx workflow.Context, sel workflow.Selector) {
 		ch.Receive(ctx, &p)
 		c.applyPause(p)
 		c.tellPacer(ctx, pacer.CampaignPause{Paused: true, Reason: c.st.Paused}, false)
+		c.emit(ctx, webhooks.CampaignPaused, c.st.Paused, strconv.Itoa(c.st.Pauses))
 		c.publish(ctx)
 	})
 	sel.AddReceive(c.resume, func(ch workflow.ReceiveChannel, _ bool) {
 		ch.Receive(ctx, nil)
+		if c.st.Paused != "" {
+			c.emit(ctx, webhooks.CampaignResumed, "", strconv.Itoa(c.st.Pauses))
+		}
 		c.applyResume()
 		c.tellPacer(ctx, pacer.CampaignPause{Paused: false}, false)
 		c.publish(ctx)
@@ -613,6 +623,9 @@ func (c *campaign) applyPause(p PauseRequest) {
 	reason := "paused by operator"
 	if p.Reason != "" {
 		reason += ": " + p.Reason
+	}
+	if c.st.Paused == "" {
+		c.st.Pauses++
 	}
 	c.st.Paused = reason
 	c.logger.Info("Campaign paused", "Reason", reason)
@@ -769,8 +782,15 @@ func (c *campaign) stop(reason string) error {
 		ErrCampaignStopped, nil)
 }
 
-// finish ends the run: completed, cancelled or stopped.
+// finish ends the run: completed, cancelled or stopped, and says so to
+// the webhooks.
 func (c *campaign) finish(ctx workflow.Context, err error) (CampaignProgress, error) {
+	p, err := c.end(ctx, err)
+	c.emitEnd(ctx)
+	return p, err
+}
+
+func (c *campaign) end(ctx workflow.Context, err error) (CampaignProgress, error) {
 	switch {
 	case err == nil:
 		c.final = &doing{status: StatusFinished}
@@ -826,5 +846,24 @@ func (c *campaign) continueAsNew(ctx workflow.Context) (CampaignProgress, error)
 			c.logger.Info("Campaign continues as new", "Run", c.st.Run, "Cursor", c.st.Cursor)
 			return CampaignProgress{}, workflow.NewContinueAsNewError(ctx, Campaign, next)
 		}
+	}
+}
+
+// emit writes one of the campaign's own events, if the worker's endpoints
+// take it (see emitEvent).
+func (c *campaign) emit(ctx workflow.Context, typ, reason, part string) {
+	emitEvent(ctx, c.st.Events, webhooks.Event{Type: typ, Account: senders.Or(c.in.Sender), Campaign: c.id,
+		Reason: reason, Data: eventData(map[string]any{"total": c.st.Total, "counts": c.st.Counts})}, part)
+}
+
+// emitEnd writes campaign.finished, or campaign.stopped with the reason
+// (cancelled too).
+func (c *campaign) emitEnd(ctx workflow.Context) {
+	switch {
+	case c.final == nil:
+	case c.final.status == StatusFinished:
+		c.emit(ctx, webhooks.CampaignFinished, "", "")
+	default:
+		c.emit(ctx, webhooks.CampaignStopped, string(c.final.status)+": "+c.final.reason, "")
 	}
 }

@@ -154,6 +154,11 @@ type CampaignState struct {
 	// Variants count what became of each variant of each step's text
 	// (bounded: at most MaxVariants per step).
 	Variants []VariantCounts `json:"variants,omitempty"`
+	// Events are the webhook event types the worker's endpoints take for
+	// this campaign (see emitEvent); Pauses counts operator pauses, which
+	// tells the events of one pause from another's.
+	Events []string `json:"events,omitempty"`
+	Pauses int      `json:"pauses,omitempty"`
 }
 
 // Variant is one version of a message or a note in an A/B test: its name,

@@ -1,0 +1,118 @@
+package workflows_test
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/outpacehq/outpace/activities"
+	"github.com/outpacehq/outpace/contacts"
+	"github.com/outpacehq/outpace/outx"
+	"github.com/outpacehq/outpace/outx/outxtest"
+	"github.com/outpacehq/outpace/webhooks"
+	"github.com/outpacehq/outpace/workflows"
+)
+
+// campaignEvents runs a campaign paused and resumed once, on a worker
+// whose webhooks are cfg, and returns the events in the outbox and the
+// number of local activities the run started.
+func campaignEvents(t *testing.T, cfg webhooks.Config) (map[string]webhooks.Event, int) {
+	t.Helper()
+	st, err := contacts.Open(context.Background(), filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ob, _ := contacts.OutboxOf(st)
+	em := &webhooks.Emitter{Config: cfg, Outbox: ob}
+
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetStartTime(thu)
+	env.SetTestTimeout(time.Minute)
+	sb := outxtest.NewServer(outxtest.Options{TaskDelay: 10 * time.Minute, Now: env.Now})
+	t.Cleanup(sb.Close)
+	client, err := outx.New(sb.URL, outxtest.DefaultAPIKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.RegisterWorkflow(workflows.Campaign)
+	env.RegisterWorkflow(workflows.SendMessage)
+	env.RegisterActivity(&activities.Activities{OutX: client, PollInterval: 2 * time.Millisecond, PollBurst: 20 * time.Millisecond, Events: em})
+	env.RegisterActivity(&activities.Webhooks{Config: cfg, Outbox: ob, Emitter: em})
+	newGrantAtOnce(env)
+	locals := 0
+	env.SetOnLocalActivityStartedListener(func(*activity.Info, context.Context, []any) { locals++ })
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(workflows.SignalPause, workflows.PauseRequest{Reason: "checking replies"})
+	}, 25*time.Minute)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.SignalResume, nil) }, 5*time.Hour)
+	env.ExecuteWorkflow(workflows.Campaign, anytime(workflows.CampaignInput{CampaignID: "spring", Template: "Hi {{first_name}}", Recipients: people(4)}, 10*time.Minute))
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := ob.List(context.Background(), "", "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]webhooks.Event{}
+	for _, r := range rows {
+		var e webhooks.Event
+		if err := json.Unmarshal(r.Body, &e); err != nil {
+			t.Fatal(err)
+		}
+		if _, dup := out[e.Type]; dup {
+			t.Fatalf("two %s events", e.Type)
+		}
+		out[e.Type] = e
+	}
+	return out, locals
+}
+
+// TestCampaignEvents: a campaign writes its start, pause, resume and end,
+// one local activity each, with ids of their own.
+func TestCampaignEvents(t *testing.T) {
+	cfg := webhooks.Config{Endpoints: []webhooks.Endpoint{{Name: "crm", URL: "http://127.0.0.1:1", Secret: []byte("0123456789abcdef"), Events: []string{"campaign.*"}}}}
+	evs, locals := campaignEvents(t, cfg)
+	want := []string{webhooks.CampaignStarted, webhooks.CampaignPaused, webhooks.CampaignResumed, webhooks.CampaignFinished}
+	if len(evs) != len(want) || locals != len(want) {
+		t.Fatalf("events %v after %d local activities, want %v, one each", evs, locals, want)
+	}
+	ids := map[string]bool{}
+	for _, typ := range want {
+		e, ok := evs[typ]
+		if !ok || e.Campaign != "spring" || e.Account != "default" || ids[e.ID] {
+			t.Fatalf("%s: %+v", typ, e)
+		}
+		ids[e.ID] = true
+	}
+	if evs[webhooks.CampaignPaused].Reason != "paused by operator: checking replies" {
+		t.Errorf("paused: %+v", evs[webhooks.CampaignPaused])
+	}
+	if e := evs[webhooks.CampaignFinished]; !json.Valid(e.Data) || string(e.Data) == "" {
+		t.Errorf("finished without its counts: %+v", e)
+	}
+}
+
+// TestCampaignEventsCostNothingWithoutEndpoints: a worker without
+// endpoints, or whose endpoints take no campaign event, runs no local
+// activity and writes nothing.
+func TestCampaignEventsCostNothingWithoutEndpoints(t *testing.T) {
+	for name, cfg := range map[string]webhooks.Config{
+		"no endpoints":          {},
+		"messages only":         {Endpoints: []webhooks.Endpoint{{Name: "crm", URL: "http://127.0.0.1:1", Secret: []byte("0123456789abcdef"), Events: []string{"message.*"}}}},
+		"another campaign only": {Endpoints: []webhooks.Endpoint{{Name: "crm", URL: "http://127.0.0.1:1", Secret: []byte("0123456789abcdef"), Campaigns: []string{"autumn-*"}}}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			evs, locals := campaignEvents(t, cfg)
+			if len(evs) != 0 || locals != 0 {
+				t.Fatalf("%d events, %d local activities; want none", len(evs), locals)
+			}
+		})
+	}
+}
