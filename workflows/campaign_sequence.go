@@ -61,7 +61,7 @@ func (c *campaign) sequence(ctx workflow.Context, r recipients.Prepared, key, na
 		Line: r.Line, Steps: c.in.Steps, Texts: r.Texts, Variants: r.Variants, Problems: r.Problems, CampaignPacing: c.limits(),
 		SendDeadline: c.in.SendDeadline, PollDeadline: c.in.PollDeadline, HideURN: c.secret != nil,
 		CampaignRun: workflow.GetInfo(ctx).FirstRunID,
-		ProfileSlug: r.ProfileSlug, ContactPolicy: c.in.ContactPolicy,
+		ProfileSlug: r.ProfileSlug, ContactPolicy: c.in.ContactPolicy, Events: c.st.Events,
 	}
 	if !paced {
 		in.RecipientID = ""

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/outpacehq/outpace/contacts"
 	"github.com/outpacehq/outpace/outx"
 	"github.com/outpacehq/outpace/outx/outxtest"
+	"github.com/outpacehq/outpace/senders"
 	"github.com/outpacehq/outpace/webhooks"
 	"github.com/outpacehq/outpace/workflows"
 )
@@ -114,5 +116,63 @@ func TestCampaignEventsCostNothingWithoutEndpoints(t *testing.T) {
 				t.Fatalf("%d events, %d local activities; want none", len(evs), locals)
 			}
 		})
+	}
+}
+
+// TestSequenceEvents: a sequence writes sequence.finished with every
+// step's outcome, and connection.not_accepted when the wait for the
+// connection runs out.
+func TestSequenceEvents(t *testing.T) {
+	st, err := contacts.Open(context.Background(), filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ob, _ := contacts.OutboxOf(st)
+	cfg := webhooks.Config{Endpoints: []webhooks.Endpoint{{Name: "crm", URL: "http://127.0.0.1:1", Secret: []byte("0123456789abcdef"),
+		Events: []string{"sequence.*", "connection.not_accepted"}}}}
+	em := &webhooks.Emitter{Config: cfg, Outbox: ob}
+	h := newStack(t, map[string]senders.Limits{senders.Default: anyHours}, outxtest.Options{AcceptDelay: 20 * time.Hour},
+		func(a *activities.Activities, env *testsuite.TestWorkflowEnvironment) {
+			a.Events = em
+			env.RegisterActivity(&activities.Webhooks{Config: cfg, Outbox: ob, Emitter: em})
+		})
+	accepts, ignores := outxtest.Accepts+"-ann", outxtest.Ignores+"-bob"
+	in := sequenceCampaign("seq-events", person(accepts, "Ann"), person(ignores, "Bob"))
+	in.Steps = []workflows.Step{
+		{Type: workflows.StepConnect, Template: "Hi {{first_name}}"},
+		{Type: workflows.StepWaitForConnection, Timeout: workflows.Duration(3 * 24 * time.Hour), CheckEvery: workflows.Duration(12 * time.Hour)},
+		{Type: workflows.StepMessage, Template: "Thanks, {{first_name}}!"},
+	}
+	h.run(t, stackInput{Senders: []string{senders.Default}, Campaigns: []workflows.CampaignInput{in}})
+
+	rows, err := ob.List(context.Background(), "", "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]webhooks.Event{}
+	for _, r := range rows {
+		var e webhooks.Event
+		if err := json.Unmarshal(r.Body, &e); err != nil {
+			t.Fatal(err)
+		}
+		got[e.Type+" "+e.RecipientURN] = e
+	}
+	if len(got) != 3 {
+		t.Fatalf("events %v, want sequence.finished for both and connection.not_accepted for Bob", got)
+	}
+	ann := got[webhooks.SequenceFinished+" "+accepts]
+	var data struct {
+		Reached int                    `json:"reached"`
+		Steps   []workflows.StepResult `json:"steps"`
+	}
+	if err := json.Unmarshal(ann.Data, &data); err != nil || ann.Outcome != string(workflows.Delivered) || data.Reached != 3 || len(data.Steps) != 3 {
+		t.Errorf("Ann's sequence.finished: %+v (data %+v, %v)", ann, data, err)
+	}
+	if bob := got[webhooks.SequenceFinished+" "+ignores]; bob.Outcome != string(workflows.NotConnected) || bob.Campaign != "seq-events" {
+		t.Errorf("Bob's sequence.finished: %+v", bob)
+	}
+	if na := got[webhooks.ConnectionNotAccepted+" "+ignores]; na.Step == "" || !strings.Contains(na.Reason, "not accepted within") {
+		t.Errorf("Bob's connection.not_accepted: %+v", na)
 	}
 }

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/outpacehq/outpace/outx"
 	"github.com/outpacehq/outpace/pacer"
 	"github.com/outpacehq/outpace/recipients"
+	"github.com/outpacehq/outpace/webhooks"
 )
 
 // SequenceInput is the input of a Sequence run: one recipient of a
@@ -53,6 +55,9 @@ type SequenceInput struct {
 	// in the contacts store.
 	ProfileSlug   string         `json:"profile_slug,omitempty"`
 	ContactPolicy *ContactPolicy `json:"contact_policy,omitempty"`
+	// Events are the webhook event types the worker's endpoints take for
+	// the campaign (see emitEvent).
+	Events []string `json:"events,omitempty"`
 }
 
 // SequenceResult is a Sequence run's result.
@@ -396,6 +401,7 @@ func (s *sequence) waitForConnection(ctx workflow.Context, i int, step Step) (St
 			if err != nil {
 				why += "; the last check failed: " + rootMessage(err)
 			}
+			s.emit(ctx, webhooks.ConnectionNotAccepted, ledgerStep(i, step), string(NotConnected), why, nil)
 			return StepResult{Outcome: NotConnected, Reason: why}, nil
 		}
 	}
@@ -498,6 +504,7 @@ func (s *sequence) finish(ctx workflow.Context, o Outcome, reason string) (Seque
 	}
 	s.tell(ctx, SequenceEvent{Final: true, Outcome: o})
 	s.toldFinal = true
+	s.emit(ctx, webhooks.SequenceFinished, "", string(o), reason, eventData(map[string]any{"reached": s.res.Reached, "steps": s.res.Steps}))
 	if o == Delivered {
 		return s.res, nil
 	}
@@ -523,4 +530,11 @@ func StepParts(steps []Step) []recipients.Part {
 		}
 	}
 	return parts
+}
+
+// emit writes one of the sequence's events, if the worker's endpoints take
+// it (see emitEvent).
+func (s *sequence) emit(ctx workflow.Context, typ, step, outcome, reason string, data json.RawMessage) {
+	emitEvent(ctx, s.in.Events, webhooks.Event{Type: typ, Account: pacer.Or(s.in.Sender), Campaign: s.in.CampaignID,
+		Step: step, RecipientURN: s.in.RecipientURN, Outcome: outcome, Reason: reason, Data: data}, step)
 }

@@ -85,7 +85,9 @@ var sunday = time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
 // the sending hours.
 var anyHours = senders.Limits{TimeZone: "UTC", Days: "mon-sun", Hours: "00:00-24:00"}
 
-func newStack(t *testing.T, limits map[string]senders.Limits, opts outxtest.Options) *stackHarness {
+// newStack builds the stack; each configure call may add to the
+// activities and the environment before they are registered.
+func newStack(t *testing.T, limits map[string]senders.Limits, opts outxtest.Options, configure ...func(*activities.Activities, *testsuite.TestWorkflowEnvironment)) *stackHarness {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))))
@@ -126,6 +128,9 @@ func newStack(t *testing.T, limits map[string]senders.Limits, opts outxtest.Opti
 	env.RegisterWorkflow(workflows.SendConnectionRequest)
 	env.RegisterWorkflow(workflows.Sequence)
 	env.RegisterWorkflow(workflows.SenderPacer)
+	for _, f := range configure {
+		f(acts, env)
+	}
 	env.RegisterActivity(acts)
 	h := &stackHarness{env: env, sb: sb, sequences: map[string]workflows.SequenceResult{}}
 	askPacerBySignal(env)
