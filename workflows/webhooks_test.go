@@ -15,12 +15,14 @@ import (
 
 	"github.com/outpacehq/outpace/activities"
 	"github.com/outpacehq/outpace/contacts"
+	"github.com/outpacehq/outpace/internal/metrics"
 	"github.com/outpacehq/outpace/webhooks"
 	"github.com/outpacehq/outpace/workflows"
 )
 
 // TestWebhookDeliverer runs the deliverer with its real activity, the real
-// store and a real receiver: it delivers what the outbox holds and continues as new after its bounded number of attempts.
+// store and a real receiver: it delivers what the outbox holds, counts each
+// delivery in outpace_webhook_deliveries_total, and continues as new after its bounded number of attempts.
 func TestWebhookDeliverer(t *testing.T) {
 	secret := []byte("0123456789abcdef0123")
 	var verified atomic.Int32
@@ -47,7 +49,12 @@ func TestWebhookDeliverer(t *testing.T) {
 		}
 	}
 
+	m, err := metrics.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var suite testsuite.WorkflowTestSuite
+	suite.SetMetricsHandler(m.Handler)
 	env := suite.NewTestWorkflowEnvironment()
 	env.RegisterWorkflow(workflows.WebhookDeliverer)
 	env.RegisterActivity(&activities.Webhooks{Config: cfg, Outbox: ob, Poster: &webhooks.Poster{}, Emitter: em,
@@ -61,6 +68,9 @@ func TestWebhookDeliverer(t *testing.T) {
 	}
 	if n := verified.Load(); n != 3 {
 		t.Fatalf("the receiver verified %d deliveries, want 3", n)
+	}
+	if n := gather(t, m).Counter("outpace_webhook_deliveries_total", "endpoint", "crm", "result", "delivered"); n != 3 {
+		t.Errorf("outpace_webhook_deliveries_total{endpoint=crm,result=delivered} = %v, want 3", n)
 	}
 	st2, _ := ob.Status(context.Background())
 	if len(st2) != 1 || st2[0].Delivered != 3 || st2[0].Pending != 0 {
