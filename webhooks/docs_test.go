@@ -1,9 +1,16 @@
 package webhooks_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -54,5 +61,43 @@ func TestShellVerification(t *testing.T) {
 	old := webhooks.Sign([]byte(secret), time.Now().Add(-6*time.Minute), body)
 	if out, err := run(old, body); err == nil || !strings.Contains(out, "too old") {
 		t.Fatalf("an old signature: %s (%v)", out, err)
+	}
+}
+
+// TestStdlibVerification runs the standard-library lines of
+// docs/webhooks.md, copied here as they are (the test checks the copy).
+func TestStdlibVerification(t *testing.T) {
+	doc, err := os.ReadFile("../docs/webhooks.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const lines = `t, v1, _ := strings.Cut(strings.TrimPrefix(r.Header.Get("Outpace-Signature"), "t="), ",v1=")
+mac := hmac.New(sha256.New, secret)
+fmt.Fprintf(mac, "%s.%s", t, body)
+sec, _ := strconv.ParseInt(t, 10, 64)
+ok := hmac.Equal([]byte(v1), []byte(hex.EncodeToString(mac.Sum(nil)))) && time.Since(time.Unix(sec, 0)).Abs() < 5*time.Minute`
+	if !strings.Contains(string(doc), lines) {
+		t.Fatal("docs/webhooks.md no longer shows the lines this test runs: update both")
+	}
+	secret := []byte("whsec_0123456789abcdef")
+	verify := func(header string, body []byte) bool {
+		r := httptest.NewRequest(http.MethodPost, "/", nil)
+		r.Header.Set("Outpace-Signature", header)
+		t, v1, _ := strings.Cut(strings.TrimPrefix(r.Header.Get("Outpace-Signature"), "t="), ",v1=")
+		mac := hmac.New(sha256.New, secret)
+		fmt.Fprintf(mac, "%s.%s", t, body)
+		sec, _ := strconv.ParseInt(t, 10, 64)
+		ok := hmac.Equal([]byte(v1), []byte(hex.EncodeToString(mac.Sum(nil)))) && time.Since(time.Unix(sec, 0)).Abs() < 5*time.Minute
+		return ok
+	}
+	body := []byte(`{"id":"evt_1"}`)
+	if !verify(webhooks.Sign(secret, time.Now(), body), body) {
+		t.Error("refuses a good delivery")
+	}
+	if verify(webhooks.Sign(secret, time.Now(), body), []byte(`{"id":"evt_2"}`)) {
+		t.Error("accepts a tampered body")
+	}
+	if verify(webhooks.Sign(secret, time.Now().Add(-6*time.Minute), body), body) {
+		t.Error("accepts an old signature")
 	}
 }
