@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -8,16 +9,24 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/outpacehq/outpace/internal/devstack"
 )
 
 // TestDemo runs scripts/demo.sh (what `make demo` runs) on free ports, as a
-// newcomer would, and checks that it shows every outcome, a person excluded
+// newcomer would, and checks that it shows every outcome, a person stopped
+// from outside through the inbound API, a person excluded
 // by the do-not-contact list and one skipped because another campaign
 // reached them, and stops everything it started.
 func TestDemo(t *testing.T) {
 	s := up(t)
 	t.Parallel()
-	ports := []int{freePort(t), freePort(t), freePort(t)}
+	ports := []int{freePort(t), freePort(t), freePort(t), freePort(t)}
+	// The shared stack's binaries, and the inbound server the demo stops a
+	// person through.
+	if err := devstack.Build(context.Background(), s.root, s.bin, "./inbound"); err != nil {
+		t.Fatal(err)
+	}
 	r := s.runWithEnv(t, filepath.Join(s.root, "scripts", "demo.sh"), []string{
 		"DEMO_BIN=" + s.bin,
 		"DEMO_STATE=" + t.TempDir(),
@@ -25,6 +34,7 @@ func TestDemo(t *testing.T) {
 		fmt.Sprintf("DEMO_TEMPORAL_PORT=%d", ports[0]),
 		fmt.Sprintf("DEMO_UI_PORT=%d", ports[1]),
 		fmt.Sprintf("DEMO_SANDBOX_PORT=%d", ports[2]),
+		fmt.Sprintf("DEMO_INBOUND_PORT=%d", ports[3]),
 		"OUTPACE_TEMPORAL_CLI=" + s.temporalCLI,
 	})
 	if r.code != 0 {
@@ -55,6 +65,11 @@ func TestDemo(t *testing.T) {
 		"5/5 message,\"1 connect delivered, 2 wait_for_connection connected, 3 message delivered, 4 wait done, 5 message delivered\"",
 		"not accepted within 20s",
 		"stopped before the campaign reached them",
+		// Cat is stopped from outside, through the inbound API.
+		"Authorization: Bearer $TOKEN",
+		`"workflow_id": "demo-sequence-`,
+		`"result": "stopped: `,
+		"the campaign will not start them",
 		// People: Mallory excluded by the do-not-contact list, Grace
 		// skipped by a second campaign because the first reached her.
 		"added    urn:li:person:ACoAAMallory",

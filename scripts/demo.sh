@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # outpace demo: a Temporal dev server (with the Temporal UI), the OutX sandbox
 # and the worker, then messages that end in every outcome, a short campaign,
-# a multi-step sequence from a campaign file, and the contacts store at work:
-# one person excluded by the do-not-contact list, one skipped because another
-# campaign reached them.
+# a multi-step sequence from a campaign file with one person stopped from
+# outside (through the inbound API, as a CRM would), and the contacts store
+# at work: one person excluded by the do-not-contact list, one skipped
+# because another campaign reached them.
 #
 # Run it with `make demo`, which builds the binaries and the pinned Temporal CLI
 # first. Settings (all optional):
 #   DEMO_TEMPORAL_PORT (7233)  DEMO_UI_PORT (8233)  DEMO_SANDBOX_PORT (8787)
+#   DEMO_INBOUND_PORT (8089)
 #   DEMO_KEEP=1  keep everything running after the demo until Ctrl-C (the
 #                default when run from a terminal, also with its output piped,
 #                as in `make demo | tee demo.log`); DEMO_KEEP=0 stops at once
@@ -23,6 +25,7 @@ bin=${DEMO_BIN:-$root/bin}
 port=${DEMO_TEMPORAL_PORT:-7233}
 ui_port=${DEMO_UI_PORT:-8233}
 sandbox_port=${DEMO_SANDBOX_PORT:-8787}
+inbound_port=${DEMO_INBOUND_PORT:-8089}
 # Someone at a terminal can press Ctrl-C: their standard input is the
 # terminal, wherever the output goes (`make demo | tee demo.log`). CI and
 # tests run without one.
@@ -35,10 +38,10 @@ mkdir -p "$state"
 if [ "$keep" = 1 ]; then
   echo "When the demo is over, everything keeps running for you to explore until Ctrl-C (DEMO_KEEP=0 stops it at once)."
 fi
-for b in "$temporal" "$bin/worker" "$bin/starter" "$bin/sandbox"; do
+for b in "$temporal" "$bin/worker" "$bin/starter" "$bin/sandbox" "$bin/inbound"; do
   [ -x "$b" ] || { echo "demo: $b is missing: run 'make demo'" >&2; exit 1; }
 done
-for p in "$port" "$ui_port" "$sandbox_port"; do
+for p in "$port" "$ui_port" "$sandbox_port" "$inbound_port"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
     echo "demo: port $p is already in use (another demo or dev server?); stop it or set DEMO_*_PORT" >&2
     exit 1
@@ -53,7 +56,7 @@ cleanup() {
   trap '' PIPE
   say() { echo "$@" 2>/dev/null; }
   say
-  say "Stopping the worker, the sandbox and the dev server..."
+  say "Stopping the inbound server, the worker, the sandbox and the dev server..."
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null; done
   wait 2>/dev/null
   say "Stopped. Logs are in $state/."
@@ -94,6 +97,15 @@ OUTX_BASE_URL=http://127.0.0.1:$sandbox_port OUTX_API_KEY=sandbox-key \
   "$bin/worker" --poll-interval 1s --senders-file "$root/examples/demo-senders.yaml" >"$state/worker.log" 2>&1 &
 pids+=($!)
 wait_for "the worker" grep -q "Started Worker" "$state/worker.log"
+
+# The inbound API (docs/inbound.md), for a CRM to stop a person: one token,
+# new on every run, in a file only this user can read.
+inbound_token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+(umask 077 && printf 'demo-crm %s\n' "$inbound_token" >"$state/inbound-tokens")
+echo "Starting the inbound server on :$inbound_port (no OutX key: Temporal and the contacts store only)..."
+"$bin/inbound" --addr "127.0.0.1:$inbound_port" --tokens-file "$state/inbound-tokens" >"$state/inbound.log" 2>&1 &
+pids+=($!)
+wait_for "the inbound server" grep -q "inbound listening" "$state/inbound.log"
 
 run_id=$(date +%H%M%S)
 # Section titles in bold on a terminal; plain text in a log or a pipe.
@@ -202,7 +214,14 @@ echo
 echo "Ann accepts after 3 seconds; Ian never does; Cat replies, and is stopped."
 show "$bin/starter" campaign preview --file "$file" --show 1
 show "$bin/starter" campaign start --file "$file"
-show "$bin/starter" campaign stop-recipient --campaign "$sequence" --urn "urn:li:person:accepts-cat$run_id" --reason "replied"
+echo
+echo "Cat replied: the team's CRM tells outpace to stop her, through the inbound API"
+echo "(\$TOKEN is a token of the inbound server's tokens file; starter campaign stop-recipient"
+echo "does the same from a terminal):"
+stop_body="{\"person\": \"urn:li:person:accepts-cat$run_id\", \"scope\": \"campaign\", \"campaign\": \"$sequence\", \"reason\": \"replied\"}"
+printf '$ curl -s -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \\\n    -d '"'%s'"' http://127.0.0.1:%s/v1/stops\n' "$stop_body" "$inbound_port"
+curl -s -H "Authorization: Bearer $inbound_token" -H "Content-Type: application/json" \
+  -d "$stop_body" "http://127.0.0.1:$inbound_port/v1/stops" | jq .
 show "$bin/starter" campaign watch --id "$sequence"
 echo
 echo "Each recipient: the step reached and every step's outcome:"
