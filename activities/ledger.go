@@ -2,8 +2,8 @@ package activities
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -116,9 +116,11 @@ func (a *Activities) recordRead(ctx context.Context, action contacts.Action, sen
 // unavailable is the ApplicationError of a store that failed: the action
 // waits for it. retryable is for reads that are safe to repeat (a poll).
 func unavailable(err error, retryable bool, details ...any) error {
+	// The message starts with the sentinel's text, which the workflow
+	// shows as it is: "the contacts store is unavailable (sqlite:...): ...".
 	msg := err.Error()
-	if !errors.Is(err, contacts.ErrUnavailable) {
-		msg = contacts.ErrUnavailable.Error() + ": " + msg
+	if !strings.HasPrefix(msg, contacts.ErrUnavailable.Error()) {
+		msg = contacts.ErrUnavailable.Error() + " (" + msg + ")"
 	}
 	if retryable {
 		return temporal.NewApplicationError(msg, ErrContactsUnavailable, details...)

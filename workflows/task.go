@@ -221,14 +221,16 @@ func (t *task) sendAndConfirm(ctx workflow.Context) (Outcome, string, error) {
 			// long; the time waited does not count against the send
 			// deadline, which is for OutX's refusals.
 			retryAt := workflow.Now(ctx).Add(storeBackoff)
-			cause := strings.TrimPrefix(rootMessage(err), contacts.ErrUnavailable.Error()+": ")
-			reason := fmt.Sprintf("the contacts store is unavailable (%s); retrying at %s",
-				cause, retryAt.UTC().Format("15:04:05 MST"))
+			why := rootMessage(err) // "the contacts store is unavailable (...): ..."
+			if !strings.HasPrefix(why, contacts.ErrUnavailable.Error()) {
+				why = contacts.ErrUnavailable.Error() + " (" + why + ")"
+			}
+			reason := fmt.Sprintf("%s; retrying at %s", why, retryAt.UTC().Format("15:04:05 MST"))
 			logger.Warn("The contacts store is unavailable; no task was created, retrying", "Error", rootMessage(err), "Backoff", storeBackoff)
 			t.show(ctx, "retrying", reason, nil)
 			if msg := rootMessage(err); msg != waiting {
 				waiting = msg
-				tell(RecipientWait{RecipientURN: t.recipient, Code: typ, Reason: "the contacts store is unavailable (" + cause + ")", Since: workflow.Now(ctx), RetryAt: retryAt})
+				tell(RecipientWait{RecipientURN: t.recipient, Code: typ, Reason: why, Since: workflow.Now(ctx), RetryAt: retryAt})
 			}
 			if err := workflow.NewTimerWithOptions(ctx, storeBackoff, workflow.TimerOptions{
 				Summary: fmt.Sprintf("the contacts store is unavailable; retry in %s", storeBackoff),
