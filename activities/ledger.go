@@ -28,6 +28,14 @@ const (
 	ErrContactsUnavailable = "ContactsUnavailable"
 )
 
+// The store's calls on the send path are bounded so that the send's minute
+// (its start-to-close timeout) holds the claim, OutX's 30 seconds and the
+// record of a refused request.
+const (
+	claimTimeout        = 15 * time.Second
+	finishNoTaskTimeout = 5 * time.Second
+)
+
 // Ledger says which ledger row a contacting action is: the campaign, the
 // sequence step and the profile slug when known, and the campaign's
 // contact policy. The workflow and run come from the activity's info.
@@ -57,7 +65,13 @@ func (a *Activities) claim(ctx context.Context, action contacts.Action, sender, 
 	if l.Policy != nil {
 		c.Policy = *l.Policy
 	}
-	v, err := a.Contacts.Claim(ctx, c)
+	// Bounded well inside the send's minute: a store that hangs must come
+	// back as ErrContactsUnavailable (nothing sent, retried), never as the
+	// activity's timeout, which the workflow must read as a send that may
+	// have reached OutX.
+	cctx, cancel := context.WithTimeout(ctx, claimTimeout)
+	defer cancel()
+	v, err := a.Contacts.Claim(cctx, c)
 	switch {
 	case err != nil:
 		return unavailable(err, false)
@@ -88,7 +102,9 @@ func (a *Activities) finish(ctx context.Context, r contacts.Result) error {
 // store that cannot be written now only leaves the claim to this run
 // (its own retry is still granted), so it is logged, not returned.
 func (a *Activities) finishNoTask(ctx context.Context, action contacts.Action, step, outcome string, sendErr error) {
-	err := a.finish(ctx, contacts.Result{Action: action, Step: step, Outcome: outcome, Reason: sendErr.Error(), NoTask: outcome != "unknown"})
+	fctx, cancel := context.WithTimeout(ctx, finishNoTaskTimeout)
+	defer cancel()
+	err := a.finish(fctx, contacts.Result{Action: action, Step: step, Outcome: outcome, Reason: sendErr.Error(), NoTask: outcome != "unknown"})
 	if err != nil {
 		activity.GetLogger(ctx).Warn("Could not record the action's end in the contacts store", "Error", err)
 	}
