@@ -402,15 +402,21 @@ func (s *store) adoptURN(ctx context.Context, q querier, slug, urn string) error
 }
 
 // findDNC finds the entry of a person: by URN, by the claim's slug, or by
-// a slug the store has learnt is the URN's. An entry by URN first.
+// a slug the store has learnt is the URN's; an entry by URN first. Each
+// branch is one index lookup (an OR across them would scan the list).
 func (s *store) findDNC(ctx context.Context, q querier, urn, slug string) (*DNCEntry, error) {
 	var e DNCEntry
-	err := q.QueryRowContext(ctx, s.d.q(`SELECT recipient_urn, profile_slug, reason, added_at FROM dnc
-		WHERE (recipient_urn = ? AND recipient_urn <> '')
-		   OR (profile_slug = ? AND profile_slug <> '')
-		   OR profile_slug IN (SELECT profile_slug FROM profiles WHERE recipient_urn = ? AND recipient_urn <> '')
-		ORDER BY CASE WHEN recipient_urn = ? THEN 0 ELSE 1 END, id
-		LIMIT 1`), urn, slug, urn, urn).Scan(&e.RecipientURN, &e.ProfileSlug, &e.Reason, dbTime{&e.AddedAt})
+	var rank int
+	err := q.QueryRowContext(ctx, s.d.q(`SELECT 0, recipient_urn, profile_slug, reason, added_at, id FROM dnc
+			WHERE recipient_urn = ? AND recipient_urn <> ''
+		UNION ALL
+		SELECT 1, recipient_urn, profile_slug, reason, added_at, id FROM dnc
+			WHERE profile_slug = ? AND profile_slug <> ''
+		UNION ALL
+		SELECT 2, d.recipient_urn, d.profile_slug, d.reason, d.added_at, d.id FROM profiles p JOIN dnc d ON d.profile_slug = p.profile_slug
+			WHERE p.recipient_urn = ? AND d.profile_slug <> ''
+		ORDER BY 1, 6
+		LIMIT 1`), urn, slug, urn).Scan(&rank, &e.RecipientURN, &e.ProfileSlug, &e.Reason, dbTime{&e.AddedAt}, new(int64))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -490,12 +496,21 @@ func (s *store) History(ctx context.Context, person string) ([]Entry, error) {
 		return nil, err
 	}
 	slug = normSlug(slug)
-	// A slug's rows, and the rows of the URN the store learnt it is; a
-	// URN's rows, and those that named it only by a slug learnt since.
-	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT `+entryColumns+` FROM ledger
-		WHERE recipient_urn IN (SELECT ? WHERE ? <> '' UNION SELECT recipient_urn FROM profiles WHERE profile_slug = ?)
-		   OR (profile_slug <> '' AND (profile_slug = ? OR profile_slug IN (SELECT profile_slug FROM profiles WHERE recipient_urn = ? AND recipient_urn <> '')))
-		ORDER BY claimed_at, id`), urn, urn, slug, slug, urn)
+	// A URN's rows, and those that named the person only by a slug the
+	// store learnt is theirs; a slug's rows, and the rows of the URN it
+	// is. Each branch one index lookup; UNION drops a row found twice.
+	if urn == "" {
+		if err := s.db.QueryRowContext(ctx, s.d.q(`SELECT recipient_urn FROM profiles WHERE profile_slug = ?`), slug).Scan(&urn); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, s.fail("reading the history of "+person, err)
+		}
+	}
+	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT `+entryColumns+` FROM ledger WHERE recipient_urn = ? AND recipient_urn <> ''
+		UNION
+		SELECT `+entryColumns+` FROM ledger WHERE profile_slug = ? AND profile_slug <> ''
+		UNION
+		SELECT `+prefixed("l.", entryColumns)+` FROM profiles p JOIN ledger l ON l.profile_slug = p.profile_slug
+			WHERE p.recipient_urn = ? AND l.profile_slug <> ''
+		ORDER BY 14, 1`), urn, slug, urn)
 	if err != nil {
 		return nil, s.fail("reading the history of "+person, err)
 	}
@@ -512,6 +527,15 @@ func (s *store) History(ctx context.Context, person string) ([]Entry, error) {
 		return nil, s.fail("reading the history of "+person, err)
 	}
 	return es, nil
+}
+
+// prefixed qualifies a list of columns with a table's alias.
+func prefixed(alias, columns string) string {
+	cs := strings.Split(columns, ", ")
+	for i := range cs {
+		cs[i] = alias + cs[i]
+	}
+	return strings.Join(cs, ", ")
 }
 
 func cmpOr(a, b string) string {
