@@ -222,3 +222,34 @@ func TestStoreUnavailableThenBack(t *testing.T) {
 		t.Errorf("history after the outage: %+v (%v)", hist, err)
 	}
 }
+
+// TestTwoCampaignsAtOnce: two campaigns of one account started together
+// over the same people: each person is contacted by exactly one of them,
+// and skipped by the other, which names the one that did.
+func TestTwoCampaignsAtOnce(t *testing.T) {
+	store, _ := sqliteContacts(t)
+	h := ledgerStack(t, store)
+	people := []recipients.Recipient{person(ann, "Ann"), person(bob, "Bob"), person(cat, "Cat")}
+	out := h.run(t, stackInput{Senders: []string{senders.Default}, Campaigns: []workflows.CampaignInput{
+		messageCampaign("left", people...), messageCampaign("right", people...)}})
+	if d, s := out[0].Counts.Delivered+out[1].Counts.Delivered, out[0].Counts.Skipped+out[1].Counts.Skipped; d != 3 || s != 3 {
+		t.Errorf("counts %+v and %+v: want 3 delivered and 3 skipped between them", out[0].Counts, out[1].Counts)
+	}
+	for _, u := range []string{ann, bob, cat} {
+		if n := len(h.tasks(u)); n != 1 {
+			t.Errorf("%s: %d tasks, want exactly 1", u, n)
+		}
+		l, r := h.message(t, "left", u), h.message(t, "right", u)
+		if l.Outcome == r.Outcome {
+			t.Errorf("%s: both campaigns ended %s", u, l.Outcome)
+		}
+		for _, skipped := range []struct {
+			res   workflows.SendMessageResult
+			other string
+		}{{l, "right"}, {r, "left"}} {
+			if skipped.res.Outcome == workflows.Skipped && !strings.Contains(skipped.res.Reason, `campaign "`+skipped.other+`"`) {
+				t.Errorf("%s: skipped with %q, want it to name %s", u, skipped.res.Reason, skipped.other)
+			}
+		}
+	}
+}
