@@ -32,6 +32,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -419,11 +420,11 @@ func lat(ds []time.Duration) string {
 
 func report(w io.Writer, cfg config, started time.Time, size int64, pgVersion string, rs []result) {
 	fmt.Fprintf(w, "### Contacts store: %s\n\n", started.Format("2006-01-02 15:04 UTC"))
-	fmt.Fprintf(w, "Command: `go run ./bench/contacts %s`\n\n", strings.Join(os.Args[1:], " "))
+	fmt.Fprintf(w, "Command: `%s`\n\n", strings.TrimSpace("go run ./bench/contacts "+strings.Join(os.Args[1:], " ")))
 	fmt.Fprintf(w, "Machine: %d CPUs, %s/%s, %s. SQLite: modernc.org/sqlite (pure Go), a file in a temporary directory, WAL, synchronous NORMAL, as the worker opens it. PostgreSQL %s: a throwaway server (internal/pgtest) on 127.0.0.1 with its durable defaults (fsync and synchronous_commit on), through pgx's database/sql driver.\n\n",
 		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), pgVersion)
-	fmt.Fprintf(w, "Do-not-contact file: a CSV (person,reason; CRLF) of %d people, %.1f MB: 70%% URNs, 20%% profile URLs, 10%% slugs, every 100th line a repeat. Ledger: %d rows written in bulk beside the store (%d people, 5 accounts, 40 campaigns, a year of claims), then ANALYZE. Claims: one after another, alternately a first contact with a new person (granted, then Finish) and one with a person who has history (the policy reads it: mostly skipped); each followed by a Check of the same claim.\n\n",
-		cfg.entries, float64(size)/1e6, cfg.ledger, cfg.ledger/rowsPerPerson)
+	fmt.Fprintf(w, "Do-not-contact file: a CSV (person,reason; CRLF) of %s people, %.1f MB: 70%% URNs, 20%% profile URLs, 10%% slugs, every 100th line a repeat. Ledger: %s rows written in bulk beside the store (%s people, 5 accounts, 40 campaigns, a year of claims), then ANALYZE. Claims: one after another, alternately a first contact with a new person (granted, then Finish) and one with a person who has history (the policy reads it: mostly skipped); each followed by a Check of the same claim.\n\n",
+		thousands(cfg.entries), float64(size)/1e6, thousands(cfg.ledger), thousands(cfg.ledger/rowsPerPerson))
 	fmt.Fprint(w, "| | "+strings.Join(names(rs), " | ")+" |\n|---|"+strings.Repeat("---|", len(rs))+"\n")
 	row := func(name string, f func(r result) string) {
 		fmt.Fprintf(w, "| %s |", name)
@@ -432,22 +433,33 @@ func report(w io.Writer, cfg config, started time.Time, size int64, pgVersion st
 		}
 		fmt.Fprintln(w)
 	}
-	row(fmt.Sprintf("**DNC import, %d entries**", cfg.entries), func(r result) string {
-		return fmt.Sprintf("**%.1f s, %.0f entries/s**", r.importTime.Seconds(), float64(r.imported.Entries)/r.importTime.Seconds())
+	row(fmt.Sprintf("**DNC import, %s entries**", thousands(cfg.entries)), func(r result) string {
+		return fmt.Sprintf("**%.1f s, %s entries/s**", r.importTime.Seconds(), thousands(int(float64(r.imported.Entries)/r.importTime.Seconds())))
 	})
-	row("… added / duplicates", func(r result) string { return fmt.Sprintf("%d / %d", r.imported.Added, r.imported.Duplicates) })
+	row("… added / duplicates", func(r result) string {
+		return fmt.Sprintf("%s / %s", thousands(r.imported.Added), thousands(r.imported.Duplicates))
+	})
 	row("… Go heap's peak during the import", func(r result) string { return fmt.Sprintf("%.0f MB", float64(r.importHeap)/1e6) })
-	row(fmt.Sprintf("ledger fill, %d rows (bulk, not the store's path)", cfg.ledger), func(r result) string { return fmt.Sprintf("%.1f s", r.fillTime.Seconds()) })
+	row(fmt.Sprintf("ledger fill, %s rows (bulk, not the store's path)", thousands(cfg.ledger)), func(r result) string { return fmt.Sprintf("%.1f s", r.fillTime.Seconds()) })
 	row(fmt.Sprintf("**Claim, new person, p50 / p99** (n=%d)", cfg.claims), func(r result) string { return "**" + lat(r.claimNew) + "**" })
 	row(fmt.Sprintf("**Claim, person with history, p50 / p99** (n=%d)", cfg.claims), func(r result) string {
 		return fmt.Sprintf("**%s** (%d skipped)", lat(r.claimKnown), r.skipped)
 	})
 	row("Check, p50 / p99", func(r result) string { return lat(r.check) })
 	row("Finish, p50 / p99", func(r result) string { return lat(r.finish) })
-	row(fmt.Sprintf("CheckMany, a preview of %d rows", cfg.preview), func(r result) string {
+	row(fmt.Sprintf("CheckMany, a preview of %s rows", thousands(cfg.preview)), func(r result) string {
 		return fmt.Sprintf("%.2f s (%.0f µs a row; %d skipped, %d excluded)", r.previewTime.Seconds(), float64(r.previewTime.Microseconds())/float64(cfg.preview), r.previewSkipped, r.previewDenied)
 	})
 	fmt.Fprintln(w)
+}
+
+// thousands writes n as 1,000,000.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 func names(rs []result) []string {
