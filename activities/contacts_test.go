@@ -199,6 +199,26 @@ func TestSendWithoutTaskFreesTheClaim(t *testing.T) {
 	}
 }
 
+// TestSendRetriedAfterNoTask: the run whose POST OutX refused without a
+// task (503) retries, and its own claim is granted again.
+func TestSendRetriedAfterNoTask(t *testing.T) {
+	l := newLedgerEnv(t)
+	l.sb.Inject(outxtest.Fault{Status: http.StatusServiceUnavailable, Times: 1})
+	var a *activities.Activities
+	in := activities.SendInput{RecipientURN: jane, Message: "hi", Ledger: activities.Ledger{CampaignID: "spring"}}
+	_, err := l.env.ExecuteActivity(a.Send, in)
+	appError(t, err, activities.ErrNotSent)
+	if _, err := l.env.ExecuteActivity(a.Send, in); err != nil {
+		t.Fatalf("the retry was refused: %v", err)
+	}
+	if n := len(l.sb.TasksTo(jane)); n != 1 {
+		t.Fatalf("%d tasks, want 1", n)
+	}
+	if v := l.otherRun(t, "autumn", jane); !v.Skipped {
+		t.Fatalf("after the retry's task, another campaign's claim: %+v, want skipped", v)
+	}
+}
+
 // TestPollFinishesTheLedger: the task's outcome is recorded when it is
 // final; with the store down the poll fails retryably (reading again is
 // safe) and does not release the slot.
