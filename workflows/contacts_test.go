@@ -253,3 +253,37 @@ func TestTwoCampaignsAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestSequenceCampaignPolicy: a sequence campaign over a person another
+// campaign messaged ends skipped at its first step, naming it, and sends
+// nothing; with contact_policy allow, every step goes out.
+func TestSequenceCampaignPolicy(t *testing.T) {
+	store, _ := sqliteContacts(t)
+	first := ledgerStack(t, store)
+	first.run(t, stackInput{Senders: []string{senders.Default}, Campaigns: []workflows.CampaignInput{messageCampaign("spring", person(ann, "Ann"))}})
+
+	steps := []workflows.Step{
+		{Type: workflows.StepConnect, Template: "Hi {{first_name}}"},
+		{Type: workflows.StepWait, Duration: workflows.Duration(24 * time.Hour)},
+		{Type: workflows.StepMessage, Template: "Thanks, {{first_name}}"},
+	}
+	second := ledgerStack(t, store)
+	in := sequenceCampaign("intro", person(ann, "Ann"))
+	in.Steps = steps
+	out := second.run(t, stackInput{Senders: []string{senders.Default}, Campaigns: []workflows.CampaignInput{in}})
+	r := second.sequenceResults(t)[ann]
+	if out[0].Counts != (workflows.Counts{Skipped: 1}) || r.Outcome != workflows.Skipped || !strings.Contains(r.Reason, `step 1 (connect): already contacted by campaign "spring"`) {
+		t.Errorf("counts %+v, sequence %+v: want skipped at step 1 naming spring", out[0].Counts, r)
+	}
+	if n := len(second.tasks(ann)); n != 0 {
+		t.Errorf("%d tasks, want none", n)
+	}
+
+	third := ledgerStack(t, store)
+	in = sequenceCampaign("intro-allow", person(ann, "Ann"))
+	in.Steps, in.ContactPolicy = steps, &workflows.ContactPolicy{Scope: contacts.ScopeAllow}
+	out = third.run(t, stackInput{Senders: []string{senders.Default}, Campaigns: []workflows.CampaignInput{in}})
+	if got := types(third.tasks(ann)); out[0].Counts != (workflows.Counts{Delivered: 1}) || len(got) != 2 {
+		t.Errorf("allow: counts %+v, tasks %v: want the request and the message", out[0].Counts, got)
+	}
+}
