@@ -14,9 +14,10 @@ import (
 // turns on a transaction-scoped advisory lock of that person; migrations
 // on a session lock.
 var postgresDialect = &dialect{
-	name:   "postgres",
-	driver: "pgx",
-	dollar: true,
+	name:     "postgres",
+	driver:   "pgx",
+	dollar:   true,
+	maxConns: 20,
 	lockPerson: func(ctx context.Context, tx *sql.Tx, urn string) error {
 		_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, personKey(urn))
 		return err

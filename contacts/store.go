@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/outpacehq/outpace/pacer"
@@ -18,6 +19,10 @@ type store struct {
 	db *sql.DB
 	d  *dialect
 	t  target
+	// writes serializes this process's SQLite writers before SQLite's
+	// lock does: one waiting on the file lock sleeps in the busy handler
+	// (steps of up to 100 ms), one waiting here wakes when it is free.
+	writes sync.Mutex
 }
 
 func open(ctx context.Context, dsn string) (*store, error) {
@@ -33,6 +38,12 @@ func open(ctx context.Context, dsn string) (*store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %s", ErrBadDSN, SettingName, scrub(err.Error(), t.password))
 	}
+	// A worker runs many activities at once: enough connections for
+	// them, few enough that several workers stay within PostgreSQL's
+	// max_connections (100 by default).
+	db.SetMaxOpenConns(d.maxConns)
+	db.SetMaxIdleConns(d.maxConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
 	s := &store{db: db, d: d, t: t}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
@@ -64,6 +75,7 @@ func scrub(msg, password string) string {
 // inTx runs fn in a transaction (on SQLite, BEGIN IMMEDIATE: writers take
 // turns); every error is the database's.
 func (s *store) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	defer s.lockWrites()()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return s.fail(op, err)
@@ -76,6 +88,16 @@ func (s *store) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) 
 		return s.fail(op, err)
 	}
 	return nil
+}
+
+// lockWrites takes this process's turn to write (SQLite only); it returns
+// the release.
+func (s *store) lockWrites() func() {
+	if !s.d.serializeWrites {
+		return func() {}
+	}
+	s.writes.Lock()
+	return s.writes.Unlock
 }
 
 // migrate applies the migrations the store lacks, each in its own
@@ -372,13 +394,7 @@ func (s *store) upsertRow(ctx context.Context, q querier, c Claim) (int64, error
 		RETURNING id`),
 		c.Account, c.RecipientURN, c.ProfileSlug, string(c.Action), c.CampaignID, c.Step, c.WorkflowID, c.RunID, s.d.t(c.At), false,
 	).Scan(&id)
-	if err != nil {
-		return 0, err
-	}
-	if !c.Action.Contacting() && c.RecipientURN != "" && c.ProfileSlug != "" {
-		return id, s.learn(ctx, q, c.ProfileSlug, c.RecipientURN, c.At)
-	}
-	return id, nil
+	return id, err
 }
 
 // learn records that slug is urn's, and gives a do-not-contact entry by
@@ -481,6 +497,7 @@ func (s *store) Finish(ctx context.Context, r Result) error {
 	if r.At.IsZero() {
 		r.At = time.Now()
 	}
+	defer s.lockWrites()()
 	_, err := s.db.ExecContext(ctx, s.d.q(`UPDATE ledger SET task_id = ?, outcome = ?, reason = ?, no_task = ?, finished_at = ?
 		WHERE workflow_id = ? AND action = ? AND step = ?`),
 		r.TaskID, r.Outcome, r.Reason, r.NoTask, s.d.t(r.At.UTC().Truncate(time.Microsecond)), r.WorkflowID, string(r.Action), r.Step)
