@@ -418,13 +418,24 @@ func lat(ds []time.Duration) string {
 	return fmt.Sprintf("%s / %s", ms(percentile(ds, 0.5)), ms(percentile(ds, 0.99)))
 }
 
+// loadavg is the machine's load average over the last minute.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
+}
+
+var loadStart = loadavg()
+
 func report(w io.Writer, cfg config, started time.Time, size int64, pgVersion string, rs []result) {
 	fmt.Fprintf(w, "### Contacts store: %s\n\n", started.Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(w, "Command: `%s`\n\n", strings.TrimSpace("go run ./bench/contacts "+strings.Join(os.Args[1:], " ")))
 	fmt.Fprintf(w, "Machine: %d CPUs, %s/%s, %s. SQLite: modernc.org/sqlite (pure Go), a file in a temporary directory, WAL, synchronous NORMAL, as the worker opens it. PostgreSQL %s: a throwaway server (internal/pgtest) on 127.0.0.1 with its durable defaults (fsync and synchronous_commit on), through pgx's database/sql driver.\n\n",
 		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), pgVersion)
-	fmt.Fprintf(w, "Do-not-contact file: a CSV (person,reason; CRLF) of %s people, %.1f MB: 70%% URNs, 20%% profile URLs, 10%% slugs, every 100th line a repeat. Ledger: %s rows written in bulk beside the store (%s people, 5 accounts, 40 campaigns, a year of claims), then ANALYZE. Claims: one after another, alternately a first contact with a new person (granted, then Finish) and one with a person who has history (the policy reads it: mostly skipped); each followed by a Check of the same claim.\n\n",
-		thousands(cfg.entries), float64(size)/1e6, thousands(cfg.ledger), thousands(cfg.ledger/rowsPerPerson))
+	fmt.Fprintf(w, "Do-not-contact file: a CSV (person,reason; CRLF) of %s people, %.1f MB: 70%% URNs, 20%% profile URLs, 10%% slugs, every 100th line a repeat. Ledger: %s rows written in bulk beside the store (%s people, 5 accounts, 40 campaigns, a year of claims), then ANALYZE. Claims: one after another, alternately a first contact with a new person (granted, then Finish) and one with a person who has history (the policy reads their rows; skipped when the same account reached them within 90 days); each followed by a Check of the same claim. Load average (1 min) at the start and the end: %s, %s.\n\n",
+		thousands(cfg.entries), float64(size)/1e6, thousands(cfg.ledger), thousands(cfg.ledger/rowsPerPerson), loadStart, loadavg())
 	fmt.Fprint(w, "| | "+strings.Join(names(rs), " | ")+" |\n|---|"+strings.Repeat("---|", len(rs))+"\n")
 	row := func(name string, f func(r result) string) {
 		fmt.Fprintf(w, "| %s |", name)
