@@ -23,7 +23,8 @@ const QueryTask = "task"
 type TaskProgress struct {
 	// Status is one of validating, waiting (for the account's pacer),
 	// sending, retrying (OutX refused the send without a task, or the
-	// contacts store was unavailable), confirming, finished.
+	// contacts store was unavailable), confirming, recording (the
+	// outcome waits for the contacts store), finished.
 	Status string `json:"status"`
 	// Wait is why the run waits for its account, while it does.
 	Wait *pacer.Wait `json:"wait,omitempty"`
@@ -310,6 +311,11 @@ func (t *task) sendAndConfirm(ctx workflow.Context) (Outcome, string, error) {
 	if t.held != nil && status.Released {
 		t.held.released = true
 	}
+	if status.Unrecorded != nil {
+		if err := t.recordOutcome(ctx, *status.Unrecorded); err != nil {
+			return "", "", err
+		}
+	}
 	res.Polls = status.Polls
 	res.AlreadyConnected = status.AlreadyConnected
 	switch {
@@ -320,6 +326,42 @@ func (t *task) sendAndConfirm(ctx workflow.Context) (Outcome, string, error) {
 	}
 	return Failed, status.Reason, nil
 }
+
+// recordOutcome writes the task's outcome to the contacts store when
+// PollStatus could not (the store was down), waiting, visibly, until the
+// store takes it: the ledger loses nothing. Only then does the run end.
+func (t *task) recordOutcome(ctx workflow.Context, rec activities.OutcomeRecord) error {
+	var a *activities.Activities
+	why := contacts.ErrUnavailable.Error() + "; the outcome of OutX task " + rec.TaskID + " waits to be recorded in it, retrying every minute at most"
+	t.show(ctx, "recording", why, nil)
+	if t.tellCampaign {
+		tellCampaign(ctx, t.campaign, RecipientWait{RecipientURN: t.recipient, Code: activities.ErrContactsUnavailable,
+			Reason: contacts.ErrUnavailable.Error(), Since: workflow.Now(ctx)})
+	}
+	rctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: recordFor,
+		Summary:                "record the outcome of OutX task " + rec.TaskID + " in the contacts store (it was down)",
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
+			MaximumAttempts: int32(recordFor/time.Minute) + 10,
+		},
+	})
+	err := workflow.ExecuteActivity(rctx, a.RecordOutcome, rec).Get(ctx, nil)
+	if t.tellCampaign {
+		tellCampaign(ctx, t.campaign, RecipientWait{RecipientURN: t.recipient})
+	}
+	if err != nil {
+		// A week without the store: the run ends with its outcome, and the
+		// ledger row keeps its claim (the person counts as contacted).
+		workflow.GetLogger(ctx).Error("The task's outcome could not be recorded in the contacts store", "TaskID", rec.TaskID, "Error", err)
+	}
+	return nil
+}
+
+// recordFor is how long a run waits for the contacts store to record its
+// task's outcome.
+const recordFor = 7 * 24 * time.Hour
 
 // pollOptions are the options of an activity that polls an OutX task to
 // its end: each attempt after the first reads the task once, spaced by the
