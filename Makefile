@@ -114,23 +114,27 @@ clean:
 #   bench-cost       history events and billable actions per message
 #   bench-overhead   200 messages through outpace and through a plain OutX loop
 #   bench-sleepers   the worker's memory with 1,000 campaigns sleeping between sends
+#   bench-contacts   the contacts store on SQLite and PostgreSQL: a 1,000,000-entry
+#                    do-not-contact import, claim latency with 1,000,000 ledger rows
 # Each takes its flags from a variable, e.g.
 #   make bench-campaign BENCH_FLAGS="--recipients 2000 --duration 1m"
 # and `make bench-quick` runs them all small (a few minutes in all).
-.PHONY: bench bench-quick bench-campaign bench-cost bench-overhead bench-sleepers bench-worker
+.PHONY: bench bench-quick bench-campaign bench-cost bench-overhead bench-sleepers bench-contacts bench-worker
 BENCH_FLAGS ?=
 BENCH_COST_FLAGS ?=
 BENCH_OVERHEAD_FLAGS ?=
 BENCH_SLEEPERS_FLAGS ?=
+BENCH_CONTACTS_FLAGS ?=
 BENCH_RUN = set -o pipefail; mkdir -p bench/results; $(GO) run
 BENCH_ARGS = --worker-bin bin/worker --temporal $(TEMPORAL)
 
-bench: bench-campaign bench-cost bench-overhead bench-sleepers
+bench: bench-campaign bench-cost bench-overhead bench-sleepers bench-contacts
 
 bench-quick:
 	$(MAKE) bench BENCH_FLAGS="--recipients 2000 --duration 30s --warmup 10s --baseline 500" \
 		BENCH_COST_FLAGS="--sends 5 --slow 1 --recipients 10" BENCH_OVERHEAD_FLAGS="--messages 30" \
-		BENCH_SLEEPERS_FLAGS="--campaigns 100 --settle 3s"
+		BENCH_SLEEPERS_FLAGS="--campaigns 100 --settle 3s" \
+		BENCH_CONTACTS_FLAGS="--entries 100000 --ledger 100000 --claims 500 --preview 2000"
 
 bench-worker: $(TEMPORAL)
 	$(GO) build -o bin/ ./worker
@@ -146,6 +150,10 @@ bench-overhead: bench-worker
 
 bench-sleepers: bench-worker
 	$(BENCH_RUN) ./bench/sleepers $(BENCH_ARGS) $(BENCH_SLEEPERS_FLAGS) | tee -i bench/results/sleepers.txt
+
+# No Temporal: the store alone, PostgreSQL a throwaway server (internal/pgtest).
+bench-contacts: postgresql
+	$(BENCH_RUN) ./bench/contacts $(BENCH_CONTACTS_FLAGS) | tee -i bench/results/contacts.txt
 
 # The fault suite, long form: campaigns of 200 recipients through 10 worker
 # SIGKILLs, Temporal server restarts, and OutX 429 bursts, 5xx, late and lost

@@ -194,6 +194,10 @@ type PollResult struct {
 	Polls int `json:"polls"`
 	// Released: the input's slot was released when the task ended.
 	Released bool `json:"released,omitempty"`
+	// Unrecorded is the task's outcome when the contacts store could not
+	// record it: the workflow records it with RecordOutcome once the store
+	// is back (the claim already counts the person as contacted).
+	Unrecorded *OutcomeRecord `json:"unrecorded,omitempty"`
 }
 
 // pollProgress is carried from attempt to attempt in heartbeat details.
@@ -232,11 +236,16 @@ func (a *Activities) PollStatus(ctx context.Context, in PollInput) (PollResult, 
 			if !res.Sent {
 				res.Reason = task.FailureReason()
 			}
-			// The ledger first: the slot is released only once the
-			// outcome is recorded, and a poll is safe to repeat.
-			if err := a.finish(ctx, pollLedgerResult(in, res)); err != nil {
-				activity.RecordHeartbeat(ctx, progress)
-				return PollResult{}, unavailable(err, true, progress)
+			// The ledger's outcome. A store that is down does not hold the
+			// task's end (and the account's slot): the workflow records
+			// the outcome once the store is back, and says it waits.
+			rec := pollLedgerResult(in, res)
+			fctx, cancel := context.WithTimeout(ctx, finishTimeout)
+			err := a.finish(fctx, rec)
+			cancel()
+			if err != nil {
+				activity.GetLogger(ctx).Warn("Could not record the task's outcome in the contacts store; the workflow will", "Error", err, "TaskID", in.TaskID)
+				res.Unrecorded = &OutcomeRecord{Action: rec.Action, Step: rec.Step, TaskID: rec.TaskID, Outcome: rec.Outcome, Reason: rec.Reason, At: time.Now().UTC()}
 			}
 			res.Released = a.release(ctx, in.Slot, time.Now(), res.Sent, res.AlreadyConnected)
 			return res, nil
@@ -273,6 +282,33 @@ func (a *Activities) PollStatus(ctx context.Context, in PollInput) (PollResult, 
 		case <-time.After(interval):
 		}
 	}
+}
+
+// OutcomeRecord is a final task's outcome for the contacts store's ledger
+// row of the run that took it.
+type OutcomeRecord struct {
+	Action  contacts.Action `json:"action"`
+	Step    string          `json:"step,omitempty"`
+	TaskID  string          `json:"task_id,omitempty"`
+	Outcome string          `json:"outcome"`
+	Reason  string          `json:"reason,omitempty"`
+	At      time.Time       `json:"at"`
+}
+
+// finishTimeout bounds one write of an outcome to the contacts store.
+const finishTimeout = 10 * time.Second
+
+// RecordOutcome writes an outcome that PollStatus could not (the store was
+// down): it fails, retryably, with ErrContactsUnavailable until the store
+// takes it.
+func (a *Activities) RecordOutcome(ctx context.Context, in OutcomeRecord) error {
+	fctx, cancel := context.WithTimeout(ctx, finishTimeout)
+	defer cancel()
+	err := a.finish(fctx, contacts.Result{Action: in.Action, Step: in.Step, TaskID: in.TaskID, Outcome: in.Outcome, Reason: in.Reason, At: in.At})
+	if err != nil {
+		return unavailable(err, true)
+	}
+	return nil
 }
 
 // pollLedgerResult is the contacts store's record of a final task.

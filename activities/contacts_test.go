@@ -199,9 +199,30 @@ func TestSendWithoutTaskFreesTheClaim(t *testing.T) {
 	}
 }
 
+// TestSendRetriedAfterNoTask: the run whose POST OutX refused without a
+// task (503) retries, and its own claim is granted again.
+func TestSendRetriedAfterNoTask(t *testing.T) {
+	l := newLedgerEnv(t)
+	l.sb.Inject(outxtest.Fault{Status: http.StatusServiceUnavailable, Times: 1})
+	var a *activities.Activities
+	in := activities.SendInput{RecipientURN: jane, Message: "hi", Ledger: activities.Ledger{CampaignID: "spring"}}
+	_, err := l.env.ExecuteActivity(a.Send, in)
+	appError(t, err, activities.ErrNotSent)
+	if _, err := l.env.ExecuteActivity(a.Send, in); err != nil {
+		t.Fatalf("the retry was refused: %v", err)
+	}
+	if n := len(l.sb.TasksTo(jane)); n != 1 {
+		t.Fatalf("%d tasks, want 1", n)
+	}
+	if v := l.otherRun(t, "autumn", jane); !v.Skipped {
+		t.Fatalf("after the retry's task, another campaign's claim: %+v, want skipped", v)
+	}
+}
+
 // TestPollFinishesTheLedger: the task's outcome is recorded when it is
-// final; with the store down the poll fails retryably (reading again is
-// safe) and does not release the slot.
+// final; with the store down the poll returns the outcome unrecorded (the
+// task's end does not wait for the store), and RecordOutcome fails
+// retryably until the store takes it.
 func TestPollFinishesTheLedger(t *testing.T) {
 	l := newLedgerEnv(t)
 	var a *activities.Activities
@@ -226,9 +247,17 @@ func TestPollFinishesTheLedger(t *testing.T) {
 	}
 	_ = v.Get(&sent)
 	_ = l.store.Close()
-	_, err = l.env.ExecuteActivity(a.PollStatus, activities.PollInput{TaskID: sent.TaskID, Action: contacts.ActionMessage})
+	v, err = l.env.ExecuteActivity(a.PollStatus, activities.PollInput{TaskID: sent.TaskID, Action: contacts.ActionMessage})
+	if err != nil {
+		t.Fatalf("a final poll with the store down: %v; want its result, the outcome left to record", err)
+	}
+	var polled activities.PollResult
+	if err := v.Get(&polled); err != nil || polled.Unrecorded == nil || polled.Unrecorded.Outcome != "delivered" || polled.Unrecorded.TaskID != sent.TaskID {
+		t.Fatalf("poll result %+v (%v): want the delivered outcome of %s unrecorded", polled, err, sent.TaskID)
+	}
+	_, err = l.env.ExecuteActivity(a.RecordOutcome, *polled.Unrecorded)
 	if app := appError(t, err, activities.ErrContactsUnavailable); app.NonRetryable() {
-		t.Errorf("a poll failing on the store must be retryable: %v", app)
+		t.Errorf("recording an outcome while the store is down must fail retryably: %v", app)
 	}
 	before := len(l.sb.Requests())
 	_, err = l.env.ExecuteActivity(a.Send, activities.SendInput{RecipientURN: "urn:li:person:ACoAAKim", Message: "hi"})

@@ -2,8 +2,8 @@ package activities
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -26,6 +26,14 @@ const (
 	// written, so no action was taken without its check. Waiting for it
 	// and trying again is right.
 	ErrContactsUnavailable = "ContactsUnavailable"
+)
+
+// The store's calls on the send path are bounded so that the send's minute
+// (its start-to-close timeout) holds the claim, OutX's 30 seconds and the
+// record of a refused request.
+const (
+	claimTimeout        = 15 * time.Second
+	finishNoTaskTimeout = 5 * time.Second
 )
 
 // Ledger says which ledger row a contacting action is: the campaign, the
@@ -57,7 +65,13 @@ func (a *Activities) claim(ctx context.Context, action contacts.Action, sender, 
 	if l.Policy != nil {
 		c.Policy = *l.Policy
 	}
-	v, err := a.Contacts.Claim(ctx, c)
+	// Bounded well inside the send's minute: a store that hangs must come
+	// back as ErrContactsUnavailable (nothing sent, retried), never as the
+	// activity's timeout, which the workflow must read as a send that may
+	// have reached OutX.
+	cctx, cancel := context.WithTimeout(ctx, claimTimeout)
+	defer cancel()
+	v, err := a.Contacts.Claim(cctx, c)
 	switch {
 	case err != nil:
 		return unavailable(err, false)
@@ -88,7 +102,9 @@ func (a *Activities) finish(ctx context.Context, r contacts.Result) error {
 // store that cannot be written now only leaves the claim to this run
 // (its own retry is still granted), so it is logged, not returned.
 func (a *Activities) finishNoTask(ctx context.Context, action contacts.Action, step, outcome string, sendErr error) {
-	err := a.finish(ctx, contacts.Result{Action: action, Step: step, Outcome: outcome, Reason: sendErr.Error(), NoTask: outcome != "unknown"})
+	fctx, cancel := context.WithTimeout(ctx, finishNoTaskTimeout)
+	defer cancel()
+	err := a.finish(fctx, contacts.Result{Action: action, Step: step, Outcome: outcome, Reason: sendErr.Error(), NoTask: outcome != "unknown"})
 	if err != nil {
 		activity.GetLogger(ctx).Warn("Could not record the action's end in the contacts store", "Error", err)
 	}
@@ -116,9 +132,11 @@ func (a *Activities) recordRead(ctx context.Context, action contacts.Action, sen
 // unavailable is the ApplicationError of a store that failed: the action
 // waits for it. retryable is for reads that are safe to repeat (a poll).
 func unavailable(err error, retryable bool, details ...any) error {
+	// The message starts with the sentinel's text, which the workflow
+	// shows as it is: "the contacts store is unavailable (sqlite:...): ...".
 	msg := err.Error()
-	if !errors.Is(err, contacts.ErrUnavailable) {
-		msg = contacts.ErrUnavailable.Error() + ": " + msg
+	if !strings.HasPrefix(msg, contacts.ErrUnavailable.Error()) {
+		msg = contacts.ErrUnavailable.Error() + " (" + msg + ")"
 	}
 	if retryable {
 		return temporal.NewApplicationError(msg, ErrContactsUnavailable, details...)

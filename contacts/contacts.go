@@ -188,7 +188,11 @@ type Store interface {
 	ListDNC(ctx context.Context, fn func(DNCEntry) error) error
 	// ImportDNC reads a file of entries (one person per line, or CSV with
 	// a header), all or nothing: any bad line and nothing is imported,
-	// and the error (an *ImportError) names the lines.
+	// and the error (an *ImportError) names the lines. The file is read
+	// as a stream, never whole. On SQLite the import holds the write lock
+	// while it runs (about 10 s for a million entries): claims meanwhile
+	// wait, up to the busy timeout (10 s), then fail with ErrUnavailable
+	// and are retried like any other.
 	ImportDNC(ctx context.Context, r io.Reader, opts ImportOptions) (ImportResult, error)
 	// ExportDNC writes the list as CSV (recipient_urn, profile_slug,
 	// reason, added_at), which ImportDNC reads back.

@@ -42,6 +42,10 @@ type dialect struct {
 	// the busy timeout did not wait for (SQLite, while a fresh file's
 	// journal mode changes): the migrations then start again.
 	busy func(error) bool
+	// serializeWrites: this process's writers take turns in Go first.
+	serializeWrites bool
+	// maxConns bounds a store's connections.
+	maxConns int
 
 	rebound sync.Map // query with ? -> query with $n
 }
@@ -102,6 +106,9 @@ var sqliteDialect = &dialect{
 	timeAsMicro: true,
 	lockPerson:  func(context.Context, *sql.Tx, string) error { return nil },
 	importDNC:   importDNCRows,
+	// Readers run beside the one writer (WAL).
+	serializeWrites: true,
+	maxConns:        8,
 	busy: func(err error) bool {
 		var e *sqlite.Error
 		return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY

@@ -128,11 +128,18 @@ func (s *store) RemoveDNC(ctx context.Context, person string) (bool, error) {
 	}
 	slug = normSlug(slug)
 	// The person's entries by URN and by every slug the store knows is
-	// theirs.
-	res, err := s.db.ExecContext(ctx, s.d.q(`DELETE FROM dnc WHERE
-		(recipient_urn <> '' AND recipient_urn IN (SELECT ? WHERE ? <> '' UNION SELECT recipient_urn FROM profiles WHERE profile_slug = ?))
-		OR (profile_slug <> '' AND (profile_slug = ? OR profile_slug IN (SELECT profile_slug FROM profiles WHERE recipient_urn = ? AND recipient_urn <> '')))`),
-		urn, urn, slug, slug, urn)
+	// theirs (found first: each lookup one index).
+	if urn == "" {
+		if err := s.db.QueryRowContext(ctx, s.d.q(`SELECT recipient_urn FROM profiles WHERE profile_slug = ?`), slug).Scan(&urn); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return false, s.fail("removing "+person+" from the do-not-contact list", err)
+		}
+	}
+	defer s.lockWrites()()
+	res, err := s.db.ExecContext(ctx, s.d.q(`DELETE FROM dnc WHERE id IN (
+		SELECT id FROM dnc WHERE recipient_urn = ? AND recipient_urn <> ''
+		UNION SELECT id FROM dnc WHERE profile_slug = ? AND profile_slug <> ''
+		UNION SELECT d.id FROM profiles p JOIN dnc d ON d.profile_slug = p.profile_slug WHERE p.recipient_urn = ? AND d.profile_slug <> '')`),
+		urn, slug, urn)
 	if err != nil {
 		return false, s.fail("removing "+person+" from the do-not-contact list", err)
 	}
@@ -188,6 +195,7 @@ func (s *store) ImportDNC(ctx context.Context, r io.Reader, opts ImportOptions) 
 	opts.Reason = strings.TrimSpace(opts.Reason)
 	src := newDNCSource(r, opts.Reason)
 	src.at = opts.At
+	defer s.lockWrites()()
 	added, err := s.d.importDNC(ctx, s, src)
 	if src.err != nil {
 		return ImportResult{}, fmt.Errorf("contacts: reading the do-not-contact file: %w", src.err)

@@ -14,9 +14,10 @@ import (
 // turns on a transaction-scoped advisory lock of that person; migrations
 // on a session lock.
 var postgresDialect = &dialect{
-	name:   "postgres",
-	driver: "pgx",
-	dollar: true,
+	name:     "postgres",
+	driver:   "pgx",
+	dollar:   true,
+	maxConns: 20,
 	lockPerson: func(ctx context.Context, tx *sql.Tx, urn string) error {
 		_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, personKey(urn))
 		return err
@@ -50,6 +51,10 @@ func importDNCCopy(ctx context.Context, s *store, src *dncSource) (int64, error)
 			return err
 		}
 		defer tx.Rollback(ctx)
+		// The INSERT sorts the file by line: in memory, not on disk.
+		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '128MB'`); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `CREATE TEMPORARY TABLE dnc_import (line BIGINT NOT NULL, recipient_urn TEXT NOT NULL, profile_slug TEXT NOT NULL, reason TEXT NOT NULL) ON COMMIT DROP`); err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/outpacehq/outpace/pacer"
@@ -18,6 +19,10 @@ type store struct {
 	db *sql.DB
 	d  *dialect
 	t  target
+	// writes serializes this process's SQLite writers before SQLite's
+	// lock does: one waiting on the file lock sleeps in the busy handler
+	// (steps of up to 100 ms), one waiting here wakes when it is free.
+	writes sync.Mutex
 }
 
 func open(ctx context.Context, dsn string) (*store, error) {
@@ -33,6 +38,12 @@ func open(ctx context.Context, dsn string) (*store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %s", ErrBadDSN, SettingName, scrub(err.Error(), t.password))
 	}
+	// A worker runs many activities at once: enough connections for
+	// them, few enough that several workers stay within PostgreSQL's
+	// max_connections (100 by default).
+	db.SetMaxOpenConns(d.maxConns)
+	db.SetMaxIdleConns(d.maxConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
 	s := &store{db: db, d: d, t: t}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
@@ -64,6 +75,7 @@ func scrub(msg, password string) string {
 // inTx runs fn in a transaction (on SQLite, BEGIN IMMEDIATE: writers take
 // turns); every error is the database's.
 func (s *store) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	defer s.lockWrites()()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return s.fail(op, err)
@@ -76,6 +88,16 @@ func (s *store) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) 
 		return s.fail(op, err)
 	}
 	return nil
+}
+
+// lockWrites takes this process's turn to write (SQLite only); it returns
+// the release.
+func (s *store) lockWrites() func() {
+	if !s.d.serializeWrites {
+		return func() {}
+	}
+	s.writes.Lock()
+	return s.writes.Unlock
 }
 
 // migrate applies the migrations the store lacks, each in its own
@@ -372,13 +394,7 @@ func (s *store) upsertRow(ctx context.Context, q querier, c Claim) (int64, error
 		RETURNING id`),
 		c.Account, c.RecipientURN, c.ProfileSlug, string(c.Action), c.CampaignID, c.Step, c.WorkflowID, c.RunID, s.d.t(c.At), false,
 	).Scan(&id)
-	if err != nil {
-		return 0, err
-	}
-	if !c.Action.Contacting() && c.RecipientURN != "" && c.ProfileSlug != "" {
-		return id, s.learn(ctx, q, c.ProfileSlug, c.RecipientURN, c.At)
-	}
-	return id, nil
+	return id, err
 }
 
 // learn records that slug is urn's, and gives a do-not-contact entry by
@@ -402,15 +418,21 @@ func (s *store) adoptURN(ctx context.Context, q querier, slug, urn string) error
 }
 
 // findDNC finds the entry of a person: by URN, by the claim's slug, or by
-// a slug the store has learnt is the URN's. An entry by URN first.
+// a slug the store has learnt is the URN's; an entry by URN first. Each
+// branch is one index lookup (an OR across them would scan the list).
 func (s *store) findDNC(ctx context.Context, q querier, urn, slug string) (*DNCEntry, error) {
 	var e DNCEntry
-	err := q.QueryRowContext(ctx, s.d.q(`SELECT recipient_urn, profile_slug, reason, added_at FROM dnc
-		WHERE (recipient_urn = ? AND recipient_urn <> '')
-		   OR (profile_slug = ? AND profile_slug <> '')
-		   OR profile_slug IN (SELECT profile_slug FROM profiles WHERE recipient_urn = ? AND recipient_urn <> '')
-		ORDER BY CASE WHEN recipient_urn = ? THEN 0 ELSE 1 END, id
-		LIMIT 1`), urn, slug, urn, urn).Scan(&e.RecipientURN, &e.ProfileSlug, &e.Reason, dbTime{&e.AddedAt})
+	var rank int
+	err := q.QueryRowContext(ctx, s.d.q(`SELECT 0, recipient_urn, profile_slug, reason, added_at, id FROM dnc
+			WHERE recipient_urn = ? AND recipient_urn <> ''
+		UNION ALL
+		SELECT 1, recipient_urn, profile_slug, reason, added_at, id FROM dnc
+			WHERE profile_slug = ? AND profile_slug <> ''
+		UNION ALL
+		SELECT 2, d.recipient_urn, d.profile_slug, d.reason, d.added_at, d.id FROM profiles p JOIN dnc d ON d.profile_slug = p.profile_slug
+			WHERE p.recipient_urn = ? AND d.profile_slug <> ''
+		ORDER BY 1, 6
+		LIMIT 1`), urn, slug, urn).Scan(&rank, &e.RecipientURN, &e.ProfileSlug, &e.Reason, dbTime{&e.AddedAt}, new(int64))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -475,6 +497,7 @@ func (s *store) Finish(ctx context.Context, r Result) error {
 	if r.At.IsZero() {
 		r.At = time.Now()
 	}
+	defer s.lockWrites()()
 	_, err := s.db.ExecContext(ctx, s.d.q(`UPDATE ledger SET task_id = ?, outcome = ?, reason = ?, no_task = ?, finished_at = ?
 		WHERE workflow_id = ? AND action = ? AND step = ?`),
 		r.TaskID, r.Outcome, r.Reason, r.NoTask, s.d.t(r.At.UTC().Truncate(time.Microsecond)), r.WorkflowID, string(r.Action), r.Step)
@@ -490,12 +513,21 @@ func (s *store) History(ctx context.Context, person string) ([]Entry, error) {
 		return nil, err
 	}
 	slug = normSlug(slug)
-	// A slug's rows, and the rows of the URN the store learnt it is; a
-	// URN's rows, and those that named it only by a slug learnt since.
-	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT `+entryColumns+` FROM ledger
-		WHERE recipient_urn IN (SELECT ? WHERE ? <> '' UNION SELECT recipient_urn FROM profiles WHERE profile_slug = ?)
-		   OR (profile_slug <> '' AND (profile_slug = ? OR profile_slug IN (SELECT profile_slug FROM profiles WHERE recipient_urn = ? AND recipient_urn <> '')))
-		ORDER BY claimed_at, id`), urn, urn, slug, slug, urn)
+	// A URN's rows, and those that named the person only by a slug the
+	// store learnt is theirs; a slug's rows, and the rows of the URN it
+	// is. Each branch one index lookup; UNION drops a row found twice.
+	if urn == "" {
+		if err := s.db.QueryRowContext(ctx, s.d.q(`SELECT recipient_urn FROM profiles WHERE profile_slug = ?`), slug).Scan(&urn); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, s.fail("reading the history of "+person, err)
+		}
+	}
+	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT `+entryColumns+` FROM ledger WHERE recipient_urn = ? AND recipient_urn <> ''
+		UNION
+		SELECT `+entryColumns+` FROM ledger WHERE profile_slug = ? AND profile_slug <> ''
+		UNION
+		SELECT `+prefixed("l.", entryColumns)+` FROM profiles p JOIN ledger l ON l.profile_slug = p.profile_slug
+			WHERE p.recipient_urn = ? AND l.profile_slug <> ''
+		ORDER BY 14, 1`), urn, slug, urn)
 	if err != nil {
 		return nil, s.fail("reading the history of "+person, err)
 	}
@@ -512,6 +544,15 @@ func (s *store) History(ctx context.Context, person string) ([]Entry, error) {
 		return nil, s.fail("reading the history of "+person, err)
 	}
 	return es, nil
+}
+
+// prefixed qualifies a list of columns with a table's alias.
+func prefixed(alias, columns string) string {
+	cs := strings.Split(columns, ", ")
+	for i := range cs {
+		cs[i] = alias + cs[i]
+	}
+	return strings.Join(cs, ", ")
 }
 
 func cmpOr(a, b string) string {

@@ -593,3 +593,66 @@ func TestBadInput(t *testing.T) {
 		}
 	})
 }
+
+// TestLookupLearnsTheSlug: a lookup by slug alone is recorded, never
+// refused (even for a person on the list); once a lookup knows both, the
+// person's history by URN, slug or URL holds every row.
+func TestLookupLearnsTheSlug(t *testing.T) {
+	eachStore(t, func(t *testing.T, s contacts.Store, dsn string) {
+		ctx := context.Background()
+		if err := s.AddDNC(ctx, contacts.DNCEntry{ProfileSlug: "bo-k", Reason: "partner"}); err != nil {
+			t.Fatal(err)
+		}
+		bySlug := contacts.Claim{ProfileSlug: "Bo-K", Action: contacts.ActionLookup, CampaignID: "spring", WorkflowID: "spring/bo-k/lookup", At: day0}
+		if v := claim(t, s, bySlug); !v.OK || v.ID == 0 {
+			t.Fatalf("lookup by slug: %+v", v)
+		}
+		const bo = "urn:li:person:ACoAABo"
+		both := contacts.Claim{RecipientURN: bo, ProfileSlug: "bo-k", Action: contacts.ActionLookup, CampaignID: "summer", WorkflowID: "summer/bo-k/lookup", At: day0.Add(time.Hour)}
+		if v := claim(t, s, both); !v.OK {
+			t.Fatalf("lookup with both: %+v", v)
+		}
+		for _, who := range []string{bo, "bo-k", "https://www.linkedin.com/in/BO-K/"} {
+			es := history(t, s, who)
+			if len(es) != 2 || es[0].WorkflowID != bySlug.WorkflowID || es[1].WorkflowID != both.WorkflowID {
+				t.Fatalf("history of %s: %+v", who, es)
+			}
+		}
+		// The entry by slug now has the URN, and refuses a message by URN.
+		if list := dncList(t, s); len(list) != 1 || list[0].RecipientURN != bo {
+			t.Fatalf("list: %+v", list)
+		}
+		if v := claim(t, s, message("sales", "summer", bo)); !v.Excluded {
+			t.Fatalf("message to bo: %+v", v)
+		}
+		// Removing by slug frees the URN.
+		if ok, err := s.RemoveDNC(ctx, "linkedin.com/in/bo-k"); !ok || err != nil {
+			t.Fatalf("RemoveDNC = %v, %v", ok, err)
+		}
+		if v := claim(t, s, message("sales", "summer", bo)); !v.OK {
+			t.Fatalf("message to bo off the list: %+v", v)
+		}
+	})
+}
+
+func TestImportNamesTheColumnsRule(t *testing.T) {
+	eachStore(t, func(t *testing.T, s contacts.Store, dsn string) {
+		file := "recipient_urn,reason\r\nhttps://www.linkedin.com/in/ann/,x\r\nurn:li:fsd_profile:ACoAAx,y\r\nurn:li:person:ACoAAok,z\r\n"
+		_, err := s.ImportDNC(context.Background(), strings.NewReader(file), contacts.ImportOptions{})
+		var ie *contacts.ImportError
+		if !errors.As(err, &ie) || len(ie.Problems) != 2 || ie.Problems[0].Line != 2 || ie.Problems[1].Line != 3 ||
+			!strings.Contains(err.Error(), "profile URL") || !strings.Contains(err.Error(), "urn:li:person:<id>") {
+			t.Fatalf("bad URNs: %v", err)
+		}
+		if len(dncList(t, s)) != 0 {
+			t.Fatal("something was imported")
+		}
+		// An empty file, and one of blank lines: nothing, no error.
+		for _, f := range []string{"", "\ufeff\r\n\r\n", "person\r\n"} {
+			got, err := s.ImportDNC(context.Background(), strings.NewReader(f), contacts.ImportOptions{})
+			if err != nil || got != (contacts.ImportResult{}) {
+				t.Fatalf("import of %q: %+v, %v", f, got, err)
+			}
+		}
+	})
+}

@@ -101,6 +101,9 @@ func TestMain(m *testing.M) {
 	if shared != nil {
 		shared.close()
 	}
+	if pgShared != nil {
+		pgShared.Close()
+	}
 	os.Exit(code)
 }
 
@@ -173,11 +176,21 @@ func (s *stack) close() {
 // account for long.
 func (s *stack) lane(t *testing.T, queue string, opts outxtest.Options, workerArgs ...string) *stack {
 	t.Helper()
+	return s.laneWithStore(t, queue, opts, "", workerArgs...)
+}
+
+// laneWithStore is lane with the contacts store store (a file or a
+// postgres:// URL; "" is a SQLite file of the lane's own).
+func (s *stack) laneWithStore(t *testing.T, queue string, opts outxtest.Options, store string, workerArgs ...string) *stack {
+	t.Helper()
 	l := *s
 	l.sandbox = outxtest.NewServer(opts)
 	t.Cleanup(l.sandbox.Close)
 	l.queue = queue
-	l.contactsDB = filepath.Join(t.TempDir(), "contacts.db")
+	l.contactsDB = store
+	if store == "" {
+		l.contactsDB = filepath.Join(t.TempDir(), "contacts.db")
+	}
 	l.laneEnv = []string{"OUTX_BASE_URL=" + l.sandbox.URL, "OUTPACE_TASK_QUEUE=" + queue}
 	w, err := l.startWorker(queue, workerArgs...)
 	if err != nil {

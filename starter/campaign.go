@@ -787,6 +787,7 @@ type campaignStartOutput struct {
 	Sender         string `json:"sender"`
 	Steps          string `json:"steps,omitempty"`           // a sequence campaign's, outlined
 	Variants       string `json:"variants,omitempty"`        // a one-message campaign's, outlined
+	ContactPolicy  string `json:"contact_policy"`            // in words: whom another campaign's contact makes it skip
 	ScheduledAt    string `json:"scheduled_at,omitempty"`    // with --at: when it starts (RFC 3339)
 	StartedAgain   bool   `json:"started_again,omitempty"`   // earlier runs exist: whom they handled is skipped
 	AlreadyRunning bool   `json:"already_running,omitempty"` // nothing was started
@@ -847,7 +848,7 @@ func (s *campaignStart) run(ctx context.Context) error {
 	out := campaignStartOutput{
 		CampaignID: s.id, RunsURL: s.campaignRunsURL(s.id), Recipients: sum.Rows, Invalid: sum.Invalid,
 		Source: c.source(), Window: c.window, Spacing: c.spacing, Sender: senders.Or(c.in.Sender), Steps: stepsOutline(c.in.Steps),
-		Variants: variantsOutline(c.in.Variants),
+		Variants: variantsOutline(c.in.Variants), ContactPolicy: contactPolicyText(c.in.ContactPolicy),
 	}
 	if !startAt.IsZero() {
 		out.ScheduledAt = startAt.Format(time.RFC3339)
@@ -947,6 +948,7 @@ func (s *campaignStart) run(ctx context.Context) error {
 		}
 		fmt.Fprintf(w, "  window:      %s\n", c.window)
 		fmt.Fprintf(w, "  spacing:     %s\n", c.spacing)
+		fmt.Fprintf(w, "  contacts:    contact policy %s; the do-not-contact list applies\n", out.ContactPolicy)
 		fmt.Fprintf(w, "  run id:      %s\n", out.RunID)
 		fmt.Fprintf(w, "  view:        %s\n", out.URL)
 		fmt.Fprintf(w, "  all runs:    %s\n", out.RunsURL)

@@ -58,12 +58,8 @@ const previewCampaignID = "(preview)"
 // checkContacts asks the store (read-only) what it would answer for each
 // valid row of the campaign.
 func checkContacts(ctx context.Context, db *contactsDB, o *common, in workflows.CampaignInput) previewContacts {
-	cp := in.ContactPolicy
-	if cp == nil {
-		cp = &workflows.ContactPolicy{} // the default
-	}
-	out := previewContacts{Store: db.where(), Policy: cp.String()}
-	policy, err := cp.Policy()
+	out := previewContacts{Store: db.where(), Policy: contactPolicyText(in.ContactPolicy)}
+	policy, err := in.ContactPolicy.Policy()
 	if err != nil { // Validate has refused it already
 		out.Error = err.Error()
 		return out
@@ -248,4 +244,13 @@ func dncText(e *contacts.DNCEntry) string {
 		r += ": " + e.Reason
 	}
 	return r
+}
+
+// contactPolicyText says a campaign's contact policy in words ("account
+// within 90d", "allow (no cross-campaign check)"); nil is the default.
+func contactPolicyText(cp *workflows.ContactPolicy) string {
+	if cp == nil {
+		cp = &workflows.ContactPolicy{}
+	}
+	return cp.String()
 }

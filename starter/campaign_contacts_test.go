@@ -160,3 +160,29 @@ func TestReportListsExcludedAndSkippedElsewhere(t *testing.T) {
 		t.Errorf("stderr: %s", stderr)
 	}
 }
+
+// TestStartSaysTheContactPolicy: start tells, and gives the workflow, the
+// campaign's contact policy.
+func TestStartSaysTheContactPolicy(t *testing.T) {
+	fast(t)
+	for flag, want := range map[string]string{
+		"":        "  contacts:    contact policy account within 90d; the do-not-contact list applies\n",
+		"all:30d": "  contacts:    contact policy all within 30d; the do-not-contact list applies\n",
+		"allow":   "  contacts:    contact policy allow (no cross-campaign check); the do-not-contact list applies\n",
+	} {
+		f := (&fakeTemporal{}).worker("1@h outpace senders=default")
+		args := []string{"campaign", "start", "--id", "spring", "--to", adaURN, "--template", "Hi"}
+		if flag != "" {
+			args = append(args, "--contact-policy", flag)
+		}
+		code, stdout, stderr := sendStarter(t, f, args...)
+		if code != exitOK || !strings.Contains(stdout, want) || len(f.started) != 1 {
+			t.Errorf("--contact-policy %q: exit %d, want %q\n%s%s", flag, code, want, stdout, stderr)
+			continue
+		}
+		in, ok := f.runs["spring"][0].input.(workflows.CampaignInput)
+		if !ok || (flag == "") != (in.ContactPolicy == nil) {
+			t.Errorf("--contact-policy %q: the input's contact_policy is %+v", flag, in.ContactPolicy)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/outpacehq/outpace/contacts"
+	"github.com/outpacehq/outpace/internal/pgtest"
 )
 
 // contactsDBFile is a fresh SQLite contacts store's path, set as the
@@ -317,5 +319,44 @@ func TestContactsHelp(t *testing.T) {
 		if code != 0 || !strings.Contains(out, "--contacts-db") || !strings.Contains(out, "(env OUTPACE_CONTACTS_DB)") {
 			t.Errorf("%v: exit %d, no --contacts-db (env OUTPACE_CONTACTS_DB):\n%s", args, code, out)
 		}
+	}
+}
+
+// TestPeopleCommandsOnPostgreSQL: the same commands on a real PostgreSQL
+// (a throwaway server), as the compose stack runs them: named by URL, its
+// password never shown.
+func TestPeopleCommandsOnPostgreSQL(t *testing.T) {
+	pg := pgtest.New(t)
+	dsn := pg.NewDatabase(t)
+	t.Setenv(contacts.EnvDB, dsn)
+	s := openStore(t, dsn)
+	contact(t, s, "default", "urn:li:person:grace", "winter-2026", "delivered", "task-1", time.Now().UTC().Add(-time.Hour))
+
+	if code, out, errOut := runStarter(t, "dnc", "add", "urn:li:person:ken", "--reason", "asked not to be contacted"); code != 0 ||
+		!strings.Contains(out, "Do-not-contact list of "+dsn+": 1 added, 0 already listed.") || errOut != "" {
+		t.Fatalf("dnc add: exit %d\n%s%s", code, out, errOut)
+	}
+	file := writeFile(t, "dnc.txt", "\ufeffurn:li:person:a1\r\nhttps://www.linkedin.com/in/bob-b\r\nurn:li:person:ken\r\n")
+	if code, out, errOut := runStarter(t, "dnc", "import", file); code != 0 || !strings.Contains(out, "  added        2\n  duplicates   1 ") {
+		t.Fatalf("dnc import: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, _ := runStarter(t, "dnc", "list"); code != 0 || !strings.Contains(out, "3 on the do-not-contact list of "+dsn) {
+		t.Errorf("dnc list: exit %d\n%s", code, out)
+	}
+	code, out, _ := runStarter(t, "contacts", "show", "urn:li:person:grace")
+	if code != 0 || !strings.Contains(out, "do-not-contact: no\nactions: 1\n") || !strings.Contains(out, "winter-2026") {
+		t.Errorf("contacts show: exit %d\n%s", code, out)
+	}
+	csv := writeFile(t, "people.csv", "recipient_urn,first_name\nurn:li:person:grace,Grace\nurn:li:person:ken,Ken\nurn:li:person:new,New\n")
+	code, out, _ = runStarter(t, "campaign", "preview", "--id", "spring", "--csv", csv, "--template", "Hi {{first_name}}")
+	if code != 0 || !strings.Contains(out, "excluded 1 (on the do-not-contact list)  skipped 1 (contacted by another campaign)") {
+		t.Errorf("preview: exit %d\n%s", code, out)
+	}
+
+	// A password in the URL is never shown.
+	bad := strings.Replace(dsn, fmt.Sprintf("postgres@127.0.0.1:%d/", pg.Port()), "postgres:s3cret-pw@127.0.0.1:1/", 1) // nothing listens there
+	code, out, errOut := runStarter(t, "dnc", "list", "--contacts-db", bad)
+	if code != 1 || strings.Contains(out+errOut, "s3cret-pw") || !strings.Contains(errOut, "the contacts store is unavailable") {
+		t.Errorf("an unreachable store: exit %d\n%s%s", code, out, errOut)
 	}
 }

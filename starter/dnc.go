@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -301,25 +302,33 @@ func (d *dncCmd) list(ctx context.Context) error {
 		return err
 	}
 	defer store.Close()
+	out := bufio.NewWriterSize(d.stdout, 64<<10)
+	defer out.Flush()
 	if d.json {
-		return store.ListDNC(ctx, func(e contacts.DNCEntry) error {
-			printJSON(d.stdout, e)
-			return nil
-		})
+		enc := newJSONEncoder(out)
+		if err := store.ListDNC(ctx, func(e contacts.DNCEntry) error { return enc.Encode(e) }); err != nil {
+			return fmt.Errorf("reading the do-not-contact list of %s: %v", d.db.where(), err)
+		}
+		return nil
 	}
-	tw := tabwriter.NewWriter(d.stdout, 0, 0, 2, ' ', 0)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "PERSON\tADDED (UTC)\tREASON")
 	n := 0
 	err = store.ListDNC(ctx, func(e contacts.DNCEntry) error {
 		n++
-		_, err := fmt.Fprintf(tw, "%s\t%s\t%s\n", dncName(e), e.AddedAt.UTC().Format("2006-01-02 15:04"), orDash(oneLine(e.Reason)))
-		return err
+		if _, err := fmt.Fprintf(tw, "%s\t%s\t%s\n", dncName(e), e.AddedAt.UTC().Format("2006-01-02 15:04"), orDash(oneLine(e.Reason))); err != nil {
+			return err
+		}
+		if n%1000 == 0 { // a long list is printed as it is read, not held whole
+			return tw.Flush()
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("reading the do-not-contact list of %s: %v", d.db.where(), err)
 	}
 	_ = tw.Flush()
-	fmt.Fprintf(d.stdout, "%d on the do-not-contact list of %s\n", n, d.db.where())
+	fmt.Fprintf(out, "%d on the do-not-contact list of %s\n", n, d.db.where())
 	return nil
 }
 

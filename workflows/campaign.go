@@ -742,7 +742,14 @@ func (c *campaign) publish(ctx workflow.Context) {
 	if !p.NextSendAt.IsZero() {
 		text += "\n\nNext: " + p.NextSendAt.UTC().Format("Mon 2 Jan 15:04 MST")
 	}
-	text += fmt.Sprintf("\n\n%d of %d done (%d delivered)", p.Counts.Done(), p.Total, p.Counts.Delivered)
+	text += fmt.Sprintf("\n\n%d of %d done (%d delivered", p.Counts.Done(), p.Total, p.Counts.Delivered)
+	if p.Counts.Skipped > 0 {
+		text += fmt.Sprintf(", %d skipped", p.Counts.Skipped)
+	}
+	if p.Counts.Excluded > 0 {
+		text += fmt.Sprintf(", %d excluded", p.Counts.Excluded)
+	}
+	text += ")"
 	if p.Active > 0 {
 		text += fmt.Sprintf(", %d sequences in progress", p.Active)
 	}

@@ -70,6 +70,11 @@ type stackHarness struct {
 	// messageEnds are when SendMessage runs ended, in order: when outpace
 	// saw their task end and released the account's slot.
 	messageEnds []time.Time
+	// messages are the SendMessage runs' results, by workflow id.
+	messages map[string]workflows.SendMessageResult
+	// acts are the activities the worker would host (set Contacts before
+	// running to keep a ledger).
+	acts *activities.Activities
 }
 
 func (h *stackHarness) sequenceResults(t *testing.T) map[string]workflows.SequenceResult {
@@ -132,12 +137,19 @@ func newStack(t *testing.T, limits map[string]senders.Limits, opts outxtest.Opti
 		f(acts, env)
 	}
 	env.RegisterActivity(acts)
-	h := &stackHarness{env: env, sb: sb, sequences: map[string]workflows.SequenceResult{}}
+	h := &stackHarness{env: env, sb: sb, sequences: map[string]workflows.SequenceResult{}, messages: map[string]workflows.SendMessageResult{}, acts: acts}
 	askPacerBySignal(env)
 	env.SetOnChildWorkflowCompletedListener(func(info *workflow.Info, result converter.EncodedValue, err error) {
 		if info.WorkflowType.Name == workflows.SendMessageWorkflow {
+			r, ok := workflows.ResultFromError(err)
+			if err == nil && result != nil {
+				ok = result.Get(&r) == nil
+			}
 			h.mu.Lock()
 			h.messageEnds = append(h.messageEnds, env.Now())
+			if ok {
+				h.messages[info.WorkflowExecution.ID] = r
+			}
 			h.mu.Unlock()
 		}
 		if info.WorkflowType.Name != workflows.SequenceWorkflow {

@@ -23,7 +23,8 @@ const QueryTask = "task"
 type TaskProgress struct {
 	// Status is one of validating, waiting (for the account's pacer),
 	// sending, retrying (OutX refused the send without a task, or the
-	// contacts store was unavailable), confirming, finished.
+	// contacts store was unavailable), confirming, recording (the
+	// outcome waits for the contacts store), finished.
 	Status string `json:"status"`
 	// Wait is why the run waits for its account, while it does.
 	Wait *pacer.Wait `json:"wait,omitempty"`
@@ -221,14 +222,16 @@ func (t *task) sendAndConfirm(ctx workflow.Context) (Outcome, string, error) {
 			// long; the time waited does not count against the send
 			// deadline, which is for OutX's refusals.
 			retryAt := workflow.Now(ctx).Add(storeBackoff)
-			cause := strings.TrimPrefix(rootMessage(err), contacts.ErrUnavailable.Error()+": ")
-			reason := fmt.Sprintf("the contacts store is unavailable (%s); retrying at %s",
-				cause, retryAt.UTC().Format("15:04:05 MST"))
+			why := rootMessage(err) // "the contacts store is unavailable (...): ..."
+			if !strings.HasPrefix(why, contacts.ErrUnavailable.Error()) {
+				why = contacts.ErrUnavailable.Error() + " (" + why + ")"
+			}
+			reason := fmt.Sprintf("%s; retrying at %s", why, retryAt.UTC().Format("15:04:05 MST"))
 			logger.Warn("The contacts store is unavailable; no task was created, retrying", "Error", rootMessage(err), "Backoff", storeBackoff)
 			t.show(ctx, "retrying", reason, nil)
 			if msg := rootMessage(err); msg != waiting {
 				waiting = msg
-				tell(RecipientWait{RecipientURN: t.recipient, Code: typ, Reason: "the contacts store is unavailable (" + cause + ")", Since: workflow.Now(ctx), RetryAt: retryAt})
+				tell(RecipientWait{RecipientURN: t.recipient, Code: typ, Reason: why, Since: workflow.Now(ctx), RetryAt: retryAt})
 			}
 			if err := workflow.NewTimerWithOptions(ctx, storeBackoff, workflow.TimerOptions{
 				Summary: fmt.Sprintf("the contacts store is unavailable; retry in %s", storeBackoff),
@@ -308,6 +311,11 @@ func (t *task) sendAndConfirm(ctx workflow.Context) (Outcome, string, error) {
 	if t.held != nil && status.Released {
 		t.held.released = true
 	}
+	if status.Unrecorded != nil {
+		if err := t.recordOutcome(ctx, *status.Unrecorded); err != nil {
+			return "", "", err
+		}
+	}
 	res.Polls = status.Polls
 	res.AlreadyConnected = status.AlreadyConnected
 	switch {
@@ -318,6 +326,42 @@ func (t *task) sendAndConfirm(ctx workflow.Context) (Outcome, string, error) {
 	}
 	return Failed, status.Reason, nil
 }
+
+// recordOutcome writes the task's outcome to the contacts store when
+// PollStatus could not (the store was down), waiting, visibly, until the
+// store takes it: the ledger loses nothing. Only then does the run end.
+func (t *task) recordOutcome(ctx workflow.Context, rec activities.OutcomeRecord) error {
+	var a *activities.Activities
+	why := contacts.ErrUnavailable.Error() + "; the outcome of OutX task " + rec.TaskID + " waits to be recorded in it, retrying every minute at most"
+	t.show(ctx, "recording", why, nil)
+	if t.tellCampaign {
+		tellCampaign(ctx, t.campaign, RecipientWait{RecipientURN: t.recipient, Code: activities.ErrContactsUnavailable,
+			Reason: contacts.ErrUnavailable.Error(), Since: workflow.Now(ctx)})
+	}
+	rctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: recordFor,
+		Summary:                "record the outcome of OutX task " + rec.TaskID + " in the contacts store (it was down)",
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
+			MaximumAttempts: int32(recordFor/time.Minute) + 10,
+		},
+	})
+	err := workflow.ExecuteActivity(rctx, a.RecordOutcome, rec).Get(ctx, nil)
+	if t.tellCampaign {
+		tellCampaign(ctx, t.campaign, RecipientWait{RecipientURN: t.recipient})
+	}
+	if err != nil {
+		// A week without the store: the run ends with its outcome, and the
+		// ledger row keeps its claim (the person counts as contacted).
+		workflow.GetLogger(ctx).Error("The task's outcome could not be recorded in the contacts store", "TaskID", rec.TaskID, "Error", err)
+	}
+	return nil
+}
+
+// recordFor is how long a run waits for the contacts store to record its
+// task's outcome.
+const recordFor = 7 * 24 * time.Hour
 
 // pollOptions are the options of an activity that polls an OutX task to
 // its end: each attempt after the first reads the task once, spaced by the

@@ -42,6 +42,7 @@ type Server struct {
 	bin, dir, data string
 	port           int
 	cred           *syscall.Credential // the postgres user's, when running as root
+	opts           Options
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -71,14 +72,25 @@ func version(path string) int {
 	return n
 }
 
+// Options tune a server.
+type Options struct {
+	// Durable keeps PostgreSQL's defaults (fsync, synchronous_commit,
+	// full_page_writes on) instead of turning them off for speed: for
+	// benchmarks.
+	Durable bool
+}
+
 // Start initializes a data directory in a new temporary folder and starts
 // a server on it. Close stops it and removes the folder.
-func Start(ctx context.Context) (*Server, error) {
+func Start(ctx context.Context) (*Server, error) { return StartWith(ctx, Options{}) }
+
+// StartWith is Start with options.
+func StartWith(ctx context.Context, opts Options) (*Server, error) {
 	bin, err := Bin()
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{bin: bin}
+	s := &Server{bin: bin, opts: opts}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -151,10 +163,13 @@ func (s *Server) start(ctx context.Context) error {
 	}
 	defer log.Close()
 	// Not tied to ctx: the server outlives the start.
-	cmd := s.command(context.Background(), "postgres", "-D", s.data, "-p", strconv.Itoa(s.port),
-		"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="+s.dir,
-		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-		"-c", "max_connections=300", "-c", "shared_buffers=128MB")
+	args := []string{"-D", s.data, "-p", strconv.Itoa(s.port),
+		"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=" + s.dir,
+		"-c", "max_connections=300", "-c", "shared_buffers=128MB"}
+	if !s.opts.Durable {
+		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+	}
+	cmd := s.command(context.Background(), "postgres", args...)
 	cmd.Stdout, cmd.Stderr = log, log
 	// The server dies with the test binary, even killed.
 	cmd.SysProcAttr.Pdeathsig = syscall.SIGQUIT
