@@ -9,11 +9,14 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/outpacehq/outpace/contacts"
 	"github.com/outpacehq/outpace/inbound/api"
 	"github.com/outpacehq/outpace/pacer"
 	"github.com/outpacehq/outpace/stops"
+	"github.com/outpacehq/outpace/workflows"
 )
 
 func TestHealthAndDocumentNeedNoToken(t *testing.T) {
@@ -101,6 +104,31 @@ func TestPersonStatusShowsTheLedger(t *testing.T) {
 	}
 	if st.DoNotContact || len(st.Running) != 0 {
 		t.Errorf("status %+v", st)
+	}
+}
+
+// A person's status lists their runs still running, by the RecipientUrn
+// search attribute, with their campaign.
+func TestPersonStatusShowsRunningRuns(t *testing.T) {
+	e := newEnv(t)
+	const urn = "urn:li:person:ACoAARunning1"
+	id := "spring-running/" + urn
+	_, err := dev.Client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
+		ID: id, TaskQueue: e.queue,
+		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.RecipientURNAttribute.ValueSet(urn), workflows.CampaignIDAttribute.ValueSet("spring-running")),
+	}, workflows.SequenceWorkflow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = dev.Client.TerminateWorkflow(context.Background(), id, "", "test over") }()
+	var st api.PersonStatus
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if st = decodeAs[api.PersonStatus](t, e.do("GET", "/v1/people/"+urn, aliceToken, nil)); len(st.Running) > 0 {
+			break
+		}
+	}
+	if len(st.Running) != 1 || st.Running[0].WorkflowID != id || st.Running[0].CampaignID != "spring-running" || st.Running[0].Type != workflows.SequenceWorkflow {
+		t.Errorf("running: %+v", st.Running)
 	}
 }
 
