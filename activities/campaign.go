@@ -7,12 +7,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/outpacehq/outpace/contacts"
 	"github.com/outpacehq/outpace/outx"
 	"github.com/outpacehq/outpace/recipients"
+	"github.com/outpacehq/outpace/senders"
+	"github.com/outpacehq/outpace/webhooks"
 )
 
 // Error types of the campaign's activities.
@@ -103,14 +107,53 @@ type LoadInput struct {
 	Parts      []recipients.Part      `json:"parts,omitempty"`
 	Cursor     recipients.Cursor      `json:"cursor"`
 	Limit      int                    `json:"limit"`
+	// Sender is the campaign's account, for the message.invalid events of
+	// the page's invalid rows.
+	Sender string `json:"sender,omitempty"`
 }
 
 // MaxPageBytes bounds the message text of one page, well under Temporal's
 // 2 MB payload limit.
 const MaxPageBytes = 512 << 10
 
-// LoadRecipients reads one page of recipients and renders their messages.
+// LoadRecipients reads one page of recipients and renders their messages,
+// and writes a message.invalid event for each invalid row when the
+// worker's webhooks take it (at no extra action: this activity runs anyway).
 func (a *Activities) LoadRecipients(ctx context.Context, in LoadInput) (recipients.Page, error) {
+	page, err := a.loadRecipients(in)
+	if err != nil {
+		return page, err
+	}
+	if err := a.emitInvalid(ctx, in, page.Recipients); err != nil {
+		return recipients.Page{}, unavailable(err, true) // loading again is safe
+	}
+	return page, nil
+}
+
+// emitInvalid writes message.invalid for each recipient with problems; its
+// id is the campaign's run and the row's line, the same on every reload.
+func (a *Activities) emitInvalid(ctx context.Context, in LoadInput, rs []recipients.Prepared) error {
+	if !a.Events.Enabled() {
+		return nil
+	}
+	wf := activity.GetInfo(ctx).WorkflowExecution.ID
+	for _, r := range rs {
+		if len(r.Problems) == 0 {
+			continue
+		}
+		err := a.Events.Emit(ctx, webhooks.Event{
+			ID: webhooks.ID(wf, webhooks.MessageInvalid, fmt.Sprint("line ", r.Line)), Type: webhooks.MessageInvalid,
+			Account: senders.Or(in.Sender), Campaign: in.CampaignID, RecipientURN: r.RecipientURN,
+			Outcome: "invalid", Reason: fmt.Sprintf("line %d: %s", r.Line, strings.Join(r.Problems, "; ")),
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *Activities) loadRecipients(in LoadInput) (recipients.Page, error) {
 	t, err := recipients.ParseTexts(in.Template, in.Variants, in.Parts)
 	if err != nil {
 		return recipients.Page{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrCampaignInput, nil)

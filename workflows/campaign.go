@@ -272,7 +272,7 @@ func (c *campaign) load(ctx workflow.Context) (recipients.Page, error) {
 		limit = DefaultPageSize
 	}
 	in := activities.LoadInput{CampaignID: c.id, File: c.in.RecipientsFile, Template: c.in.Template, Variants: c.in.Variants,
-		Parts: c.parts(), Cursor: c.st.Cursor, Limit: limit}
+		Parts: c.parts(), Cursor: c.st.Cursor, Limit: limit, Sender: c.in.Sender}
 	if in.File == nil {
 		from := int(c.st.Cursor.Offset)
 		to := min(from+limit, len(c.in.Recipients))

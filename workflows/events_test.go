@@ -15,6 +15,7 @@ import (
 	"github.com/outpacehq/outpace/contacts"
 	"github.com/outpacehq/outpace/outx"
 	"github.com/outpacehq/outpace/outx/outxtest"
+	"github.com/outpacehq/outpace/recipients"
 	"github.com/outpacehq/outpace/senders"
 	"github.com/outpacehq/outpace/webhooks"
 	"github.com/outpacehq/outpace/workflows"
@@ -23,7 +24,7 @@ import (
 // campaignEvents runs a campaign paused and resumed once, on a worker
 // whose webhooks are cfg, and returns the events in the outbox and the
 // number of local activities the run started.
-func campaignEvents(t *testing.T, cfg webhooks.Config) (map[string]webhooks.Event, int) {
+func campaignEvents(t *testing.T, cfg webhooks.Config, rs ...recipients.Recipient) (map[string]webhooks.Event, int) {
 	t.Helper()
 	st, err := contacts.Open(context.Background(), filepath.Join(t.TempDir(), "c.db"))
 	if err != nil {
@@ -54,7 +55,10 @@ func campaignEvents(t *testing.T, cfg webhooks.Config) (map[string]webhooks.Even
 		env.SignalWorkflow(workflows.SignalPause, workflows.PauseRequest{Reason: "checking replies"})
 	}, 25*time.Minute)
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.SignalResume, nil) }, 5*time.Hour)
-	env.ExecuteWorkflow(workflows.Campaign, anytime(workflows.CampaignInput{CampaignID: "spring", Template: "Hi {{first_name}}", Recipients: people(4)}, 10*time.Minute))
+	if rs == nil {
+		rs = people(4)
+	}
+	env.ExecuteWorkflow(workflows.Campaign, anytime(workflows.CampaignInput{CampaignID: "spring", Template: "Hi {{first_name}}", Recipients: rs}, 10*time.Minute))
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
@@ -174,5 +178,20 @@ func TestSequenceEvents(t *testing.T) {
 	}
 	if na := got[webhooks.ConnectionNotAccepted+" "+ignores]; na.Step == "" || !strings.Contains(na.Reason, "not accepted within") {
 		t.Errorf("Bob's connection.not_accepted: %+v", na)
+	}
+}
+
+// TestInvalidRowEvent: the page load that finds an invalid row writes its
+// message.invalid, with the line and the problem, at no extra action.
+func TestInvalidRowEvent(t *testing.T) {
+	cfg := webhooks.Config{Endpoints: []webhooks.Endpoint{{Name: "crm", URL: "http://127.0.0.1:1", Secret: []byte("0123456789abcdef"), Events: []string{"message.invalid"}}}}
+	rs := append(people(2), recipients.Recipient{RecipientURN: "urn:li:company:123", Vars: map[string]string{"first_name": "Acme"}})
+	evs, locals := campaignEvents(t, cfg, rs...)
+	e, ok := evs[webhooks.MessageInvalid]
+	if len(evs) != 1 || !ok || locals != 0 {
+		t.Fatalf("events %v after %d local activities, want one message.invalid and none", evs, locals)
+	}
+	if e.Campaign != "spring" || e.Outcome != "invalid" || !strings.Contains(e.Reason, "line 3: ") || !strings.Contains(e.Reason, "recipient_urn") {
+		t.Errorf("message.invalid: %+v", e)
 	}
 }
