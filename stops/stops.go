@@ -375,7 +375,8 @@ func update(ctx context.Context, c client.Client, workflowID string, req pacer.S
 	if err == nil {
 		err = h.Get(uctx, &result)
 	}
-	if err == nil || uctx.Err() == nil || ctx.Err() != nil {
+	var unanswered *client.WorkflowUpdateServiceTimeoutOrCanceledError
+	if err == nil || ctx.Err() != nil || (uctx.Err() == nil && !errors.As(err, &unanswered)) {
 		return result, err
 	}
 	if err := c.SignalWorkflow(ctx, workflowID, "", pacer.StopRecipient, req); err != nil {
