@@ -10,6 +10,7 @@
 package stops
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -159,6 +160,9 @@ type Stopper struct {
 	// Encrypted says payloads are encrypted (a campaign's input is read
 	// only then when it is).
 	Encrypted bool
+	// UpdateWait is how long an update waits for its answer before the
+	// stop goes as a signal; 0 is DefaultUpdateWait.
+	UpdateWait time.Duration
 }
 
 func (s *Stopper) dc() converter.DataConverter {
@@ -254,7 +258,7 @@ func (s *Stopper) Campaign(ctx context.Context, id string) (CampaignRun, error) 
 func (s *Stopper) InCampaign(ctx context.Context, campaign, urn, reason string) (Told, error) {
 	t := Told{WorkflowID: campaign, CampaignID: campaign}
 	var err error
-	t.Result, err = update(ctx, s.Client, campaign, workflows.StopRecipientRequest{RecipientURN: urn, Reason: reason})
+	t.Result, err = s.update(ctx, campaign, workflows.StopRecipientRequest{RecipientURN: urn, Reason: reason})
 	if err != nil {
 		return t, fmt.Errorf("stopping %s in campaign %s: %w", urn, campaign, err)
 	}
@@ -270,7 +274,7 @@ func (s *Stopper) InAccount(ctx context.Context, account, urn, reason string) (T
 	t := Told{WorkflowID: pacer.WorkflowID(s.TaskQueue, account), Account: account}
 	req := pacer.StopRequest{RecipientURN: urn, Reason: reason}
 	var err error
-	t.Result, err = update(ctx, s.Client, t.WorkflowID, req)
+	t.Result, err = s.update(ctx, t.WorkflowID, req)
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
 		_, err = s.Client.SignalWithStartWorkflow(ctx, t.WorkflowID, pacer.StopRecipient, req,
@@ -354,18 +358,19 @@ func CampaignInput(ctx context.Context, c client.Client, dc converter.DataConver
 	return in, nil
 }
 
-// UpdateWait is how long a stop waits for the workflow's answer to its
-// update before sending it as a signal instead.
-var UpdateWait = 10 * time.Second
+// DefaultUpdateWait is how long a stop waits for the workflow's answer to
+// its update before sending it as a signal instead.
+const DefaultUpdateWait = 10 * time.Second
 
 // update sends a stop as an update, so that the answer says what it did.
-// A run whose worker does not answer within UpdateWait (the worker is
+// A run whose worker does not answer within s.UpdateWait (the worker is
 // down, or busy) is sent the stop as a signal instead (both workflows take
 // it as either): Temporal keeps it in the run's history, and the run
 // applies it as soon as a worker runs it, before any further step. A stop
 // applied twice is applied once.
-func update(ctx context.Context, c client.Client, workflowID string, req pacer.StopRequest) (string, error) {
-	uctx, cancel := context.WithTimeout(ctx, UpdateWait)
+func (s *Stopper) update(ctx context.Context, workflowID string, req pacer.StopRequest) (string, error) {
+	c, wait := s.Client, cmp.Or(s.UpdateWait, DefaultUpdateWait)
+	uctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	h, err := c.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{
 		WorkflowID: workflowID, UpdateName: pacer.StopRecipient,
@@ -382,7 +387,7 @@ func update(ctx context.Context, c client.Client, workflowID string, req pacer.S
 	if err := c.SignalWorkflow(ctx, workflowID, "", pacer.StopRecipient, req); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("sent as a signal: no worker answered within %s; the run applies the stop when a worker runs it, before its next step", UpdateWait), nil
+	return fmt.Sprintf("sent as a signal: no worker answered within %s; the run applies the stop when a worker runs it, before its next step", wait), nil
 }
 
 // clip shortens a hostile value quoted in an error.

@@ -72,13 +72,15 @@ const (
 // real HTTP, a SQLite contacts store in a file, a Temporal client of the
 // dev server (spied on, to prove what was sent), and the tokens file.
 type env struct {
-	t      *testing.T
-	url    string
-	store  contacts.Store
-	spy    *spyClient
-	tokens string // the tokens file
-	logs   *bytes.Buffer
-	queue  string
+	t     *testing.T
+	url   string
+	store contacts.Store
+	spy   *spyClient
+	// stopper is the server's: a test may shorten its UpdateWait.
+	stopper *stops.Stopper
+	tokens  string // the tokens file
+	logs    *bytes.Buffer
+	queue   string
 }
 
 func newEnv(t *testing.T) *env {
@@ -101,7 +103,8 @@ func newEnv(t *testing.T) *env {
 	}
 	e.spy = &spyClient{Client: dev.Client}
 	logger := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(&lockedWriter{w: e.logs}), zap.DebugLevel))
-	srv := &server.Server{Stopper: &stops.Stopper{Client: e.spy, TaskQueue: e.queue}, Store: store, Tokens: tokens, Logger: logger}
+	e.stopper = &stops.Stopper{Client: e.spy, TaskQueue: e.queue}
+	srv := &server.Server{Stopper: e.stopper, Store: store, Tokens: tokens, Logger: logger}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	e.url = hs.URL
@@ -386,5 +389,3 @@ func (s snapshot) equal(o snapshot) bool {
 		return a.RecipientURN == b.RecipientURN && a.ProfileSlug == b.ProfileSlug && a.Reason == b.Reason && a.AddedAt.Equal(b.AddedAt)
 	}) && slices.Equal(s.sent, o.sent)
 }
-
-

@@ -15,7 +15,6 @@ import (
 	"github.com/outpacehq/outpace/contacts"
 	"github.com/outpacehq/outpace/inbound/api"
 	"github.com/outpacehq/outpace/pacer"
-	"github.com/outpacehq/outpace/stops"
 	"github.com/outpacehq/outpace/workflows"
 )
 
@@ -154,7 +153,7 @@ func TestStopInAnAccountStartsItsPacer(t *testing.T) {
 	// The pacer runs, but no worker does: the update is not answered, and
 	// the stop goes as a signal, which the pacer applies when a worker
 	// runs it. An everywhere stop reaches it the same way.
-	stops.UpdateWait = time.Second
+	e.stopper.UpdateWait = time.Second
 	res = decodeAs[api.StopResponse](t, e.do("POST", "/v1/stops", crmToken, api.StopRequest{Person: urn, Scope: api.ScopeAccount, Account: "alice"}))
 	if len(res.Told) != 1 || res.Told[0].StartedPacer || !strings.HasPrefix(res.Told[0].Result, "sent as a signal") {
 		t.Errorf("second stop: %+v", res)
