@@ -43,8 +43,9 @@ func startInbound(t *testing.T, r *paceRun) (*api.Client, *process) {
 // A sequence (connect → wait_for_connection → message) where a call to
 // the inbound server, after the connection request, stops one person: the
 // real worker, starter and inbound binaries on the dev server. The person
-// accepts, but their follow-up message is never sent; the other person,
-// who is not stopped, gets theirs.
+// accepts, but their follow-up message is never sent; a second person is
+// stopped the same way with starter campaign stop-recipient (the same rule,
+// package stops); the third, who is not stopped, gets their message.
 func TestInboundStopEndsASequence(t *testing.T) {
 	s := up(t)
 	t.Parallel()
@@ -56,8 +57,8 @@ func TestInboundStopEndsASequence(t *testing.T) {
 	}, "senders:\n"+senderYAML("default", "api_key_env: OUTX_API_KEY", "0s", "0s", "{hourly_cap: 0, daily_cap: 0}"))
 	c, inbound := startInbound(t, r)
 
-	stopped, kept := outxtest.Accepts+"-inbound-stop", outxtest.Accepts+"-inbound-keep"
-	r.file("people.csv", "recipient_urn,first_name\n"+stopped+",Sam\n"+kept+",Kim\n")
+	stopped, byStarter, kept := outxtest.Accepts+"-inbound-stop", outxtest.Accepts+"-inbound-starter", outxtest.Accepts+"-inbound-keep"
+	r.file("people.csv", "recipient_urn,first_name\n"+stopped+",Sam\n"+byStarter+",Stan\n"+kept+",Kim\n")
 	const id = "e2e-inbound-stop"
 	r.startCampaign("--file", r.file("seq.yaml", `name: Inbound stop
 id: `+id+`
@@ -70,17 +71,21 @@ recipients: people.csv
 
 	// The connection request to the person is done: they have not
 	// accepted yet (AcceptDelay), and the receiver tells outpace to stop.
-	deadline := time.Now().Add(time.Minute)
-	for {
-		reqs := r.sandbox.ConnectionRequestsTo(stopped)
-		if len(reqs) == 1 && !reqs[0].FinishedAt.IsZero() {
-			break
+	requested := func(urn string) {
+		t.Helper()
+		deadline := time.Now().Add(time.Minute)
+		for {
+			reqs := r.sandbox.ConnectionRequestsTo(urn)
+			if len(reqs) == 1 && !reqs[0].FinishedAt.IsZero() {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no finished connection request to %s within a minute; tasks: %+v", urn, r.sandbox.Tasks())
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no finished connection request to %s within a minute; tasks: %+v", stopped, r.sandbox.Tasks())
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
+	requested(stopped)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	res, err := c.Stop(ctx, api.StopRequest{Person: stopped, Scope: api.ScopeCampaign, Campaign: id, Reason: "replied in the CRM"})
@@ -91,11 +96,17 @@ recipients: people.csv
 		t.Errorf("stop answered %+v", res)
 	}
 
+	requested(byStarter)
+	if res := s.run(t, "starter", "campaign", "stop-recipient", "--task-queue", r.queue, "--campaign", id, "--urn", byStarter, "--reason", "replied"); res.code != 0 ||
+		!strings.Contains(res.stdout, "Stopped "+byStarter+" in campaign "+id) {
+		t.Errorf("starter stop-recipient: %s", res)
+	}
+
 	final, err := s.finalProgress(t, id, 2*time.Minute)
 	if err != nil {
 		t.Fatalf("campaign: %v", err)
 	}
-	if want := (workflows.Counts{Delivered: 1, Stopped: 1}); final.Counts != want {
+	if want := (workflows.Counts{Delivered: 1, Stopped: 2}); final.Counts != want {
 		t.Errorf("counts %+v, want %+v", final.Counts, want)
 	}
 	messagesTo := func(urn string) (n int) {
@@ -104,8 +115,10 @@ recipients: people.csv
 		}
 		return n
 	}
-	if n := messagesTo(stopped); n != 0 {
-		t.Errorf("%s was stopped after the connection request, yet received %d message tasks", stopped, n)
+	for _, urn := range []string{stopped, byStarter} {
+		if n := messagesTo(urn); n != 0 {
+			t.Errorf("%s was stopped after the connection request, yet received %d message tasks", urn, n)
+		}
 	}
 	if n := messagesTo(kept); n != 1 {
 		t.Errorf("%s, not stopped, received %d message tasks, want 1", kept, n)
