@@ -58,6 +58,7 @@ type config struct {
 	taskDelay, slowDelay            time.Duration
 	pollInterval, pollBurst         time.Duration
 	baselineRef                     string
+	webhooks                        bool
 }
 
 // baselineQueue is the baseline worker's task queue: its account's pacer
@@ -88,17 +89,28 @@ func run() int {
 	fs.DurationVar(&cfg.pollInterval, "poll-interval", time.Second, "worker --poll-interval")
 	fs.DurationVar(&cfg.pollBurst, "poll-burst", 10*time.Second, "worker --poll-burst (shorter than the default 2m, so that a slow task reaches the retry-based polling in seconds)")
 	fs.StringVar(&cfg.baselineRef, "baseline-ref", "01afa64", "git revision whose worker is measured first, as the baseline (\"\": none)")
+	fs.BoolVar(&cfg.webhooks, "webhooks", false, "give the worker(s) a webhooks file with one endpoint, a verifying receiver in this process, taking every event: the events per message, and what they add")
 	if code, ok := prog.Parse(os.Args[1:]); !ok {
 		return code
 	}
 	if fs.NArg() > 0 || cfg.sends < 1 || cfg.atOnce < 0 || cfg.slow < 0 || cfg.recipients < 0 || cfg.recipients > workflows.MaxInlineRecipient || cfg.gap <= 0 {
 		return prog.Usage(fmt.Sprintf("want --sends >= 1, --at-once >= 0, --slow >= 0, --recipients between 0 and %d, a positive --gap, and no arguments", workflows.MaxInlineRecipient))
 	}
+	workerArgs := []string{"--poll-interval", cfg.pollInterval.String(), "--poll-burst", cfg.pollBurst.String()}
+	var hooks *hookSink
+	if cfg.webhooks {
+		var err error
+		if hooks, err = startHookSink(); err != nil {
+			fmt.Fprintln(os.Stderr, "cost: --webhooks:", err)
+			return 1
+		}
+		workerArgs = append(workerArgs, "--webhooks-file", hooks.file)
+	}
 	return prog.Run(stack.Options{
 		TaskDelay: cfg.taskDelay, SlowDelay: cfg.slowDelay,
-		WorkerArgs: []string{"--poll-interval", cfg.pollInterval.String(), "--poll-burst", cfg.pollBurst.String()},
+		WorkerArgs: workerArgs,
 	}, func(ctx context.Context, st *stack.Stack) (func(io.Writer), error) {
-		b := &bench{cfg: cfg, st: st, workerBin: prog.Flags.WorkerBin}
+		b := &bench{cfg: cfg, st: st, workerBin: prog.Flags.WorkerBin, hooks: hooks}
 		if cfg.baselineRef != "" {
 			before, err := b.baseline(ctx)
 			if err != nil {
@@ -116,10 +128,19 @@ func run() int {
 			return nil, err
 		}
 		stack.Progress("now: the current worker, task queue %s", now.queue)
+		nowStart := time.Now()
 		if err := b.runAll(ctx, now); err != nil {
 			return nil, fmt.Errorf("now: %w", err)
 		}
 		b.now = now
+		if hooks != nil {
+			b.nowElapsed = time.Since(nowStart)
+			// Every event delivered: at most a few seconds after the last.
+			time.Sleep(5 * time.Second)
+			if b.deliverer, err = b.delivererTally(ctx, now.queue); err != nil {
+				return nil, fmt.Errorf("the webhook deliverer: %w", err)
+			}
+		}
 		return func(w io.Writer) { b.print(w, prog.Started) }, nil
 	})
 }
@@ -183,6 +204,10 @@ type bench struct {
 	workerBin   string // --worker-bin, as given
 	st          *stack.Stack
 	before, now *variant // before is nil without a baseline
+	// hooks is --webhooks' receiver; deliverer the deliverer's actions.
+	hooks      *hookSink
+	deliverer  actions.Tally
+	nowElapsed time.Duration
 }
 
 // variant is one worker measured: the baseline revision's, or the current
@@ -480,6 +505,7 @@ func (b *bench) print(w io.Writer, started time.Time) {
 	p("#### Now: %s", b.nowText())
 	p("")
 	b.printDetail(p, b.now)
+	b.printWebhooks(p)
 	if b.before != nil {
 		p("")
 		p("#### Before: the worker of %s", b.before.rev)
@@ -692,7 +718,10 @@ func amortize(sc *scenario) amortized {
 	for k, c := range sc.parent.ByKind {
 		switch {
 		case k == actions.WorkflowStarted, k == actions.ContinueAsNew, k == actions.SearchAttributes, k == actions.ActivityAttempt,
-			k == actions.SignalSent && c <= sc.parent.Runs:
+			k == actions.SignalSent && c <= sc.parent.Runs,
+			// With --webhooks: the campaign.started and campaign.finished
+			// events, one local activity each, once per campaign.
+			k == actions.MarkerBatch && c <= 2:
 			once.ByKind[k] = c
 		default:
 			each.ByKind[k] = c
