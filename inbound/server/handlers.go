@@ -95,7 +95,9 @@ func (s *Server) stop(ctx context.Context, r *http.Request) (any, error) {
 	}
 	req := stops.Request{RecipientURN: p.urn, Scope: stops.Scope(in.Scope), Campaign: in.Campaign, Account: in.Account, Reason: in.Reason}
 	if req.RecipientURN == "" {
-		req.RecipientURN = "urn:li:person:placeholder" // checked below, once the rest is
+		// A person named by a slug has no URN yet: the other fields are
+		// checked with a stand-in, and the URN is looked up after.
+		req.RecipientURN = "urn:li:person:stand-in"
 	}
 	if err := req.Check(); err != nil {
 		return nil, firstFieldError(err)
