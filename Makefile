@@ -25,7 +25,7 @@ export OUTPACE_TEMPORAL_CLI := $(TEMPORAL)
 all: build
 
 build:
-	$(GO) build -o bin/ ./worker ./starter ./sandbox ./codec-server ./inbound
+	$(GO) build -o bin/ ./worker ./starter ./sandbox ./codec-server ./inbound ./examples/webhook-receiver
 
 # The first build takes a few minutes; it is cached in .tools/ afterwards.
 temporal: $(TEMPORAL)

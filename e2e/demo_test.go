@@ -21,10 +21,10 @@ import (
 func TestDemo(t *testing.T) {
 	s := up(t)
 	t.Parallel()
-	ports := []int{freePort(t), freePort(t), freePort(t), freePort(t)}
+	ports := []int{freePort(t), freePort(t), freePort(t), freePort(t), freePort(t)}
 	// The shared stack's binaries, and the inbound server the demo stops a
 	// person through.
-	if err := devstack.Build(context.Background(), s.root, s.bin, "./inbound"); err != nil {
+	if err := devstack.Build(context.Background(), s.root, s.bin, "./inbound", "./examples/webhook-receiver"); err != nil {
 		t.Fatal(err)
 	}
 	r := s.runWithEnv(t, filepath.Join(s.root, "scripts", "demo.sh"), []string{
@@ -35,6 +35,7 @@ func TestDemo(t *testing.T) {
 		fmt.Sprintf("DEMO_UI_PORT=%d", ports[1]),
 		fmt.Sprintf("DEMO_SANDBOX_PORT=%d", ports[2]),
 		fmt.Sprintf("DEMO_INBOUND_PORT=%d", ports[3]),
+		fmt.Sprintf("DEMO_WEBHOOK_PORT=%d", ports[4]),
 		"OUTPACE_TEMPORAL_CLI=" + s.temporalCLI,
 	})
 	if r.code != 0 {
@@ -80,6 +81,17 @@ func TestDemo(t *testing.T) {
 		"report: the contacts store held back 2: 1 excluded (on the do-not-contact list), 1 skipped (contacted by another campaign)",
 		"do-not-contact: yes, since ",
 		"actions: none: outpace has taken no action with this person",
+		// Events out: the receiver verified and printed them.
+		"demo-crm  0        ",
+		"message.delivered\n",
+		"message.unknown\n",
+		"message.invalid\n",
+		"recipient.excluded\n",
+		"recipient.skipped\n",
+		"connection.accepted\n",
+		"connection.not_accepted\n",
+		"sequence.finished\n",
+		"campaign.finished\n",
 		"10 message task(s)",
 		"2 connection request(s)",
 		fmt.Sprintf("http://127.0.0.1:%d/namespaces/default/workflows", ports[1]),

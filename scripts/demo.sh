@@ -4,12 +4,13 @@
 # a multi-step sequence from a campaign file with one person stopped from
 # outside (through the inbound API, as a CRM would), and the contacts store
 # at work: one person excluded by the do-not-contact list, one skipped
-# because another campaign reached them.
+# because another campaign reached them; and every event sent, signed, to a
+# local webhook receiver (examples/webhook-receiver).
 #
 # Run it with `make demo`, which builds the binaries and the pinned Temporal CLI
 # first. Settings (all optional):
 #   DEMO_TEMPORAL_PORT (7233)  DEMO_UI_PORT (8233)  DEMO_SANDBOX_PORT (8787)
-#   DEMO_INBOUND_PORT (8089)
+#   DEMO_INBOUND_PORT (8089)  DEMO_WEBHOOK_PORT (8090)
 #   DEMO_KEEP=1  keep everything running after the demo until Ctrl-C (the
 #                default when run from a terminal, also with its output piped,
 #                as in `make demo | tee demo.log`); DEMO_KEEP=0 stops at once
@@ -26,6 +27,7 @@ port=${DEMO_TEMPORAL_PORT:-7233}
 ui_port=${DEMO_UI_PORT:-8233}
 sandbox_port=${DEMO_SANDBOX_PORT:-8787}
 inbound_port=${DEMO_INBOUND_PORT:-8089}
+webhook_port=${DEMO_WEBHOOK_PORT:-8090}
 # Someone at a terminal can press Ctrl-C: their standard input is the
 # terminal, wherever the output goes (`make demo | tee demo.log`). CI and
 # tests run without one.
@@ -38,10 +40,10 @@ mkdir -p "$state"
 if [ "$keep" = 1 ]; then
   echo "When the demo is over, everything keeps running for you to explore until Ctrl-C (DEMO_KEEP=0 stops it at once)."
 fi
-for b in "$temporal" "$bin/worker" "$bin/starter" "$bin/sandbox" "$bin/inbound"; do
+for b in "$temporal" "$bin/worker" "$bin/starter" "$bin/sandbox" "$bin/inbound" "$bin/webhook-receiver"; do
   [ -x "$b" ] || { echo "demo: $b is missing: run 'make demo'" >&2; exit 1; }
 done
-for p in "$port" "$ui_port" "$sandbox_port" "$inbound_port"; do
+for p in "$port" "$ui_port" "$sandbox_port" "$inbound_port" "$webhook_port"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
     echo "demo: port $p is already in use (another demo or dev server?); stop it or set DEMO_*_PORT" >&2
     exit 1
@@ -92,9 +94,22 @@ export OUTPACE_UI_URL=http://127.0.0.1:$ui_port
 # demo's own, new on every run.
 export OUTPACE_CONTACTS_DB=$state/contacts.db
 rm -f "$OUTPACE_CONTACTS_DB" "$OUTPACE_CONTACTS_DB-wal" "$OUTPACE_CONTACTS_DB-shm"
-echo "Starting the worker (OutX API: the sandbox; account limits of seconds, from examples/demo-senders.yaml)..."
+# Events out (docs/webhooks.md): a receiver that verifies each signature,
+# and the worker's webhooks file naming it; the secret is new on every run,
+# in a file only this user can read.
+webhook_secret=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+(umask 077 && printf '%s\n' "$webhook_secret" >"$state/webhook.secret")
+printf 'webhooks:\n  - name: demo-crm\n    url: http://127.0.0.1:%s/outpace\n    secret_file: webhook.secret\n' "$webhook_port" >"$state/webhooks.yaml"
+echo "Starting a webhook receiver on :$webhook_port (examples/webhook-receiver: verifies every signature)..."
+OUTPACE_WEBHOOK_SECRET=$webhook_secret "$bin/webhook-receiver" -addr "127.0.0.1:$webhook_port" \
+  >"$state/webhook-events.log" 2>"$state/webhook-receiver.log" &
+pids+=($!)
+wait_for "the webhook receiver" grep -q "receiving outpace's events" "$state/webhook-receiver.log"
+
+echo "Starting the worker (OutX API: the sandbox; account limits of seconds, from examples/demo-senders.yaml; events to the receiver)..."
 OUTX_BASE_URL=http://127.0.0.1:$sandbox_port OUTX_API_KEY=sandbox-key \
-  "$bin/worker" --poll-interval 1s --senders-file "$root/examples/demo-senders.yaml" >"$state/worker.log" 2>&1 &
+  "$bin/worker" --poll-interval 1s --senders-file "$root/examples/demo-senders.yaml" \
+  --webhooks-file "$state/webhooks.yaml" >"$state/worker.log" 2>&1 &
 pids+=($!)
 wait_for "the worker" grep -q "Started Worker" "$state/worker.log"
 
@@ -260,6 +275,22 @@ echo "Every action outpace took with a person, across campaigns and accounts, ke
 echo "Temporal's retention drops the runs:"
 show "$bin/starter" contacts show "urn:li:person:ACoAAGrace$run_id"
 show "$bin/starter" contacts show "urn:li:person:ACoAAMallory$run_id"
+
+section "10. Events out: what the local webhook receiver got, each signature verified"
+echo "The worker wrote each event to an outbox in the contacts store; its deliverer sends them,"
+echo "signed (Outpace-Signature), and retries for 24 h. Waiting for the last ones..."
+for _ in $(seq 1 60); do
+  if "$bin/starter" webhooks status --json | jq -e -s 'length > 0 and all(.pending == 0)' >/dev/null 2>&1; then break; fi
+  sleep 0.5
+done
+show "$bin/starter" webhooks status
+echo
+echo "Events by type, as the receiver printed them ($state/webhook-events.log):"
+awk '{print $2}' "$state/webhook-events.log" | sort | uniq -c | sed 's/^ */  /'
+echo
+echo "Two of them:"
+grep -m1 ' connection.accepted ' "$state/webhook-events.log" | sed 's/^/  /'
+grep -m1 ' recipient.excluded ' "$state/webhook-events.log" | sed 's/^/  /'
 
 section "What OutX (the sandbox) received"
 curl -s "http://127.0.0.1:$sandbox_port/_sandbox/tasks" |
