@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -193,9 +194,24 @@ func (w *Webhooks) attempt(ctx context.Context, ep webhooks.Endpoint, r webhooks
 	return a
 }
 
+// EmitInput is an event a workflow writes, and its data (encoded here,
+// not in the workflow).
+type EmitInput struct {
+	Event webhooks.Event `json:"event"`
+	Data  any            `json:"data,omitempty"`
+}
+
 // EmitEvent writes an event that only a workflow sees (a campaign's
 // start, pause or end, a sequence's end...) to the outbox. Workflows run
 // it as a local activity, and only when the worker has endpoints.
-func (w *Webhooks) EmitEvent(ctx context.Context, e webhooks.Event) error {
+func (w *Webhooks) EmitEvent(ctx context.Context, in EmitInput) error {
+	e := in.Event
+	if in.Data != nil {
+		b, err := json.Marshal(in.Data)
+		if err != nil {
+			return err
+		}
+		e.Data = b
+	}
 	return w.Emitter.Emit(ctx, e)
 }

@@ -161,7 +161,7 @@ func TestWebhooksReceiverDown(t *testing.T) {
 			t.Fatalf("campaign not finished after 10 minutes: %+v\nworker log (end):\n%s", p, out[max(0, len(out)-6000):])
 		}
 	}
-	d, err := s.client.DescribeWorkflowExecution(context.Background(), id, "")
+	d, err := describe(context.Background(), s.client, id, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -859,8 +859,8 @@ func (c *campaign) continueAsNew(ctx workflow.Context) (CampaignProgress, error)
 // emit writes one of the campaign's own events, if the worker's endpoints
 // take it (see emitEvent).
 func (c *campaign) emit(ctx workflow.Context, typ, reason, part string) {
-	emitEvent(ctx, c.st.Events, webhooks.Event{Type: typ, Account: senders.Or(c.in.Sender), Campaign: c.id,
-		Reason: reason, Data: eventData(map[string]any{"total": c.st.Total, "counts": c.st.Counts})}, part)
+	emitEvent(ctx, c.st.Events, webhooks.Event{Type: typ, Account: senders.Or(c.in.Sender), Campaign: c.id, Reason: reason},
+		campaignEventData{Total: c.st.Total, Counts: c.st.Counts}, part)
 }
 
 // emitEnd writes campaign.finished, or campaign.stopped with the reason
@@ -873,4 +873,10 @@ func (c *campaign) emitEnd(ctx workflow.Context) {
 	default:
 		c.emit(ctx, webhooks.CampaignStopped, string(c.final.status)+": "+c.final.reason, "")
 	}
+}
+
+// campaignEventData is the data of a campaign's events.
+type campaignEventData struct {
+	Total  int    `json:"total"`
+	Counts Counts `json:"counts"`
 }

@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"encoding/json"
 	"slices"
 	"time"
 
@@ -22,7 +21,7 @@ import (
 // written again (a replay, a retried task) is the same row. A store that
 // stays unavailable for a minute loses the event: it is logged, and the
 // campaign goes on, since sending never waits on webhooks.
-func emitEvent(ctx workflow.Context, on []string, e webhooks.Event, part string) {
+func emitEvent(ctx workflow.Context, on []string, e webhooks.Event, data any, part string) {
 	if !slices.Contains(on, e.Type) {
 		return
 	}
@@ -35,13 +34,7 @@ func emitEvent(ctx workflow.Context, on []string, e webhooks.Event, part string)
 		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 10 * time.Second},
 	})
 	var w *activities.Webhooks
-	if err := workflow.ExecuteLocalActivity(lctx, w.EmitEvent, e).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteLocalActivity(lctx, w.EmitEvent, activities.EmitInput{Event: e, Data: data}).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Warn("Could not write a webhook event", "Type", e.Type, "EventID", e.ID, "Error", err)
 	}
-}
-
-// eventData is an event's data: v as JSON.
-func eventData(v any) json.RawMessage {
-	b, _ := json.Marshal(v)
-	return b
 }

@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -504,7 +503,7 @@ func (s *sequence) finish(ctx workflow.Context, o Outcome, reason string) (Seque
 	}
 	s.tell(ctx, SequenceEvent{Final: true, Outcome: o})
 	s.toldFinal = true
-	s.emit(ctx, webhooks.SequenceFinished, "", string(o), reason, eventData(map[string]any{"reached": s.res.Reached, "steps": s.res.Steps}))
+	s.emit(ctx, webhooks.SequenceFinished, "", string(o), reason, sequenceEventData{Reached: s.res.Reached, Steps: s.res.Steps})
 	if o == Delivered {
 		return s.res, nil
 	}
@@ -534,7 +533,14 @@ func StepParts(steps []Step) []recipients.Part {
 
 // emit writes one of the sequence's events, if the worker's endpoints take
 // it (see emitEvent).
-func (s *sequence) emit(ctx workflow.Context, typ, step, outcome, reason string, data json.RawMessage) {
+func (s *sequence) emit(ctx workflow.Context, typ, step, outcome, reason string, data any) {
 	emitEvent(ctx, s.in.Events, webhooks.Event{Type: typ, Account: pacer.Or(s.in.Sender), Campaign: s.in.CampaignID,
-		Step: step, RecipientURN: s.in.RecipientURN, Outcome: outcome, Reason: reason, Data: data}, step)
+		Step: step, RecipientURN: s.in.RecipientURN, Outcome: outcome, Reason: reason}, data, step)
+}
+
+// sequenceEventData is the data of sequence.finished: the step reached
+// and every step's result.
+type sequenceEventData struct {
+	Reached int          `json:"reached"`
+	Steps   []StepResult `json:"steps"`
 }
