@@ -89,6 +89,8 @@ type campaign struct {
 	// refused is set when a message reports that OutX refuses the account
 	// (401, no admin): the campaign stops.
 	refused *RecipientWait
+	// outxHeld: OutX holds the message in flight (see noteHold).
+	outxHeld bool
 }
 
 func startCampaign(ctx workflow.Context, in CampaignInput) (*campaign, error) {
@@ -349,7 +351,10 @@ func invalidKey(r recipients.Prepared) string {
 // nothing.
 func (c *campaign) message(ctx workflow.Context, r recipients.Prepared, key, name string, paced bool) error {
 	c.current = key
-	defer func() { c.current, c.doing, c.childWait = "", doing{}, nil }()
+	defer func() {
+		c.current, c.doing, c.childWait = "", doing{}, nil
+		c.endHold(ctx)
+	}()
 	if paced {
 		if err := c.waitWhilePaused(ctx); err != nil {
 			return err
@@ -639,6 +644,8 @@ func (c *campaign) applyResume() {
 }
 
 func (c *campaign) applyWait(ctx workflow.Context, w RecipientWait) {
+	was, _ := c.hold()
+	defer c.noteHold(ctx, was)
 	switch {
 	case w.Code == activities.ErrUnauthorized || w.Code == activities.ErrNoAdmin:
 		c.refused = &w
@@ -879,4 +886,62 @@ func (c *campaign) emitEnd(ctx workflow.Context) {
 type campaignEventData struct {
 	Total  int    `json:"total"`
 	Counts Counts `json:"counts"`
+}
+
+// hold is what holds the message in flight, as the webhooks tell it:
+// holdOutX when OutX refused its send without a task or its account's
+// pacer paused the account (OutX's push-back, or a person), holdLimit
+// when the account waits for a limit (a cap, its hours, its pending
+// invitations), "" otherwise.
+func (c *campaign) hold() (kind string, w *RecipientWait) {
+	w = c.childWait
+	switch {
+	case w == nil || w.Code == activities.ErrContactsUnavailable:
+		return "", nil
+	case w.Code != WaitForAccount, w.Kind == pacer.WaitAccountPaused, w.Kind == pacer.WaitInvitationLimit:
+		return holdOutX, w
+	case w.Kind == pacer.WaitHourlyCap, w.Kind == pacer.WaitDailyCap, w.Kind == pacer.WaitWeeklyCap,
+		w.Kind == pacer.WaitWindow, w.Kind == pacer.WaitPendingInvitations:
+		return holdLimit + ":" + w.Kind, w
+	}
+	return "", nil
+}
+
+const (
+	holdOutX  = "outx"
+	holdLimit = "limit"
+)
+
+// noteHold writes the webhook events of a change of hold (was: the hold
+// before the change): campaign.paused when OutX starts holding the
+// message in flight (outxHeld then stays set until that message ends: its
+// waits alternate with retries), account.waiting when a limit starts
+// holding it.
+func (c *campaign) noteHold(ctx workflow.Context, was string) {
+	now, w := c.hold()
+	if now == was {
+		return
+	}
+	switch {
+	case now == holdOutX && !c.outxHeld:
+		c.outxHeld = true
+		c.st.OutXPauses++
+		reason := w.Reason
+		if w.Code != WaitForAccount {
+			reason = "OutX refused the send to " + w.RecipientURN + " without creating a task (" + w.Reason + "); retrying on its own"
+		}
+		c.emit(ctx, webhooks.CampaignPaused, reason, "outx-"+strconv.Itoa(c.st.OutXPauses))
+	case len(now) > len(holdLimit) && now[:len(holdLimit)] == holdLimit:
+		c.st.Waits++
+		c.emit(ctx, webhooks.AccountWaiting, w.Reason, "wait-"+strconv.Itoa(c.st.Waits))
+	}
+}
+
+// endHold is the end of the message in flight: OutX's hold, if any, is
+// over (the message was sent, or ended otherwise and the campaign goes on).
+func (c *campaign) endHold(ctx workflow.Context) {
+	if c.outxHeld {
+		c.outxHeld = false
+		c.emit(ctx, webhooks.CampaignResumed, "the message OutX held has ended; the campaign goes on", "outx-"+strconv.Itoa(c.st.OutXPauses))
+	}
 }

@@ -155,10 +155,13 @@ type CampaignState struct {
 	// (bounded: at most MaxVariants per step).
 	Variants []VariantCounts `json:"variants,omitempty"`
 	// Events are the webhook event types the worker's endpoints take for
-	// this campaign (see emitEvent); Pauses counts operator pauses, which
-	// tells the events of one pause from another's.
-	Events []string `json:"events,omitempty"`
-	Pauses int      `json:"pauses,omitempty"`
+	// this campaign (see emitEvent); Pauses, OutXPauses and Waits count
+	// operator pauses, OutX's holds and the account's waits on a limit,
+	// which tells one's events from another's.
+	Events     []string `json:"events,omitempty"`
+	Pauses     int      `json:"pauses,omitempty"`
+	OutXPauses int      `json:"outx_pauses,omitempty"`
+	Waits      int      `json:"waits,omitempty"` // the account's waits on a limit
 }
 
 // Variant is one version of a message or a note in an A/B test: its name,

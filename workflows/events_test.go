@@ -21,10 +21,18 @@ import (
 	"github.com/outpacehq/outpace/workflows"
 )
 
+// eventRun is what campaignEvents runs: the recipients (people(4) when
+// nil), and a setup of the environment and sandbox (nil: a pause at 25m
+// and its resume at 5h).
+type eventRun struct {
+	recipients []recipients.Recipient
+	setup      func(*testsuite.TestWorkflowEnvironment, *outxtest.Server)
+}
+
 // campaignEvents runs a campaign paused and resumed once, on a worker
 // whose webhooks are cfg, and returns the events in the outbox and the
 // number of local activities the run started.
-func campaignEvents(t *testing.T, cfg webhooks.Config, rs ...recipients.Recipient) (map[string]webhooks.Event, int) {
+func campaignEvents(t *testing.T, cfg webhooks.Config, run eventRun) (map[string]webhooks.Event, int) {
 	t.Helper()
 	st, err := contacts.Open(context.Background(), filepath.Join(t.TempDir(), "c.db"))
 	if err != nil {
@@ -51,10 +59,15 @@ func campaignEvents(t *testing.T, cfg webhooks.Config, rs ...recipients.Recipien
 	newGrantAtOnce(env)
 	locals := 0
 	env.SetOnLocalActivityStartedListener(func(*activity.Info, context.Context, []any) { locals++ })
-	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(workflows.SignalPause, workflows.PauseRequest{Reason: "checking replies"})
-	}, 25*time.Minute)
-	env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.SignalResume, nil) }, 5*time.Hour)
+	if run.setup != nil {
+		run.setup(env, sb)
+	} else {
+		env.RegisterDelayedCallback(func() {
+			env.SignalWorkflow(workflows.SignalPause, workflows.PauseRequest{Reason: "checking replies"})
+		}, 25*time.Minute)
+		env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.SignalResume, nil) }, 5*time.Hour)
+	}
+	rs := run.recipients
 	if rs == nil {
 		rs = people(4)
 	}
@@ -76,6 +89,9 @@ func campaignEvents(t *testing.T, cfg webhooks.Config, rs ...recipients.Recipien
 			t.Fatalf("two %s events", e.Type)
 		}
 		out[e.Type] = e
+		if e.ID != r.EventID {
+			t.Fatalf("row %s holds event %s", r.EventID, e.ID)
+		}
 	}
 	return out, locals
 }
@@ -84,7 +100,7 @@ func campaignEvents(t *testing.T, cfg webhooks.Config, rs ...recipients.Recipien
 // one local activity each, with ids of their own.
 func TestCampaignEvents(t *testing.T) {
 	cfg := webhooks.Config{Endpoints: []webhooks.Endpoint{{Name: "crm", URL: "http://127.0.0.1:1", Secret: []byte("0123456789abcdef"), Events: []string{"campaign.*"}}}}
-	evs, locals := campaignEvents(t, cfg)
+	evs, locals := campaignEvents(t, cfg, eventRun{})
 	want := []string{webhooks.CampaignStarted, webhooks.CampaignPaused, webhooks.CampaignResumed, webhooks.CampaignFinished}
 	if len(evs) != len(want) || locals != len(want) {
 		t.Fatalf("events %v after %d local activities, want %v, one each", evs, locals, want)
@@ -115,7 +131,7 @@ func TestCampaignEventsCostNothingWithoutEndpoints(t *testing.T) {
 		"another campaign only": {Endpoints: []webhooks.Endpoint{{Name: "crm", URL: "http://127.0.0.1:1", Secret: []byte("0123456789abcdef"), Campaigns: []string{"autumn-*"}}}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			evs, locals := campaignEvents(t, cfg)
+			evs, locals := campaignEvents(t, cfg, eventRun{})
 			if len(evs) != 0 || locals != 0 {
 				t.Fatalf("%d events, %d local activities; want none", len(evs), locals)
 			}
@@ -186,12 +202,84 @@ func TestSequenceEvents(t *testing.T) {
 func TestInvalidRowEvent(t *testing.T) {
 	cfg := webhooks.Config{Endpoints: []webhooks.Endpoint{{Name: "crm", URL: "http://127.0.0.1:1", Secret: []byte("0123456789abcdef"), Events: []string{"message.invalid"}}}}
 	rs := append(people(2), recipients.Recipient{RecipientURN: "urn:li:company:123", Vars: map[string]string{"first_name": "Acme"}})
-	evs, locals := campaignEvents(t, cfg, rs...)
+	evs, locals := campaignEvents(t, cfg, eventRun{recipients: rs})
 	e, ok := evs[webhooks.MessageInvalid]
 	if len(evs) != 1 || !ok || locals != 0 {
 		t.Fatalf("events %v after %d local activities, want one message.invalid and none", evs, locals)
 	}
 	if e.Campaign != "spring" || e.Outcome != "invalid" || !strings.Contains(e.Reason, "line 3: ") || !strings.Contains(e.Reason, "recipient_urn") {
 		t.Errorf("message.invalid: %+v", e)
+	}
+}
+
+// stackEvents runs campaign in on the stack (real pacer) of a worker whose
+// endpoints take every event, and returns the events by type.
+func stackEvents(t *testing.T, in workflows.CampaignInput, during func(h *stackHarness)) map[string][]webhooks.Event {
+	t.Helper()
+	st, err := contacts.Open(context.Background(), filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ob, _ := contacts.OutboxOf(st)
+	cfg := webhooks.Config{Endpoints: []webhooks.Endpoint{{Name: "crm", URL: "http://127.0.0.1:1", Secret: []byte("0123456789abcdef")}}}
+	em := &webhooks.Emitter{Config: cfg, Outbox: ob}
+	h := newStack(t, map[string]senders.Limits{senders.Default: unlimited}, outxtest.Options{},
+		func(a *activities.Activities, env *testsuite.TestWorkflowEnvironment) {
+			a.Events = em
+			env.RegisterActivity(&activities.Webhooks{Config: cfg, Outbox: ob, Emitter: em})
+		})
+	h.env.SetStartTime(thu)
+	h.env.SetTestTimeout(3 * time.Minute)
+	if during != nil {
+		during(h)
+	}
+	h.run(t, stackInput{Senders: []string{senders.Default}, Campaigns: []workflows.CampaignInput{in}})
+	rows, err := ob.List(context.Background(), "", "", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]webhooks.Event{}
+	for _, r := range rows {
+		var e webhooks.Event
+		if err := json.Unmarshal(r.Body, &e); err != nil {
+			t.Fatal(err)
+		}
+		out[e.Type] = append(out[e.Type], e)
+	}
+	return out
+}
+
+// TestOutXPauseEvents: OutX refusing the sends (no extension online), for
+// which the account's pacer pauses the account, is a campaign.paused with
+// the reason, and its end a campaign.resumed.
+func TestOutXPauseEvents(t *testing.T) {
+	in := anytime(workflows.CampaignInput{CampaignID: "offline", Template: "Hi {{first_name}}", Recipients: people(3)}, time.Minute)
+	evs := stackEvents(t, in, func(h *stackHarness) {
+		h.sb.SetExtensionOffline(true)
+		h.env.RegisterDelayedCallback(func() { h.sb.SetExtensionOffline(false) }, 3*time.Hour)
+	})
+	p, r := evs[webhooks.CampaignPaused], evs[webhooks.CampaignResumed]
+	if len(p) != 1 || len(r) != 1 || p[0].ID == r[0].ID || len(evs[webhooks.CampaignFinished]) != 1 {
+		t.Fatalf("paused %+v, resumed %+v; want one pause by OutX and its resume, then the end", p, r)
+	}
+	if p[0].Reason == "" || p[0].Campaign != "offline" {
+		t.Errorf("campaign.paused: %+v", p[0])
+	}
+	t.Logf("paused: %s", p[0].Reason)
+}
+
+// TestAccountWaitingEvent: the campaign's hourly cap holds its next
+// message: account.waiting, with the pacer's reason.
+func TestAccountWaitingEvent(t *testing.T) {
+	in := anytime(workflows.CampaignInput{CampaignID: "capped", Template: "Hi {{first_name}}", Recipients: people(3)}, time.Minute)
+	in.Pacing.HourlyCap = num(2)
+	evs := stackEvents(t, in, nil)
+	w := evs[webhooks.AccountWaiting]
+	if len(w) == 0 || !strings.Contains(w[0].Reason, "hourly cap") || w[0].Account != "default" || w[0].Campaign != "capped" {
+		t.Fatalf("account.waiting: %+v (all: %v)", w, evs)
+	}
+	if len(evs[webhooks.MessageDelivered]) != 0 {
+		t.Fatalf("message events without the contacts store: %v", evs)
 	}
 }
