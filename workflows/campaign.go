@@ -377,6 +377,7 @@ func (c *campaign) message(ctx workflow.Context, r recipients.Prepared, key, nam
 		RecipientURN: r.RecipientURN, Message: r.Message, Problems: r.Problems, CampaignID: c.id, Sender: c.in.Sender,
 		CampaignPacing: c.limits(), ProfileSlug: r.ProfileSlug, ContactPolicy: c.in.ContactPolicy,
 		SendDeadline: Duration(c.in.SendDeadline.Or(DefaultCampaignSendDeadline)), PollDeadline: c.in.PollDeadline,
+		Events: onlyEvents(c.st.Events, webhooks.MessageUnknown),
 	})
 	switch {
 	case err != nil:

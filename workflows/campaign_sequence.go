@@ -12,6 +12,7 @@ import (
 
 	"github.com/outpacehq/outpace/pacer"
 	"github.com/outpacehq/outpace/recipients"
+	"github.com/outpacehq/outpace/webhooks"
 )
 
 // maxStoppedInCampaign bounds the stops a campaign carries through
@@ -61,7 +62,8 @@ func (c *campaign) sequence(ctx workflow.Context, r recipients.Prepared, key, na
 		Line: r.Line, Steps: c.in.Steps, Texts: r.Texts, Variants: r.Variants, Problems: r.Problems, CampaignPacing: c.limits(),
 		SendDeadline: c.in.SendDeadline, PollDeadline: c.in.PollDeadline, HideURN: c.secret != nil,
 		CampaignRun: workflow.GetInfo(ctx).FirstRunID,
-		ProfileSlug: r.ProfileSlug, ContactPolicy: c.in.ContactPolicy, Events: c.st.Events,
+		ProfileSlug: r.ProfileSlug, ContactPolicy: c.in.ContactPolicy,
+		Events: onlyEvents(c.st.Events, webhooks.SequenceFinished, webhooks.ConnectionNotAccepted, webhooks.MessageUnknown),
 	}
 	if !paced {
 		in.RecipientID = ""

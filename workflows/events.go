@@ -38,3 +38,15 @@ func emitEvent(ctx workflow.Context, on []string, e webhooks.Event, data any, pa
 		workflow.GetLogger(ctx).Warn("Could not write a webhook event", "Type", e.Type, "EventID", e.ID, "Error", err)
 	}
 }
+
+// onlyEvents keeps the types of on that are among types: what a child run
+// needs of its campaign's list, so its input stays small.
+func onlyEvents(on []string, types ...string) []string {
+	var out []string
+	for _, t := range on {
+		if slices.Contains(types, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}

@@ -26,6 +26,7 @@ import (
 // and its resume at 5h).
 type eventRun struct {
 	recipients []recipients.Recipient
+	input      func(*workflows.CampaignInput)
 	setup      func(*testsuite.TestWorkflowEnvironment, *outxtest.Server)
 }
 
@@ -71,7 +72,11 @@ func campaignEvents(t *testing.T, cfg webhooks.Config, run eventRun) (map[string
 	if rs == nil {
 		rs = people(4)
 	}
-	env.ExecuteWorkflow(workflows.Campaign, anytime(workflows.CampaignInput{CampaignID: "spring", Template: "Hi {{first_name}}", Recipients: rs}, 10*time.Minute))
+	in := anytime(workflows.CampaignInput{CampaignID: "spring", Template: "Hi {{first_name}}", Recipients: rs}, 10*time.Minute)
+	if run.input != nil {
+		run.input(&in)
+	}
+	env.ExecuteWorkflow(workflows.Campaign, in)
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
@@ -281,5 +286,22 @@ func TestAccountWaitingEvent(t *testing.T) {
 	}
 	if len(evs[webhooks.MessageDelivered]) != 0 {
 		t.Fatalf("message events without the contacts store: %v", evs)
+	}
+}
+
+// TestUnknownAtPollDeadlineEvent: a campaign message whose task has no final
+// status by the poll deadline writes message.unknown itself (one local
+// activity), with the task id.
+func TestUnknownAtPollDeadlineEvent(t *testing.T) {
+	cfg := webhooks.Config{Endpoints: []webhooks.Endpoint{{Name: "crm", URL: "http://127.0.0.1:1", Secret: []byte("0123456789abcdef"), Events: []string{"message.unknown"}}}}
+	rs := append(people(1), recipients.Recipient{RecipientURN: outxtest.Stuck + "-zoe", Vars: map[string]string{"first_name": "Zoe"}})
+	evs, locals := campaignEvents(t, cfg, eventRun{recipients: rs, setup: func(*testsuite.TestWorkflowEnvironment, *outxtest.Server) {},
+		input: func(in *workflows.CampaignInput) { in.PollDeadline = workflows.Duration(2 * time.Hour) }})
+	e, ok := evs[webhooks.MessageUnknown]
+	if len(evs) != 1 || !ok || locals != 1 {
+		t.Fatalf("events %v after %d local activities, want one message.unknown", evs, locals)
+	}
+	if e.RecipientURN != outxtest.Stuck+"-zoe" || e.TaskID == "" || !strings.Contains(e.Reason, "no final status within") || e.Campaign != "spring" {
+		t.Errorf("message.unknown: %+v", e)
 	}
 }

@@ -88,6 +88,10 @@ type SendMessageInput struct {
 	// ContactPolicy is the campaign's (see CampaignInput), applied by the
 	// contacts store's claim before the send.
 	ContactPolicy *ContactPolicy `json:"contact_policy,omitempty"`
+	// Events are the webhook event types the worker's endpoints take for
+	// the campaign (see emitEvent): a campaign's message writes its
+	// message.unknown itself when its task had no final status in time.
+	Events []string `json:"events,omitempty"`
 
 	inputErr string // a field that could not be read (input_json.go)
 }
@@ -152,7 +156,7 @@ func SendMessage(ctx workflow.Context, in SendMessageInput) (SendMessageResult, 
 		recipient: in.RecipientURN, campaign: in.CampaignID, sender: in.Sender, limits: in.CampaignPacing,
 		sendDeadline: in.SendDeadline, pollDeadline: in.PollDeadline, tellCampaign: in.Step == 0 && in.CampaignID != "",
 		sendSummary: "queue the message with OutX (one request, never retried blindly)",
-		step:        in.StepName,
+		step:        in.StepName, events: in.Events,
 		send: func(ctx workflow.Context) workflow.Future {
 			return workflow.ExecuteActivity(ctx, a.Send, activities.SendInput{
 				RecipientURN: in.RecipientURN, Message: in.Message, Sender: in.Sender,

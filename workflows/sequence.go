@@ -277,6 +277,7 @@ func (s *sequence) action(ctx workflow.Context, i int, step Step) (StepResult, e
 			CampaignPacing: s.in.CampaignPacing, Step: i + 1,
 			SendDeadline: Duration(s.in.SendDeadline.Or(DefaultCampaignSendDeadline)), PollDeadline: s.in.PollDeadline,
 			StepName: ledgerStep(i, step), ProfileSlug: s.in.ProfileSlug, ContactPolicy: s.in.ContactPolicy,
+			Events: onlyEvents(s.in.Events, webhooks.MessageUnknown),
 		}
 	} else {
 		wf, input = SendConnectionRequest, ConnectionRequestInput{

@@ -12,6 +12,7 @@ import (
 	"github.com/outpacehq/outpace/activities"
 	"github.com/outpacehq/outpace/contacts"
 	"github.com/outpacehq/outpace/pacer"
+	"github.com/outpacehq/outpace/webhooks"
 )
 
 // QueryTask returns a task workflow's TaskProgress (SendMessage,
@@ -53,6 +54,8 @@ type taskSpec struct {
 	// tellCampaign: the run is a campaign's direct child, which tells the
 	// campaign why it waits (a sequence's steps do not).
 	tellCampaign bool
+	// events are the webhook event types the campaign's endpoints take.
+	events []string
 }
 
 // task runs one OutX action from its slot to its outcome: the part
@@ -404,6 +407,12 @@ func (t *task) finish(ctx workflow.Context, o Outcome, reason string) (SendMessa
 	}
 	t.progress.Outcome = o
 	t.show(ctx, "finished", string(o)+finishText(reason), nil)
+	if o == Unknown && t.errors == messageErrors {
+		// A lost answer's event is the send's (the same id); a task with
+		// no final status in time is known here only.
+		emitEvent(ctx, t.events, webhooks.Event{Type: webhooks.MessageUnknown, Account: pacer.Or(t.sender), Campaign: t.campaign,
+			Step: t.step, RecipientURN: t.recipient, Outcome: string(Unknown), Reason: reason, TaskID: res.TaskID}, nil, t.step)
+	}
 	workflow.GetLogger(ctx).Info(strings.ToUpper(t.noun[:1])+t.noun[1:]+" finished", "Outcome", o, "TaskID", res.TaskID, "Reason", reason)
 	if t.errors == messageErrors {
 		recordMessage(ctx, *res)
