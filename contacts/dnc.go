@@ -134,7 +134,11 @@ func (s *store) RemoveDNC(ctx context.Context, person string) (bool, error) {
 			return false, s.fail("removing "+person+" from the do-not-contact list", err)
 		}
 	}
-	defer s.lockWrites()()
+	unlock, err := s.lockWrites(ctx, "removing "+person+" from the do-not-contact list")
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
 	res, err := s.db.ExecContext(ctx, s.d.q(`DELETE FROM dnc WHERE id IN (
 		SELECT id FROM dnc WHERE recipient_urn = ? AND recipient_urn <> ''
 		UNION SELECT id FROM dnc WHERE profile_slug = ? AND profile_slug <> ''
@@ -195,7 +199,11 @@ func (s *store) ImportDNC(ctx context.Context, r io.Reader, opts ImportOptions) 
 	opts.Reason = strings.TrimSpace(opts.Reason)
 	src := newDNCSource(r, opts.Reason)
 	src.at = opts.At
-	defer s.lockWrites()()
+	unlock, err := s.lockWrites(ctx, "importing the do-not-contact list")
+	if err != nil {
+		return ImportResult{}, err
+	}
+	defer unlock()
 	added, err := s.d.importDNC(ctx, s, src)
 	if src.err != nil {
 		return ImportResult{}, fmt.Errorf("contacts: reading the do-not-contact file: %w", src.err)

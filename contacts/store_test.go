@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -653,6 +654,60 @@ func TestImportNamesTheColumnsRule(t *testing.T) {
 			if err != nil || got != (contacts.ImportResult{}) {
 				t.Fatalf("import of %q: %+v, %v", f, got, err)
 			}
+		}
+	})
+}
+
+// blockingReader yields its text, then blocks until release is closed.
+type blockingReader struct {
+	text    *strings.Reader
+	release chan struct{}
+}
+
+func (r *blockingReader) Read(p []byte) (int, error) {
+	if r.text.Len() > 0 {
+		return r.text.Read(p)
+	}
+	<-r.release
+	return 0, io.EOF
+}
+
+// TestClaimDuringAnImport: a claim while an import holds the store (the
+// same process's Store, or another's) ends by its deadline, granted or
+// ErrUnavailable: it never hangs past it. Once the import is done, claims
+// are granted.
+func TestClaimDuringAnImport(t *testing.T) {
+	eachStore(t, func(t *testing.T, s contacts.Store, dsn string) {
+		ctx := context.Background()
+		r := &blockingReader{text: strings.NewReader("urn:li:person:I1\nurn:li:person:I2\n"), release: make(chan struct{})}
+		imported := make(chan error, 1)
+		go func() { _, err := s.ImportDNC(ctx, r, contacts.ImportOptions{}); imported <- err }()
+		time.Sleep(100 * time.Millisecond) // the import has begun
+		other := open(t, dsn)
+		for i, st := range []contacts.Store{s, other} {
+			cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+			t0 := time.Now()
+			v, err := st.Claim(cctx, message("sales", "spring", fmt.Sprintf("urn:li:person:during%d", i)))
+			cancel()
+			if d := time.Since(t0); d > 3*time.Second {
+				t.Errorf("store %d: a claim during an import took %v", i, d)
+			}
+			if err != nil && !errors.Is(err, contacts.ErrUnavailable) || err == nil && !v.OK {
+				t.Errorf("store %d: a claim during an import: %+v, %v", i, v, err)
+			}
+			t.Logf("store %d: %+v, %v", i, v, err)
+		}
+		close(r.release)
+		if err := <-imported; err != nil {
+			t.Fatal(err)
+		}
+		for i, st := range []contacts.Store{s, other} {
+			if v := claim(t, st, message("sales", "spring", fmt.Sprintf("urn:li:person:after%d", i))); !v.OK {
+				t.Fatalf("store %d after the import: %+v", i, v)
+			}
+		}
+		if len(dncList(t, s)) != 2 {
+			t.Fatalf("list: %+v", dncList(t, s))
 		}
 	})
 }
