@@ -134,7 +134,10 @@ func (s *store) migrateOnce(ctx context.Context) error {
 	}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return s.fail(op, err)
+		if s.d.cantOpen != nil && s.d.cantOpen(err) {
+			err = fmt.Errorf("%w (does its folder exist, and may this process write there?)", err)
+		}
+		return s.fail("connecting", err)
 	}
 	defer conn.Close()
 	latest := ms[len(ms)-1].version

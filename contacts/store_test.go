@@ -571,6 +571,11 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("Open(%s) = %v", dsn, err)
 		}
 	}
+	// A store that cannot be opened is a nil Store and ErrUnavailable.
+	s, err := contacts.Open(ctx, filepath.Join(t.TempDir(), "no", "such", "folder", "contacts.db"))
+	if s != nil || !errors.Is(err, contacts.ErrUnavailable) || !strings.Contains(err.Error(), "does its folder exist") {
+		t.Errorf("Open in a missing folder = %v, %v", s, err)
+	}
 	if got := contacts.Redact("postgres://u:hunter2@db:5432/outpace?sslmode=disable"); strings.Contains(got, "hunter2") {
 		t.Errorf("Redact = %s", got)
 	}
