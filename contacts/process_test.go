@@ -5,13 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/outpacehq/outpace/contacts"
 )
@@ -21,7 +21,6 @@ const (
 	envChildDSN      = "OUTPACE_CONTACTS_TEST_CHILD_DSN"
 	envChildCampaign = "OUTPACE_CONTACTS_TEST_CHILD_CAMPAIGN"
 	envChildPeople   = "OUTPACE_CONTACTS_TEST_CHILD_PEOPLE"
-	envChildStart    = "OUTPACE_CONTACTS_TEST_CHILD_START"
 )
 
 // TestRaceAcrossProcesses: two processes (this test binary run again, as
@@ -37,23 +36,45 @@ func TestRaceAcrossProcesses(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			dsn := b.fresh(t)
 			const people = 200
-			// Both claim from the same instant, once both have opened.
-			start := time.Now().Add(2 * time.Second).UnixNano()
+			// Each child opens the store, says "ready" and waits; once both
+			// are ready, both are told to go at once.
+			children := make([]*exec.Cmd, 2)
+			stdouts := make([]*bufio.Scanner, 2)
+			stdins := make([]io.WriteCloser, 2)
+			for i, campaign := range []string{"spring", "summer"} {
+				cmd := exec.Command(os.Args[0], "-test.run=^TestRaceAcrossProcesses$")
+				cmd.Env = append(os.Environ(), envChildDSN+"="+dsn, envChildCampaign+"="+campaign, envChildPeople+"="+strconv.Itoa(people))
+				cmd.Stderr = os.Stderr
+				out, err := cmd.StdoutPipe()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if stdins[i], err = cmd.StdinPipe(); err != nil {
+					t.Fatal(err)
+				}
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+				children[i], stdouts[i] = cmd, bufio.NewScanner(out)
+			}
+			for i, sc := range stdouts {
+				if !sc.Scan() || sc.Text() != "ready" {
+					t.Fatalf("child %d: %q instead of ready", i, sc.Text())
+				}
+			}
+			for _, in := range stdins {
+				io.WriteString(in, "go\n")
+			}
 			var wg sync.WaitGroup
 			outs := make([]map[string]bool, 2)
 			errs := make([]error, 2)
-			for i, campaign := range []string{"spring", "summer"} {
+			for i, sc := range stdouts {
 				wg.Go(func() {
-					cmd := exec.Command(os.Args[0], "-test.run=^TestRaceAcrossProcesses$")
-					cmd.Env = append(os.Environ(), envChildDSN+"="+dsn, envChildCampaign+"="+campaign, envChildPeople+"="+strconv.Itoa(people), envChildStart+"="+strconv.FormatInt(start, 10))
-					out, err := cmd.Output()
-					if err != nil {
-						errs[i] = fmt.Errorf("%s: %v\n%s", campaign, err, out)
-						return
-					}
 					outs[i] = map[string]bool{}
-					sc := bufio.NewScanner(strings.NewReader(string(out)))
+					var lines []string
 					for sc.Scan() {
+						lines = append(lines, sc.Text())
 						var r struct {
 							URN string
 							OK  bool
@@ -61,6 +82,9 @@ func TestRaceAcrossProcesses(t *testing.T) {
 						if json.Unmarshal(sc.Bytes(), &r) == nil && r.URN != "" {
 							outs[i][r.URN] = r.OK
 						}
+					}
+					if err := children[i].Wait(); err != nil {
+						errs[i] = fmt.Errorf("child %d: %v\n%s", i, err, strings.Join(lines, "\n"))
 					}
 				})
 			}
@@ -100,19 +124,29 @@ func raceChild(dsn string) {
 	defer s.Close()
 	campaign := os.Getenv(envChildCampaign)
 	people, _ := strconv.Atoi(os.Getenv(envChildPeople))
-	start, _ := strconv.ParseInt(os.Getenv(envChildStart), 10, 64)
-	time.Sleep(time.Until(time.Unix(0, start)))
-	for p := range people {
-		urn := fmt.Sprintf("urn:li:person:proc%d", p)
-		v, err := s.Claim(ctx, message("sales", campaign, urn))
-		if err != nil {
-			fmt.Println("claim:", err)
-			os.Exit(1)
-		}
-		line, _ := json.Marshal(struct {
-			URN string
-			OK  bool
-		}{urn, v.OK})
-		fmt.Println(string(line))
+	fmt.Println("ready")
+	bufio.NewReader(os.Stdin).ReadString('\n')
+	// Four workers' activities at once in each process.
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for p := g; p < people; p += 4 {
+				urn := fmt.Sprintf("urn:li:person:proc%d", p)
+				v, err := s.Claim(ctx, message("sales", campaign, urn))
+				mu.Lock()
+				if err != nil {
+					fmt.Println("claim:", err)
+					os.Exit(1)
+				}
+				line, _ := json.Marshal(struct {
+					URN string
+					OK  bool
+				}{urn, v.OK})
+				fmt.Println(string(line))
+				mu.Unlock()
+			}
+		})
 	}
+	wg.Wait()
 }
