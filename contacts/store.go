@@ -224,7 +224,7 @@ func normalize(c Claim) Claim {
 
 func normSlug(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
-// errUsage marks a caller's mistake (not the database's).
+// usage is a caller's mistake (not the database's: no ErrUnavailable).
 func usage(format string, args ...any) error { return fmt.Errorf("contacts: "+format, args...) }
 
 func checkClaim(c Claim) error {
@@ -311,27 +311,26 @@ func (s *store) verdict(ctx context.Context, q querier, c Claim, write bool) (Ve
 	if !c.Action.Contacting() {
 		if !write {
 			own, err := s.ownRow(ctx, q, c)
-			if own != nil {
-				return Verdict{OK: true, ID: own.ID}, nil
+			if err != nil || own == nil {
+				return Verdict{OK: err == nil}, err
 			}
-			return Verdict{OK: true}, err
+			return Verdict{OK: true, ID: own.ID}, nil
 		}
 		id, err := s.upsertRow(ctx, q, c)
 		return Verdict{OK: true, ID: id}, err
 	}
 	// The do-not-contact list holds whatever else was granted.
 	e, err := s.findDNC(ctx, q, c.RecipientURN, c.ProfileSlug)
-	if err != nil || e != nil {
-		if e != nil {
-			if write && e.RecipientURN == "" {
-				if err := s.adoptURN(ctx, q, e.ProfileSlug, c.RecipientURN); err != nil {
-					return Verdict{}, err
-				}
-			}
-			v := Verdict{Excluded: true, DNC: e, Reason: dncReason(*e)}
-			return v, nil
-		}
+	if err != nil {
 		return Verdict{}, err
+	}
+	if e != nil {
+		if write && e.RecipientURN == "" {
+			if err := s.adoptURN(ctx, q, e.ProfileSlug, c.RecipientURN); err != nil {
+				return Verdict{}, err
+			}
+		}
+		return Verdict{Excluded: true, DNC: e, Reason: dncReason(*e)}, nil
 	}
 	own, err := s.ownRow(ctx, q, c)
 	if err != nil {
