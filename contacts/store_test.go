@@ -3,6 +3,7 @@ package contacts_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -713,6 +714,29 @@ func TestClaimDuringAnImport(t *testing.T) {
 		}
 		if len(dncList(t, s)) != 2 {
 			t.Fatalf("list: %+v", dncList(t, s))
+		}
+	})
+}
+
+// TestSchemaNewerThanThisOutpace: a store migrated by a newer outpace is
+// refused, saying so, rather than used with a schema this one does not know.
+func TestSchemaNewerThanThisOutpace(t *testing.T) {
+	eachStore(t, func(t *testing.T, s contacts.Store, dsn string) {
+		driver := "sqlite"
+		if strings.HasPrefix(dsn, "postgres://") {
+			driver = "pgx"
+		}
+		db, err := sql.Open(driver, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if _, err := db.Exec(`INSERT INTO schema_version (version, name, applied_at) VALUES (999, '0999_future.sql', 'later')`); err != nil {
+			t.Fatal(err)
+		}
+		_, err = contacts.Open(context.Background(), dsn)
+		if err == nil || !strings.Contains(err.Error(), "version 999") || !strings.Contains(err.Error(), "upgrade outpace") {
+			t.Fatalf("Open of a newer schema: %v", err)
 		}
 	})
 }
