@@ -654,6 +654,13 @@ func TestImportNamesTheColumnsRule(t *testing.T) {
 		if len(dncList(t, s)) != 0 {
 			t.Fatal("something was imported")
 		}
+		// A line too long for a person (a binary file, a file without line
+		// breaks) is named, not read whole.
+		long := "urn:li:person:ok1\n" + strings.Repeat("x", 1<<20) + "\nurn:li:person:ok2\n"
+		_, err = s.ImportDNC(context.Background(), strings.NewReader(long), contacts.ImportOptions{})
+		if !errors.As(err, &ie) || len(ie.Problems) != 1 || ie.Problems[0].Line != 2 || !strings.Contains(err.Error(), "longer than") {
+			t.Fatalf("a long line: %v", err)
+		}
 		// An empty file, and one of blank lines: nothing, no error.
 		for _, f := range []string{"", "\ufeff\r\n\r\n", "person\r\n"} {
 			got, err := s.ImportDNC(context.Background(), strings.NewReader(f), contacts.ImportOptions{})
