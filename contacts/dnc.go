@@ -394,7 +394,7 @@ func (s *dncSource) start() bool {
 		case person:
 			s.cols, s.nfields = cols, len(names)
 			consumed.WriteString(text + "\n")
-			s.csv = csv.NewReader(io.MultiReader(strings.NewReader(consumed.String()), s.in.rest()))
+			s.csv = csv.NewReader(io.MultiReader(strings.NewReader(consumed.String()), &lineLimit{r: s.in.rest(), line: line + 1}))
 			s.csv.FieldsPerRecord = -1
 			s.csv.ReuseRecord = true
 			if _, err := s.csv.Read(); err != nil { // the header

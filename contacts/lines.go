@@ -83,3 +83,25 @@ func (r *lineReader) rest() io.Reader {
 	r.skipBOM()
 	return r.br
 }
+
+// lineLimit fails a read once a line runs past maxLineLength (the CSV
+// reader would hold a record of any length in memory).
+type lineLimit struct {
+	r    io.Reader
+	line int // the line being read
+	run  int // its bytes so far
+}
+
+func (l *lineLimit) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	for _, b := range p[:n] {
+		if b == '\n' {
+			l.line, l.run = l.line+1, 0
+			continue
+		}
+		if l.run++; l.run > maxLineLength {
+			return 0, fmt.Errorf("line %d: %w", l.line, errLongLine)
+		}
+	}
+	return n, err
+}

@@ -661,6 +661,11 @@ func TestImportNamesTheColumnsRule(t *testing.T) {
 		if !errors.As(err, &ie) || len(ie.Problems) != 1 || ie.Problems[0].Line != 2 || !strings.Contains(err.Error(), "longer than") {
 			t.Fatalf("a long line: %v", err)
 		}
+		// In a CSV too, where a quoted cell could run on.
+		_, err = s.ImportDNC(context.Background(), strings.NewReader("person\n"+long), contacts.ImportOptions{})
+		if err == nil || !strings.Contains(err.Error(), "line 3: longer than") {
+			t.Fatalf("a long line in a CSV: %v", err)
+		}
 		// An empty file, and one of blank lines: nothing, no error.
 		for _, f := range []string{"", "\ufeff\r\n\r\n", "person\r\n"} {
 			got, err := s.ImportDNC(context.Background(), strings.NewReader(f), contacts.ImportOptions{})
