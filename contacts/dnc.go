@@ -48,6 +48,7 @@ type LineError struct {
 }
 
 func (e LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
+func (e LineError) Unwrap() error { return e.Err }
 
 func (e *ImportError) Error() string {
 	var b strings.Builder
