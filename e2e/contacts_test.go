@@ -207,7 +207,9 @@ id: e2e-dnc-sequence
 		t.Fatalf("campaign start: %s", r)
 	}
 	waitFor(t, time.Minute, func() bool { return len(l.sandbox.ConnectionRequestsTo(person)) == 1 },
-		func() string { return fmt.Sprintf("connection requests: %d", len(l.sandbox.ConnectionRequestsTo(person))) })
+		func() string {
+			return fmt.Sprintf("connection requests: %d", len(l.sandbox.ConnectionRequestsTo(person)))
+		})
 	if r := l.run(t, "starter", "dnc", "add", person, "--reason", "asked us to stop"); r.code != 0 {
 		t.Fatalf("dnc add: %s", r)
 	}

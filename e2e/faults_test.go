@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/outpacehq/outpace/internal/pgtest"
 	"github.com/outpacehq/outpace/outx"
 	"github.com/outpacehq/outpace/outx/outxtest"
 	"github.com/outpacehq/outpace/workflows"
@@ -30,6 +31,7 @@ type faultForm struct {
 	kills       int
 	killInSend  bool            // one more kill, while a send is in flight
 	restarts    []time.Duration // how long the server stays down, per restart
+	storeDowns  []time.Duration // how long the contacts store's PostgreSQL stays down, per stop
 	outxFaults  func(r *faultRun, rng *rand.Rand) []faultStep
 	offline     time.Duration // how long the extension is away
 	waitTimeout time.Duration
@@ -44,12 +46,14 @@ var (
 	shortFaults = faultForm{
 		name: "short", recipients: 20, kills: 1, killInSend: true,
 		restarts:   []time.Duration{5 * time.Second},
+		storeDowns: []time.Duration{5 * time.Second},
 		outxFaults: shortOutXFaults, offline: shortOffline,
 		waitTimeout: 6 * time.Minute,
 	}
 	fullFaults = faultForm{
 		name: "full", recipients: 200, kills: 10, killInSend: true,
 		restarts:   []time.Duration{5 * time.Second, 30 * time.Second},
+		storeDowns: []time.Duration{5 * time.Second, 30 * time.Second},
 		outxFaults: fullOutXFaults, offline: fullOffline,
 		waitTimeout: 30 * time.Minute,
 	}
@@ -79,6 +83,7 @@ func TestFaults(t *testing.T) {
 		{"worker-kills", faultsWorkerKills},
 		{"server-restart", faultsServerRestart},
 		{"outx-faults", faultsOutX},
+		{"store-down", faultsStoreDown},
 	}
 	t.Run("scenarios", func(t *testing.T) {
 		for i, sc := range scenarios {
@@ -166,6 +171,42 @@ func faultsServerRestart(t *testing.T, s *stack, form faultForm, rng *rand.Rand)
 	select {
 	case <-worker.Exited():
 		t.Errorf("the worker exited when the server went away: %v\n%s", worker.Err(), worker.Output())
+	default:
+	}
+	return row
+}
+
+// faultsStoreDown stops the contacts store's PostgreSQL server mid-campaign
+// and starts it again: no message is sent without its check, so the
+// campaign waits and then goes on, and the worker is not restarted.
+func faultsStoreDown(t *testing.T, s *stack, form faultForm, rng *rand.Rand) faultRow {
+	pg := pgtest.New(t) // its own server: the scenario stops it
+	r := newFaultRun(t, s, "store-down", false)
+	r.store = pg.NewDatabase(t)
+	r.startWorker()
+	worker := r.worker
+	started := time.Now()
+	r.startCampaign(form.recipients)
+	var total time.Duration
+	for i, down := range form.storeDowns {
+		r.waitDone((i+1)*form.recipients/(len(form.storeDowns)+1), form.waitTimeout)
+		time.Sleep(jitter(rng, 1500*time.Millisecond))
+		stopped := time.Now()
+		if err := pg.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(down)
+		if err := pg.Restart(); err != nil {
+			t.Fatal(err)
+		}
+		total += time.Since(stopped)
+		t.Logf("store-down: PostgreSQL was down %s", time.Since(stopped).Round(100*time.Millisecond))
+	}
+	row := r.verify(fmt.Sprintf("%d× stop and restart of the contacts store's PostgreSQL (down %s in all); worker not restarted",
+		len(form.storeDowns), total.Round(time.Second)), started, form.waitTimeout)
+	select {
+	case <-worker.Exited():
+		t.Errorf("the worker exited when its store went away: %v\n%s", worker.Err(), worker.Output())
 	default:
 	}
 	return row

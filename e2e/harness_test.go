@@ -144,7 +144,7 @@ func start() (*stack, error) {
 		dev: dev, root: dev.Root, bin: dev.Bin, temporalCLI: dev.TemporalCLI,
 		address: dev.Server.Address, client: dev.Server.Client, sandbox: dev.Sandbox,
 		uiURL: fmt.Sprintf("http://127.0.0.1:%d", uiPort), codecPort: codecPort,
-		queue: workflows.TaskQueue, contactsDB: filepath.Join(dev.Root, "contacts.db"),
+		queue: workflows.TaskQueue, contactsDB: filepath.Join(dev.Dir, "contacts.db"),
 	}
 	// The workers' account has no limits of its own. Its pacer still lets
 	// one task through at a time, across every test on the shared queue: a
