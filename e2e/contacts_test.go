@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -17,21 +16,15 @@ import (
 // SQLite file of the lane's own, and a database of its own on a real
 // PostgreSQL server shared by the tests that do not stop it.
 
-var (
-	pgOnce   sync.Once
-	pgShared *pgtest.Server
-	pgErr    error
-)
-
-// sharedPostgres is a PostgreSQL server for the tests of this package,
-// started on first use and stopped by TestMain.
+// sharedPostgres is the PostgreSQL server of this package's tests that
+// do not stop it (pgtest.Shared, stopped by TestMain).
 func sharedPostgres(t *testing.T) *pgtest.Server {
 	t.Helper()
-	pgOnce.Do(func() { pgShared, pgErr = pgtest.Start(context.Background()) })
-	if pgErr != nil {
-		t.Fatalf("PostgreSQL for the contacts store (make test installs it): %v", pgErr)
+	pg, err := pgtest.Shared()
+	if err != nil {
+		t.Fatalf("PostgreSQL for the contacts store (make test installs it): %v", err)
 	}
-	return pgShared
+	return pg
 }
 
 // stores runs f once per database of the contacts store: "" (a SQLite

@@ -26,6 +26,7 @@ import (
 
 	"github.com/outpacehq/outpace/contacts"
 	"github.com/outpacehq/outpace/internal/devstack"
+	"github.com/outpacehq/outpace/internal/pgtest"
 	"github.com/outpacehq/outpace/outx/outxtest"
 	"github.com/outpacehq/outpace/workflows"
 )
@@ -101,9 +102,7 @@ func TestMain(m *testing.M) {
 	if shared != nil {
 		shared.close()
 	}
-	if pgShared != nil {
-		pgShared.Close()
-	}
+	pgtest.CloseShared()
 	os.Exit(code)
 }
 
