@@ -115,7 +115,8 @@ clean:
 #   bench-overhead   200 messages through outpace and through a plain OutX loop
 #   bench-sleepers   the worker's memory with 1,000 campaigns sleeping between sends
 #   bench-contacts   the contacts store on SQLite and PostgreSQL: a 1,000,000-entry
-#                    do-not-contact import, claim latency with 1,000,000 ledger rows
+#                    do-not-contact import, claim latency with 1,000,000 ledger rows,
+#                    a 100 MB do-not-contact file (and the same with a bad last line)
 # Each takes its flags from a variable, e.g.
 #   make bench-campaign BENCH_FLAGS="--recipients 2000 --duration 1m"
 # and `make bench-quick` runs them all small (a few minutes in all).
@@ -134,7 +135,7 @@ bench-quick:
 	$(MAKE) bench BENCH_FLAGS="--recipients 2000 --duration 30s --warmup 10s --baseline 500" \
 		BENCH_COST_FLAGS="--sends 5 --slow 1 --recipients 10" BENCH_OVERHEAD_FLAGS="--messages 30" \
 		BENCH_SLEEPERS_FLAGS="--campaigns 100 --settle 3s" \
-		BENCH_CONTACTS_FLAGS="--entries 100000 --ledger 100000 --claims 500 --preview 2000"
+		BENCH_CONTACTS_FLAGS="--entries 100000 --ledger 100000 --claims 500 --preview 2000 --big-mb 5"
 
 bench-worker: $(TEMPORAL)
 	$(GO) build -o bin/ ./worker

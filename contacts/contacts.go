@@ -207,7 +207,11 @@ type Store interface {
 // Open opens (and migrates) the store that dsn names: a postgres:// or
 // postgresql:// URL, or a file path for SQLite ("" is DefaultDB).
 func Open(ctx context.Context, dsn string) (Store, error) {
-	return open(ctx, dsn)
+	s, err := open(ctx, dsn)
+	if err != nil {
+		return nil, err // a nil Store, not a Store holding a nil *store
+	}
+	return s, nil
 }
 
 // Migrate brings the store's schema up to date (Open does it too), for

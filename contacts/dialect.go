@@ -42,6 +42,8 @@ type dialect struct {
 	// the busy timeout did not wait for (SQLite, while a fresh file's
 	// journal mode changes): the migrations then start again.
 	busy func(error) bool
+	// cantOpen says whether an error is a file that cannot be opened.
+	cantOpen func(error) bool
 	// serializeWrites: this process's writers take turns in Go first.
 	serializeWrites bool
 	// maxConns bounds a store's connections.
@@ -112,6 +114,10 @@ var sqliteDialect = &dialect{
 	busy: func(err error) bool {
 		var e *sqlite.Error
 		return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
+	},
+	cantOpen: func(err error) bool {
+		var e *sqlite.Error
+		return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_CANTOPEN
 	},
 }
 

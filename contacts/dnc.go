@@ -48,6 +48,7 @@ type LineError struct {
 }
 
 func (e LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
+func (e LineError) Unwrap() error { return e.Err }
 
 func (e *ImportError) Error() string {
 	var b strings.Builder
@@ -134,7 +135,11 @@ func (s *store) RemoveDNC(ctx context.Context, person string) (bool, error) {
 			return false, s.fail("removing "+person+" from the do-not-contact list", err)
 		}
 	}
-	defer s.lockWrites()()
+	unlock, err := s.lockWrites(ctx, "removing "+person+" from the do-not-contact list")
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
 	res, err := s.db.ExecContext(ctx, s.d.q(`DELETE FROM dnc WHERE id IN (
 		SELECT id FROM dnc WHERE recipient_urn = ? AND recipient_urn <> ''
 		UNION SELECT id FROM dnc WHERE profile_slug = ? AND profile_slug <> ''
@@ -195,7 +200,11 @@ func (s *store) ImportDNC(ctx context.Context, r io.Reader, opts ImportOptions) 
 	opts.Reason = strings.TrimSpace(opts.Reason)
 	src := newDNCSource(r, opts.Reason)
 	src.at = opts.At
-	defer s.lockWrites()()
+	unlock, err := s.lockWrites(ctx, "importing the do-not-contact list")
+	if err != nil {
+		return ImportResult{}, err
+	}
+	defer unlock()
 	added, err := s.d.importDNC(ctx, s, src)
 	if src.err != nil {
 		return ImportResult{}, fmt.Errorf("contacts: reading the do-not-contact file: %w", src.err)
@@ -386,7 +395,7 @@ func (s *dncSource) start() bool {
 		case person:
 			s.cols, s.nfields = cols, len(names)
 			consumed.WriteString(text + "\n")
-			s.csv = csv.NewReader(io.MultiReader(strings.NewReader(consumed.String()), s.in.rest()))
+			s.csv = csv.NewReader(io.MultiReader(strings.NewReader(consumed.String()), &lineLimit{r: s.in.rest(), line: line + 1}))
 			s.csv.FieldsPerRecord = -1
 			s.csv.ReuseRecord = true
 			if _, err := s.csv.Read(); err != nil { // the header

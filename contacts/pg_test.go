@@ -2,49 +2,34 @@ package contacts_test
 
 import (
 	"errors"
-	"strings"
-
-	"fmt"
-	"github.com/outpacehq/outpace/contacts"
 	"os"
-	"sync"
+	"strings"
 	"testing"
 
+	"github.com/outpacehq/outpace/contacts"
 	"github.com/outpacehq/outpace/internal/pgtest"
 )
 
-// The package's one PostgreSQL server, started by the first test that
-// needs it and stopped by TestMain; each test takes a database of its own.
-var (
-	pgOnce   sync.Once
-	pgServer *pgtest.Server
-	pgErr    error
-)
-
-// postgres returns the package's server, starting it on first use. A
-// -short run without PostgreSQL installed skips its stores; any other
-// run fails, naming `make test`, which installs it.
+// postgres returns the package's PostgreSQL server (pgtest.Shared),
+// started on first use; each test takes a database of its own. A -short
+// run without PostgreSQL installed skips its stores; any other run fails,
+// naming `make test`, which installs it.
 func postgres(t *testing.T) *pgtest.Server {
 	t.Helper()
-	pgOnce.Do(func() { pgServer, pgErr = pgtest.Start(t.Context()) })
-	if pgErr != nil {
+	pg, err := pgtest.Shared()
+	if err != nil {
 		if testing.Short() {
-			t.Logf("PostgreSQL stores skipped in -short: %v", pgErr)
+			t.Logf("PostgreSQL stores skipped in -short: %v", err)
 			return nil
 		}
-		t.Fatalf("the PostgreSQL store's tests: %v", pgErr)
+		t.Fatalf("the PostgreSQL store's tests: %v", err)
 	}
-	return pgServer
+	return pg
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if pgServer != nil {
-		pgServer.Close()
-	}
-	if pgErr != nil && !testing.Short() {
-		fmt.Fprintln(os.Stderr, pgErr)
-	}
+	pgtest.CloseShared()
 	os.Exit(code)
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/outpacehq/outpace/pacer"
@@ -22,7 +21,7 @@ type store struct {
 	// writes serializes this process's SQLite writers before SQLite's
 	// lock does: one waiting on the file lock sleeps in the busy handler
 	// (steps of up to 100 ms), one waiting here wakes when it is free.
-	writes sync.Mutex
+	writes chan struct{}
 }
 
 func open(ctx context.Context, dsn string) (*store, error) {
@@ -44,7 +43,7 @@ func open(ctx context.Context, dsn string) (*store, error) {
 	db.SetMaxOpenConns(d.maxConns)
 	db.SetMaxIdleConns(d.maxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := &store{db: db, d: d, t: t}
+	s := &store{db: db, d: d, t: t, writes: make(chan struct{}, 1)}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -75,7 +74,11 @@ func scrub(msg, password string) string {
 // inTx runs fn in a transaction (on SQLite, BEGIN IMMEDIATE: writers take
 // turns); every error is the database's.
 func (s *store) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
-	defer s.lockWrites()()
+	unlock, err := s.lockWrites(ctx, op)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return s.fail(op, err)
@@ -90,14 +93,19 @@ func (s *store) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) 
 	return nil
 }
 
-// lockWrites takes this process's turn to write (SQLite only); it returns
-// the release.
-func (s *store) lockWrites() func() {
+// lockWrites takes this process's turn to write (SQLite only), or gives
+// up when ctx ends (the store is busy: ErrUnavailable); it returns the
+// release.
+func (s *store) lockWrites(ctx context.Context, op string) (func(), error) {
 	if !s.d.serializeWrites {
-		return func() {}
+		return func() {}, nil
 	}
-	s.writes.Lock()
-	return s.writes.Unlock
+	select {
+	case s.writes <- struct{}{}:
+		return func() { <-s.writes }, nil
+	case <-ctx.Done():
+		return nil, s.fail(op, fmt.Errorf("waiting for this process's other writes: %w", ctx.Err()))
+	}
 }
 
 // migrate applies the migrations the store lacks, each in its own
@@ -126,9 +134,20 @@ func (s *store) migrateOnce(ctx context.Context) error {
 	}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return s.fail(op, err)
+		if s.d.cantOpen != nil && s.d.cantOpen(err) {
+			err = fmt.Errorf("%w (does its folder exist, and may this process write there?)", err)
+		}
+		return s.fail("connecting", err)
 	}
 	defer conn.Close()
+	latest := ms[len(ms)-1].version
+	// Up to date (every start but the first after an upgrade): a read is
+	// enough, so a worker starting while another process writes (a long
+	// import holds SQLite's write lock) does not wait for it.
+	var v sql.NullInt64
+	if err := conn.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_version`).Scan(&v); err == nil && int(v.Int64) == latest {
+		return nil
+	}
 	if s.d.lockMigrations != nil {
 		unlock, err := s.d.lockMigrations(ctx, conn)
 		if err != nil {
@@ -136,7 +155,6 @@ func (s *store) migrateOnce(ctx context.Context) error {
 		}
 		defer unlock()
 	}
-	latest := ms[len(ms)-1].version
 	for {
 		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
@@ -206,7 +224,7 @@ func normalize(c Claim) Claim {
 
 func normSlug(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
-// errUsage marks a caller's mistake (not the database's).
+// usage is a caller's mistake (not the database's: no ErrUnavailable).
 func usage(format string, args ...any) error { return fmt.Errorf("contacts: "+format, args...) }
 
 func checkClaim(c Claim) error {
@@ -293,27 +311,26 @@ func (s *store) verdict(ctx context.Context, q querier, c Claim, write bool) (Ve
 	if !c.Action.Contacting() {
 		if !write {
 			own, err := s.ownRow(ctx, q, c)
-			if own != nil {
-				return Verdict{OK: true, ID: own.ID}, nil
+			if err != nil || own == nil {
+				return Verdict{OK: err == nil}, err
 			}
-			return Verdict{OK: true}, err
+			return Verdict{OK: true, ID: own.ID}, nil
 		}
 		id, err := s.upsertRow(ctx, q, c)
 		return Verdict{OK: true, ID: id}, err
 	}
 	// The do-not-contact list holds whatever else was granted.
 	e, err := s.findDNC(ctx, q, c.RecipientURN, c.ProfileSlug)
-	if err != nil || e != nil {
-		if e != nil {
-			if write && e.RecipientURN == "" {
-				if err := s.adoptURN(ctx, q, e.ProfileSlug, c.RecipientURN); err != nil {
-					return Verdict{}, err
-				}
-			}
-			v := Verdict{Excluded: true, DNC: e, Reason: dncReason(*e)}
-			return v, nil
-		}
+	if err != nil {
 		return Verdict{}, err
+	}
+	if e != nil {
+		if write && e.RecipientURN == "" {
+			if err := s.adoptURN(ctx, q, e.ProfileSlug, c.RecipientURN); err != nil {
+				return Verdict{}, err
+			}
+		}
+		return Verdict{Excluded: true, DNC: e, Reason: dncReason(*e)}, nil
 	}
 	own, err := s.ownRow(ctx, q, c)
 	if err != nil {
@@ -497,12 +514,17 @@ func (s *store) Finish(ctx context.Context, r Result) error {
 	if r.At.IsZero() {
 		r.At = time.Now()
 	}
-	defer s.lockWrites()()
-	_, err := s.db.ExecContext(ctx, s.d.q(`UPDATE ledger SET task_id = ?, outcome = ?, reason = ?, no_task = ?, finished_at = ?
+	op := "recording the outcome of " + r.WorkflowID
+	unlock, err := s.lockWrites(ctx, op)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	_, err = s.db.ExecContext(ctx, s.d.q(`UPDATE ledger SET task_id = ?, outcome = ?, reason = ?, no_task = ?, finished_at = ?
 		WHERE workflow_id = ? AND action = ? AND step = ?`),
 		r.TaskID, r.Outcome, r.Reason, r.NoTask, s.d.t(r.At.UTC().Truncate(time.Microsecond)), r.WorkflowID, string(r.Action), r.Step)
 	if err != nil {
-		return s.fail("recording the outcome of "+r.WorkflowID, err)
+		return s.fail(op, err)
 	}
 	return nil
 }

@@ -3,8 +3,10 @@ package contacts_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -570,6 +572,11 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("Open(%s) = %v", dsn, err)
 		}
 	}
+	// A store that cannot be opened is a nil Store and ErrUnavailable.
+	s, err := contacts.Open(ctx, filepath.Join(t.TempDir(), "no", "such", "folder", "contacts.db"))
+	if s != nil || !errors.Is(err, contacts.ErrUnavailable) || !strings.Contains(err.Error(), "does its folder exist") {
+		t.Errorf("Open in a missing folder = %v, %v", s, err)
+	}
 	if got := contacts.Redact("postgres://u:hunter2@db:5432/outpace?sslmode=disable"); strings.Contains(got, "hunter2") {
 		t.Errorf("Redact = %s", got)
 	}
@@ -647,12 +654,101 @@ func TestImportNamesTheColumnsRule(t *testing.T) {
 		if len(dncList(t, s)) != 0 {
 			t.Fatal("something was imported")
 		}
+		// A line too long for a person (a binary file, a file without line
+		// breaks) is named, not read whole.
+		long := "urn:li:person:ok1\n" + strings.Repeat("x", 1<<20) + "\nurn:li:person:ok2\n"
+		_, err = s.ImportDNC(context.Background(), strings.NewReader(long), contacts.ImportOptions{})
+		if !errors.As(err, &ie) || len(ie.Problems) != 1 || ie.Problems[0].Line != 2 || !strings.Contains(err.Error(), "longer than") {
+			t.Fatalf("a long line: %v", err)
+		}
+		// In a CSV too, where a quoted cell could run on.
+		_, err = s.ImportDNC(context.Background(), strings.NewReader("person\n"+long), contacts.ImportOptions{})
+		if err == nil || !strings.Contains(err.Error(), "line 3: longer than") {
+			t.Fatalf("a long line in a CSV: %v", err)
+		}
 		// An empty file, and one of blank lines: nothing, no error.
 		for _, f := range []string{"", "\ufeff\r\n\r\n", "person\r\n"} {
 			got, err := s.ImportDNC(context.Background(), strings.NewReader(f), contacts.ImportOptions{})
 			if err != nil || got != (contacts.ImportResult{}) {
 				t.Fatalf("import of %q: %+v, %v", f, got, err)
 			}
+		}
+	})
+}
+
+// blockingReader yields its text, then blocks until release is closed.
+type blockingReader struct {
+	text    *strings.Reader
+	release chan struct{}
+}
+
+func (r *blockingReader) Read(p []byte) (int, error) {
+	if r.text.Len() > 0 {
+		return r.text.Read(p)
+	}
+	<-r.release
+	return 0, io.EOF
+}
+
+// TestClaimDuringAnImport: a claim while an import holds the store (the
+// same process's Store, or another's) ends by its deadline, granted or
+// ErrUnavailable: it never hangs past it. Once the import is done, claims
+// are granted.
+func TestClaimDuringAnImport(t *testing.T) {
+	eachStore(t, func(t *testing.T, s contacts.Store, dsn string) {
+		ctx := context.Background()
+		r := &blockingReader{text: strings.NewReader("urn:li:person:I1\nurn:li:person:I2\n"), release: make(chan struct{})}
+		imported := make(chan error, 1)
+		go func() { _, err := s.ImportDNC(ctx, r, contacts.ImportOptions{}); imported <- err }()
+		time.Sleep(100 * time.Millisecond) // the import has begun
+		other := open(t, dsn)
+		for i, st := range []contacts.Store{s, other} {
+			cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+			t0 := time.Now()
+			v, err := st.Claim(cctx, message("sales", "spring", fmt.Sprintf("urn:li:person:during%d", i)))
+			cancel()
+			if d := time.Since(t0); d > 3*time.Second {
+				t.Errorf("store %d: a claim during an import took %v", i, d)
+			}
+			if err != nil && !errors.Is(err, contacts.ErrUnavailable) || err == nil && !v.OK {
+				t.Errorf("store %d: a claim during an import: %+v, %v", i, v, err)
+			}
+			t.Logf("store %d: %+v, %v", i, v, err)
+		}
+		close(r.release)
+		if err := <-imported; err != nil {
+			t.Fatal(err)
+		}
+		for i, st := range []contacts.Store{s, other} {
+			if v := claim(t, st, message("sales", "spring", fmt.Sprintf("urn:li:person:after%d", i))); !v.OK {
+				t.Fatalf("store %d after the import: %+v", i, v)
+			}
+		}
+		if len(dncList(t, s)) != 2 {
+			t.Fatalf("list: %+v", dncList(t, s))
+		}
+	})
+}
+
+// TestSchemaNewerThanThisOutpace: a store migrated by a newer outpace is
+// refused, saying so, rather than used with a schema this one does not know.
+func TestSchemaNewerThanThisOutpace(t *testing.T) {
+	eachStore(t, func(t *testing.T, s contacts.Store, dsn string) {
+		driver := "sqlite"
+		if strings.HasPrefix(dsn, "postgres://") {
+			driver = "pgx"
+		}
+		db, err := sql.Open(driver, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if _, err := db.Exec(`INSERT INTO schema_version (version, name, applied_at) VALUES (999, '0999_future.sql', 'later')`); err != nil {
+			t.Fatal(err)
+		}
+		_, err = contacts.Open(context.Background(), dsn)
+		if err == nil || !strings.Contains(err.Error(), "version 999") || !strings.Contains(err.Error(), "upgrade outpace") {
+			t.Fatalf("Open of a newer schema: %v", err)
 		}
 	})
 }

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -17,21 +16,15 @@ import (
 // SQLite file of the lane's own, and a database of its own on a real
 // PostgreSQL server shared by the tests that do not stop it.
 
-var (
-	pgOnce   sync.Once
-	pgShared *pgtest.Server
-	pgErr    error
-)
-
-// sharedPostgres is a PostgreSQL server for the tests of this package,
-// started on first use and stopped by TestMain.
+// sharedPostgres is the PostgreSQL server of this package's tests that
+// do not stop it (pgtest.Shared, stopped by TestMain).
 func sharedPostgres(t *testing.T) *pgtest.Server {
 	t.Helper()
-	pgOnce.Do(func() { pgShared, pgErr = pgtest.Start(context.Background()) })
-	if pgErr != nil {
-		t.Fatalf("PostgreSQL for the contacts store (make test installs it): %v", pgErr)
+	pg, err := pgtest.Shared()
+	if err != nil {
+		t.Fatalf("PostgreSQL for the contacts store (make test installs it): %v", err)
 	}
-	return pgShared
+	return pg
 }
 
 // stores runs f once per database of the contacts store: "" (a SQLite
@@ -207,7 +200,9 @@ id: e2e-dnc-sequence
 		t.Fatalf("campaign start: %s", r)
 	}
 	waitFor(t, time.Minute, func() bool { return len(l.sandbox.ConnectionRequestsTo(person)) == 1 },
-		func() string { return fmt.Sprintf("connection requests: %d", len(l.sandbox.ConnectionRequestsTo(person))) })
+		func() string {
+			return fmt.Sprintf("connection requests: %d", len(l.sandbox.ConnectionRequestsTo(person)))
+		})
 	if r := l.run(t, "starter", "dnc", "add", person, "--reason", "asked us to stop"); r.code != 0 {
 		t.Fatalf("dnc add: %s", r)
 	}

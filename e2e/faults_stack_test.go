@@ -44,11 +44,14 @@ type faultRun struct {
 	worker  *process
 	kills   []time.Time
 	// downs are the periods the Temporal server was stopped.
-	downs  [][2]time.Time
-	id     string
-	urns   []string
-	dev    *devstack.Server // the scenario's own server, nil on the shared one
-	dir    string
+	downs [][2]time.Time
+	id    string
+	urns  []string
+	dev   *devstack.Server // the scenario's own server, nil on the shared one
+	dir   string
+	// store is the contacts store of the scenario's worker and starter: a
+	// SQLite file of its own unless a scenario sets it.
+	store  string
 	devLog *os.File
 	// outcomes are the report's, by recipient, once verify has run.
 	outcomes map[string]string
@@ -123,7 +126,11 @@ func (r *faultRun) stopServer() {
 // env is the scenario's environment for the binaries: its server, and a
 // contacts store of its own (scenarios reuse recipients).
 func (r *faultRun) env(extra ...string) []string {
-	return append([]string{"TEMPORAL_ADDRESS=" + r.address, contacts.EnvDB + "=" + filepath.Join(r.dir, "contacts.db")}, extra...)
+	store := r.store
+	if store == "" {
+		store = filepath.Join(r.dir, "contacts.db")
+	}
+	return append([]string{"TEMPORAL_ADDRESS=" + r.address, contacts.EnvDB + "=" + store}, extra...)
 }
 
 // startWorker starts the worker binary on the scenario's queue, pointed at

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/outpacehq/outpace/internal/pgtest"
 	"github.com/outpacehq/outpace/outx"
 	"github.com/outpacehq/outpace/outx/outxtest"
 	"github.com/outpacehq/outpace/workflows"
@@ -30,6 +31,7 @@ type faultForm struct {
 	kills       int
 	killInSend  bool            // one more kill, while a send is in flight
 	restarts    []time.Duration // how long the server stays down, per restart
+	storeDowns  []time.Duration // how long the contacts store's PostgreSQL stays down, per stop
 	outxFaults  func(r *faultRun, rng *rand.Rand) []faultStep
 	offline     time.Duration // how long the extension is away
 	waitTimeout time.Duration
@@ -44,12 +46,14 @@ var (
 	shortFaults = faultForm{
 		name: "short", recipients: 20, kills: 1, killInSend: true,
 		restarts:   []time.Duration{5 * time.Second},
+		storeDowns: []time.Duration{5 * time.Second},
 		outxFaults: shortOutXFaults, offline: shortOffline,
 		waitTimeout: 6 * time.Minute,
 	}
 	fullFaults = faultForm{
 		name: "full", recipients: 200, kills: 10, killInSend: true,
 		restarts:   []time.Duration{5 * time.Second, 30 * time.Second},
+		storeDowns: []time.Duration{5 * time.Second, 30 * time.Second},
 		outxFaults: fullOutXFaults, offline: fullOffline,
 		waitTimeout: 30 * time.Minute,
 	}
@@ -79,6 +83,7 @@ func TestFaults(t *testing.T) {
 		{"worker-kills", faultsWorkerKills},
 		{"server-restart", faultsServerRestart},
 		{"outx-faults", faultsOutX},
+		{"store-down", faultsStoreDown},
 	}
 	t.Run("scenarios", func(t *testing.T) {
 		for i, sc := range scenarios {
@@ -146,26 +151,60 @@ func faultsWorkerKills(t *testing.T, s *stack, form faultForm, rng *rand.Rand) f
 func faultsServerRestart(t *testing.T, s *stack, form faultForm, rng *rand.Rand) faultRow {
 	r := newFaultRun(t, s, "server-restart", true)
 	r.startWorker()
-	worker := r.worker
-	started := time.Now()
+	worker, started := r.worker, time.Now()
 	r.startCampaign(form.recipients)
-	var total time.Duration
-	for i, down := range form.restarts {
-		r.waitDone((i+1)*form.recipients/(len(form.restarts)+1), form.waitTimeout)
+	r.downs = r.outages("the server", form.restarts, form, rng, r.stopServer, r.startServer)
+	return r.verifyOutages("stop and restart of the Temporal server", r.downs, worker, started, form)
+}
+
+// faultsStoreDown stops the contacts store's PostgreSQL server mid-campaign
+// and starts it again: no message is sent without its check, so the
+// campaign waits and then goes on, and the worker is not restarted.
+func faultsStoreDown(t *testing.T, s *stack, form faultForm, rng *rand.Rand) faultRow {
+	pg := pgtest.New(t) // its own server: the scenario stops it
+	r := newFaultRun(t, s, "store-down", false)
+	r.store = pg.NewDatabase(t)
+	r.startWorker()
+	worker, started := r.worker, time.Now()
+	r.startCampaign(form.recipients)
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	downs := r.outages("PostgreSQL", form.storeDowns, form, rng, func() { must(pg.Stop()) }, func() { must(pg.Restart()) })
+	return r.verifyOutages("stop and restart of the contacts store's PostgreSQL", downs, worker, started, form)
+}
+
+// outages stops something (the Temporal server, the store's database) at
+// moments spread over the campaign and starts it again after each of
+// downs; it returns the periods it was down.
+func (r *faultRun) outages(what string, downs []time.Duration, form faultForm, rng *rand.Rand, stop, start func()) [][2]time.Time {
+	var periods [][2]time.Time
+	for i, down := range downs {
+		r.waitDone((i+1)*form.recipients/(len(downs)+1), form.waitTimeout)
 		time.Sleep(jitter(rng, 1500*time.Millisecond))
 		stopped := time.Now()
-		r.stopServer()
+		stop()
 		time.Sleep(down)
-		r.startServer()
-		r.downs = append(r.downs, [2]time.Time{stopped, time.Now()})
-		total += time.Since(stopped)
-		t.Logf("server-restart: the server was down %s", time.Since(stopped).Round(100*time.Millisecond))
+		start()
+		periods = append(periods, [2]time.Time{stopped, time.Now()})
+		r.t.Logf("%s: %s was down %s", r.name, what, time.Since(stopped).Round(100*time.Millisecond))
 	}
-	row := r.verify(fmt.Sprintf("%d× stop and restart of the Temporal server (down %s in all); worker not restarted",
-		len(form.restarts), total.Round(time.Second)), started, form.waitTimeout)
+	return periods
+}
+
+// verifyOutages verifies the campaign that went through outages of
+// something, with the worker that was never restarted still running.
+func (r *faultRun) verifyOutages(what string, periods [][2]time.Time, worker *process, started time.Time, form faultForm) faultRow {
+	var total time.Duration
+	for _, p := range periods {
+		total += p[1].Sub(p[0])
+	}
+	row := r.verify(fmt.Sprintf("%d× %s (down %s in all); worker not restarted", len(periods), what, total.Round(time.Second)), started, form.waitTimeout)
 	select {
 	case <-worker.Exited():
-		t.Errorf("the worker exited when the server went away: %v\n%s", worker.Err(), worker.Output())
+		r.t.Errorf("the worker exited in an outage: %v\n%s", worker.Err(), worker.Output())
 	default:
 	}
 	return row

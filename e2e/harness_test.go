@@ -26,6 +26,7 @@ import (
 
 	"github.com/outpacehq/outpace/contacts"
 	"github.com/outpacehq/outpace/internal/devstack"
+	"github.com/outpacehq/outpace/internal/pgtest"
 	"github.com/outpacehq/outpace/outx/outxtest"
 	"github.com/outpacehq/outpace/workflows"
 )
@@ -101,9 +102,7 @@ func TestMain(m *testing.M) {
 	if shared != nil {
 		shared.close()
 	}
-	if pgShared != nil {
-		pgShared.Close()
-	}
+	pgtest.CloseShared()
 	os.Exit(code)
 }
 
@@ -144,7 +143,7 @@ func start() (*stack, error) {
 		dev: dev, root: dev.Root, bin: dev.Bin, temporalCLI: dev.TemporalCLI,
 		address: dev.Server.Address, client: dev.Server.Client, sandbox: dev.Sandbox,
 		uiURL: fmt.Sprintf("http://127.0.0.1:%d", uiPort), codecPort: codecPort,
-		queue: workflows.TaskQueue, contactsDB: filepath.Join(dev.Root, "contacts.db"),
+		queue: workflows.TaskQueue, contactsDB: filepath.Join(dev.Dir, "contacts.db"),
 	}
 	// The workers' account has no limits of its own. Its pacer still lets
 	// one task through at a time, across every test on the shared queue: a

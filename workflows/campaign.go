@@ -680,7 +680,7 @@ func (c *campaign) status() doing {
 			d = doing{status: waitStatus(w.Kind), reason: w.Reason, next: w.RetryAt}
 		case activities.ErrContactsUnavailable:
 			d = doing{status: StatusPaused, next: w.RetryAt,
-				reason: fmt.Sprintf("%s; the message to %s waits for it (nothing is sent without its check), retrying on its own", w.Reason, w.RecipientURN)}
+				reason: fmt.Sprintf("%s; the message to %s waits for it, retrying on its own", w.Reason, w.RecipientURN)}
 		default:
 			d = doing{status: StatusPaused, next: w.RetryAt,
 				reason: fmt.Sprintf("OutX refused the send to %s without creating a task (%s); retrying on its own", w.RecipientURN, w.Reason)}

@@ -123,7 +123,11 @@ func (p *ContactPolicy) String() string {
 	if w == 0 {
 		w = contacts.DefaultWindow
 	}
-	return fmt.Sprintf("%s within %s", pol.Scope, formatWindow(w))
+	scope := pol.Scope
+	if scope == "" {
+		scope = contacts.ScopeAccount
+	}
+	return fmt.Sprintf("%s within %s", scope, formatWindow(w))
 }
 
 var windowDays = regexp.MustCompile(`^([0-9]+)d`)

@@ -9,14 +9,18 @@
 //     Claim (a first contact with a new person, and with a person who has
 //     history, which the policy reads), Check and Finish, p50 and p99 over
 //     --claims calls one after another, and CheckMany for a preview of
-//     --preview rows.
+//     --preview rows;
+//   - a big file, --big-mb MB (default 100) of URN lines with a BOM, CRLF
+//     line ends and every 100th line a repeat, into another empty store:
+//     first followed by one bad line (refused, nothing imported), then as
+//     it is; the time, the entries, the Go heap's and the process's peak.
 //
 // PostgreSQL is a throwaway server (internal/pgtest) with its durable
 // defaults (fsync, synchronous_commit on); SQLite is a file in a temporary
 // directory, as the worker opens it (WAL, synchronous NORMAL).
 //
 //	go run ./bench/contacts                         # 1,000,000 entries and rows
-//	go run ./bench/contacts --entries 100000 --ledger 100000 --claims 500
+//	go run ./bench/contacts --entries 100000 --ledger 100000 --claims 500 --big-mb 5
 package main
 
 import (
@@ -48,6 +52,7 @@ import (
 
 type config struct {
 	entries, ledger, claims, preview int
+	bigMB                            int
 	stores                           []string
 	keep                             bool
 }
@@ -61,6 +66,7 @@ func run() int {
 	fs.IntVar(&cfg.ledger, "ledger", 1_000_000, "ledger rows before the claims are measured")
 	fs.IntVar(&cfg.claims, "claims", 2000, "claims measured per kind (new person, person with history)")
 	fs.IntVar(&cfg.preview, "preview", 10_000, "rows of the CheckMany preview")
+	fs.IntVar(&cfg.bigMB, "big-mb", 100, "size of the big do-not-contact file, in MB (1,000,000 bytes); 0: not measured")
 	stores := fs.String("stores", "sqlite,postgres", "the stores to measure, in order")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory")
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -70,8 +76,8 @@ func run() int {
 		return 2
 	}
 	cfg.stores = strings.Split(*stores, ",")
-	if fs.NArg() > 0 || cfg.entries < 1 || cfg.ledger < 10 || cfg.claims < 10 || cfg.preview < 1 {
-		fmt.Fprintln(os.Stderr, "contacts: want positive --entries, --preview, at least 10 --ledger rows and --claims, and no arguments")
+	if fs.NArg() > 0 || cfg.entries < 1 || cfg.ledger < 10 || cfg.claims < 10 || cfg.preview < 1 || cfg.bigMB < 0 {
+		fmt.Fprintln(os.Stderr, "contacts: want positive --entries, --preview, at least 10 --ledger rows and --claims, --big-mb of 0 or more, and no arguments")
 		return 2
 	}
 	for _, s := range cfg.stores {
@@ -104,6 +110,23 @@ type result struct {
 	check, finish                 []time.Duration
 	previewTime                   time.Duration
 	previewSkipped, previewDenied int
+	big                           bigResult
+}
+
+// bigResult is the big file's import, with a bad last line and without.
+type bigResult struct {
+	badTime       time.Duration
+	badErr        string // the error's text
+	badLine       int    // the line it names
+	badHeap       uint64
+	badRSS        uint64
+	badListed     int // entries on the list after the refused import
+	goodTime      time.Duration
+	good          contacts.ImportResult
+	goodHeap      uint64
+	goodRSS       uint64
+	goodListed    int
+	rssMeasurable bool
 }
 
 func bench(ctx context.Context, cfg config, out io.Writer) error {
@@ -122,14 +145,22 @@ func bench(ctx context.Context, cfg config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var big bigFile
+	if cfg.bigMB > 0 {
+		big.path = filepath.Join(dir, "big-dnc.txt")
+		if err := writeBigFile(&big, int64(cfg.bigMB)*1_000_000); err != nil {
+			return err
+		}
+	}
 	var results []result
 	var pgVersion string
 	for _, kind := range cfg.stores {
 		fmt.Fprintf(os.Stderr, "%s: ", kind)
-		var dsn string
+		var dsn, bigDSN string
 		switch kind {
 		case "sqlite":
 			dsn = filepath.Join(dir, "contacts.db")
+			bigDSN = filepath.Join(dir, "big.db")
 		case "postgres":
 			pg, err := pgtest.StartWith(ctx, pgtest.Options{Durable: true})
 			if err != nil {
@@ -139,16 +170,26 @@ func bench(ctx context.Context, cfg config, out io.Writer) error {
 			if dsn, err = pg.CreateDatabase(ctx, "outpace"); err != nil {
 				return err
 			}
+			if cfg.bigMB > 0 {
+				if bigDSN, err = pg.CreateDatabase(ctx, "outpace_big"); err != nil {
+					return err
+				}
+			}
 			pgVersion = serverVersion(ctx, dsn)
 		}
 		r, err := measure(ctx, cfg, kind, dsn, file)
 		if err != nil {
 			return fmt.Errorf("%s: %w", kind, err)
 		}
+		if cfg.bigMB > 0 {
+			if r.big, err = measureBig(ctx, bigDSN, big); err != nil {
+				return fmt.Errorf("%s: the big file: %w", kind, err)
+			}
+		}
 		results = append(results, r)
 		fmt.Fprintln(os.Stderr, "done")
 	}
-	report(out, cfg, started, size, pgVersion, results)
+	report(out, cfg, started, size, big, pgVersion, results)
 	return nil
 }
 
@@ -429,13 +470,17 @@ func loadavg() string {
 
 var loadStart = loadavg()
 
-func report(w io.Writer, cfg config, started time.Time, size int64, pgVersion string, rs []result) {
+func report(w io.Writer, cfg config, started time.Time, size int64, big bigFile, pgVersion string, rs []result) {
 	fmt.Fprintf(w, "### Contacts store: %s\n\n", started.Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(w, "Command: `%s`\n\n", strings.TrimSpace("go run ./bench/contacts "+strings.Join(os.Args[1:], " ")))
 	fmt.Fprintf(w, "Machine: %d CPUs, %s/%s, %s. SQLite: modernc.org/sqlite (pure Go), a file in a temporary directory, WAL, synchronous NORMAL, as the worker opens it. PostgreSQL %s: a throwaway server (internal/pgtest) on 127.0.0.1 with its durable defaults (fsync and synchronous_commit on), through pgx's database/sql driver.\n\n",
 		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), pgVersion)
 	fmt.Fprintf(w, "Do-not-contact file: a CSV (person,reason; CRLF) of %s people, %.1f MB: 70%% URNs, 20%% profile URLs, 10%% slugs, every 100th line a repeat. Ledger: %s rows written in bulk beside the store (%s people, 5 accounts, 40 campaigns, a year of claims), then ANALYZE. Claims: one after another, alternately a first contact with a new person (granted, then Finish) and one with a person who has history (the policy reads their rows; skipped when the same account reached them within 90 days); each followed by a Check of the same claim. Load average (1 min) at the start and the end: %s, %s.\n\n",
 		thousands(cfg.entries), float64(size)/1e6, thousands(cfg.ledger), thousands(cfg.ledger/rowsPerPerson), loadStart, loadavg())
+	if cfg.bigMB > 0 {
+		fmt.Fprintf(w, "Big file (--big-mb %d), into another empty store: %.1f MB, a UTF-8 BOM then %s lines of one URN each with CRLF line ends, every 100th line a repeat of an earlier one (%s distinct people). It is imported first followed by one bad line (line %s, read as one stream with the file), which must be refused naming that line with nothing imported (the list is counted afterwards), then as it is. Peaks, sampled while each import runs: the Go heap's (HeapAlloc every 20 ms, garbage included) and the process's resident set (VmHWM, reset before each import; SQLite's page cache is in it, PostgreSQL's server is not).\n\n",
+			cfg.bigMB, float64(big.size)/1e6, thousands(big.lines), thousands(big.distinct), thousands(big.lines+1))
+	}
 	fmt.Fprint(w, "| | "+strings.Join(names(rs), " | ")+" |\n|---|"+strings.Repeat("---|", len(rs))+"\n")
 	row := func(name string, f func(r result) string) {
 		fmt.Fprintf(w, "| %s |", name)
@@ -461,7 +506,174 @@ func report(w io.Writer, cfg config, started time.Time, size int64, pgVersion st
 	row(fmt.Sprintf("CheckMany, a preview of %s rows", thousands(cfg.preview)), func(r result) string {
 		return fmt.Sprintf("%.2f s (%.0f µs a row; %d skipped, %d excluded)", r.previewTime.Seconds(), float64(r.previewTime.Microseconds())/float64(cfg.preview), r.previewSkipped, r.previewDenied)
 	})
+	if cfg.bigMB > 0 {
+		mb := func(v uint64) string { return fmt.Sprintf("%.0f MB", float64(v)/1e6) }
+		rss := func(ok bool, v uint64) string {
+			if !ok {
+				return "?"
+			}
+			return mb(v)
+		}
+		row(fmt.Sprintf("**%d MB file, a bad last line** (%s lines)", cfg.bigMB, thousands(big.lines+1)), func(r result) string {
+			b := r.big
+			verdict := "**refused, nothing imported**"
+			if b.badLine != big.lines+1 || b.badListed != 0 {
+				verdict = fmt.Sprintf("**WRONG: line %d named, %d entries listed**", b.badLine, b.badListed)
+			}
+			return fmt.Sprintf("%s in %.1f s (line %s named; %d on the list after)", verdict, b.badTime.Seconds(), thousands(b.badLine), b.badListed)
+		})
+		row("… Go heap's / process's peak", func(r result) string { return mb(r.big.badHeap) + " / " + rss(r.big.rssMeasurable, r.big.badRSS) })
+		row(fmt.Sprintf("**%d MB file, import**", cfg.bigMB), func(r result) string {
+			return fmt.Sprintf("**%.1f s, %s entries/s**", r.big.goodTime.Seconds(), thousands(int(float64(r.big.good.Entries)/r.big.goodTime.Seconds())))
+		})
+		row("… entries / added / duplicates (listed after)", func(r result) string {
+			g := r.big.good
+			return fmt.Sprintf("%s / %s / %s (%s)", thousands(g.Entries), thousands(g.Added), thousands(g.Duplicates), thousands(r.big.goodListed))
+		})
+		row("… Go heap's / process's peak", func(r result) string { return mb(r.big.goodHeap) + " / " + rss(r.big.rssMeasurable, r.big.goodRSS) })
+	}
 	fmt.Fprintln(w)
+}
+
+// bigFile is the big do-not-contact file: lines URNs, distinct people.
+type bigFile struct {
+	path            string
+	size            int64
+	lines, distinct int
+}
+
+// badLine follows the big file in its bad variant.
+const badLine = "urn:li:person:not one person\r\n"
+
+// writeBigFile writes f.path: a BOM, then URN lines with CRLF until the
+// file has at least size bytes, every 100th line repeating an earlier one.
+func writeBigFile(f *bigFile, size int64) error {
+	out, err := os.Create(f.path)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	w := bufio.NewWriterSize(out, 1<<20)
+	n, _ := w.WriteString("\ufeff")
+	f.size = int64(n)
+	for i := 0; f.size < size; i++ {
+		p := i
+		if i%100 == 99 {
+			p = i - 50 // a line that is no repeat itself
+		} else {
+			f.distinct++
+		}
+		n, _ := fmt.Fprintf(w, "urn:li:person:ACoAAbig%08d\r\n", p)
+		f.size += int64(n)
+		f.lines++
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return out.Close()
+}
+
+// peaks samples the Go heap's peak every 20 ms until the returned func is
+// called, which returns it and the process's peak resident set since the
+// call (VmHWM, reset through /proc/self/clear_refs; ok false where that
+// cannot be done).
+func peaks() func() (heap, rss uint64, ok bool) {
+	runtime.GC()
+	ok := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		var m runtime.MemStats
+		for {
+			runtime.ReadMemStats(&m)
+			if m.HeapAlloc > peak.Load() {
+				peak.Store(m.HeapAlloc)
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	})
+	return func() (uint64, uint64, bool) {
+		close(done)
+		wg.Wait()
+		rss, err := vmHWM()
+		return peak.Load(), rss, ok && err == nil
+	}
+}
+
+// vmHWM is the process's peak resident set, in bytes.
+func vmHWM() (uint64, error) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, errors.New("no VmHWM in /proc/self/status")
+}
+
+// measureBig imports the big file into the empty store at dsn: first with
+// a bad last line (refused: nothing may be imported), then as it is.
+func measureBig(ctx context.Context, dsn string, big bigFile) (bigResult, error) {
+	var r bigResult
+	s, err := contacts.Open(ctx, dsn)
+	if err != nil {
+		return r, err
+	}
+	defer s.Close()
+	listed := func() (int, error) {
+		n := 0
+		err := s.ListDNC(ctx, func(contacts.DNCEntry) error { n++; return nil })
+		return n, err
+	}
+
+	f, err := os.Open(big.path)
+	if err != nil {
+		return r, err
+	}
+	defer f.Close()
+	stop := peaks()
+	t0 := time.Now()
+	_, err = s.ImportDNC(ctx, io.MultiReader(f, strings.NewReader(badLine)), contacts.ImportOptions{Reason: "imported"})
+	r.badTime = time.Since(t0)
+	r.badHeap, r.badRSS, r.rssMeasurable = stop()
+	var ie *contacts.ImportError
+	if !errors.As(err, &ie) {
+		return r, fmt.Errorf("the file with a bad last line: want an ImportError, got %v", err)
+	}
+	r.badErr = err.Error()
+	r.badLine = ie.Problems[0].Line
+	if r.badListed, err = listed(); err != nil {
+		return r, err
+	}
+	fmt.Fprintf(os.Stderr, "big file with a bad line refused in %v; ", r.badTime.Round(time.Millisecond))
+
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return r, err
+	}
+	stop = peaks()
+	t0 = time.Now()
+	r.good, err = s.ImportDNC(ctx, f, contacts.ImportOptions{Reason: "imported"})
+	r.goodTime = time.Since(t0)
+	var ok bool
+	r.goodHeap, r.goodRSS, ok = stop()
+	r.rssMeasurable = r.rssMeasurable && ok
+	if err != nil {
+		return r, fmt.Errorf("the big file: %w", err)
+	}
+	if r.goodListed, err = listed(); err != nil {
+		return r, err
+	}
+	fmt.Fprintf(os.Stderr, "big file imported (%d) in %v; ", r.good.Added, r.goodTime.Round(time.Millisecond))
+	return r, nil
 }
 
 // thousands writes n as 1,000,000.

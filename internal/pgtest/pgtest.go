@@ -143,6 +143,30 @@ func New(tb testing.TB) *Server {
 	return s
 }
 
+// The test binary's shared server (Shared), for the tests that do not stop
+// it; each takes a database of its own.
+var (
+	sharedOnce sync.Once
+	shared     *Server
+	sharedErr  error
+)
+
+// Shared returns the test binary's one server, started on first use: a
+// package's tests share it, each with databases of its own (NewDatabase).
+// TestMain stops it with CloseShared. A test that stops its server starts
+// one of its own (New).
+func Shared() (*Server, error) {
+	sharedOnce.Do(func() { shared, sharedErr = Start(context.Background()) })
+	return shared, sharedErr
+}
+
+// CloseShared stops the shared server, if one was started.
+func CloseShared() {
+	if shared != nil {
+		shared.Close()
+	}
+}
+
 func (s *Server) command(ctx context.Context, name string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, filepath.Join(s.bin, name), args...)
 	cmd.Dir = s.dir
