@@ -6,10 +6,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -60,6 +62,16 @@ func TestWebhookDeliverer(t *testing.T) {
 	env.RegisterActivity(&activities.Webhooks{Config: cfg, Outbox: ob, Poster: &webhooks.Poster{}, Emitter: em,
 		RunFor: 5 * time.Millisecond, LookEvery: time.Millisecond})
 	env.ExecuteWorkflow(workflows.WebhookDeliverer, workflows.WebhookDelivererInput{Endpoint: "crm", URL: srv.URL})
+	// The UI's current details say what the deliverer did and waits for.
+	if v, err := env.QueryWorkflow("__temporal_workflow_metadata"); err != nil {
+		t.Errorf("metadata query: %v", err)
+	} else {
+		var md sdkpb.WorkflowMetadata
+		if err := v.Get(&md); err != nil || !strings.Contains(md.GetCurrentDetails(), "Delivering events to webhook crm") ||
+			!strings.Contains(md.GetCurrentDetails(), "Nothing pending: waiting for new events") {
+			t.Errorf("current details %q (%v)", md.GetCurrentDetails(), err)
+		}
+	}
 	if !env.IsWorkflowCompleted() {
 		t.Fatal("the deliverer did not end its run")
 	}
