@@ -122,6 +122,10 @@ func (w *Webhooks) finish(ctx context.Context, ep webhooks.Endpoint, res Deliver
 	if ctx.Err() != nil {
 		return res, nil
 	}
+	// Once an attempt: what was delivered long ago leaves the outbox.
+	if _, err := w.Outbox.Prune(ctx, res.At.Add(-webhooks.KeepDelivered)); err != nil {
+		activity.GetLogger(ctx).Warn("Could not prune the webhooks outbox", "Error", err)
+	}
 	next, ok, err := w.Outbox.NextDue(ctx, ep.Name)
 	if err == nil {
 		res.Pending, res.NextDue = ok, next

@@ -185,6 +185,16 @@ func (o *outbox) List(ctx context.Context, endpoint, status string, limit int) (
 		endpoint, endpoint, status, status, limit)
 }
 
+func (o *outbox) Prune(ctx context.Context, before time.Time) (int, error) {
+	res, err := o.s.db.ExecContext(ctx, o.s.d.q(`DELETE FROM webhook_outbox WHERE status = ? AND delivered_at < ?`),
+		webhooks.StatusDelivered, o.s.d.t(micro(before)))
+	if err != nil {
+		return 0, o.s.fail("pruning the webhooks outbox", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
 func (o *outbox) Replay(ctx context.Context, endpoint, id string, now time.Time) (int, error) {
 	now = micro(now)
 	query := `UPDATE webhook_outbox SET status = ?, attempts = 0, next_attempt_at = ?, give_up_at = ?, delivered_at = NULL

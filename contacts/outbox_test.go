@@ -105,6 +105,14 @@ func TestOutboxLifecycle(t *testing.T) {
 		if n, _ := o.Replay(ctx, "", "evt_nope", later); n != 0 {
 			t.Fatalf("Replay of an unknown id touched %d rows", n)
 		}
+		// Prune drops delivered rows older than its time, nothing else.
+		must(t, o.Record(ctx, webhooks.Attempt{Endpoint: "other", EventID: "evt_z", Status: webhooks.StatusDelivered, Attempts: 1, At: day0}))
+		if n, err := o.Prune(ctx, day0.Add(time.Hour)); err != nil || n != 1 {
+			t.Fatalf("Prune = %d, %v; want evt_z only", n, err)
+		}
+		if rows, _ := o.List(ctx, "", "", 10); len(rows) != 3 {
+			t.Fatalf("after Prune: %v", ids(rows))
+		}
 	})
 }
 

@@ -19,6 +19,9 @@ const (
 	FirstBackoff = 10 * time.Second
 	MaxBackoff   = time.Hour
 	GiveUpAfter  = 24 * time.Hour
+	// KeepDelivered is how long a delivered row stays in the outbox (for
+	// webhooks status and a replay by id); failed rows stay until replayed.
+	KeepDelivered = 30 * 24 * time.Hour
 )
 
 // Row is one event for one endpoint in the outbox.
@@ -80,6 +83,9 @@ type Outbox interface {
 	// List lists rows of a status ("" every status), newest first, of one
 	// endpoint ("" every endpoint), at most limit.
 	List(ctx context.Context, endpoint, status string, limit int) ([]Row, error)
+	// Prune deletes delivered rows delivered before before (the outbox
+	// keeps what was sent for KeepDelivered), returning how many.
+	Prune(ctx context.Context, before time.Time) (int, error)
 	// Replay puts rows back to pending, due now, with a new 24 h window:
 	// the one event id (every endpoint's row, or endpoint's only), or
 	// every failed row when id is "". Returns how many.
