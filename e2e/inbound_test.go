@@ -125,7 +125,11 @@ recipients: people.csv
 	}
 
 	// Their status: the ledger has the connection request, nothing runs.
-	st, err := c.Person(ctx, stopped)
+	// A context of its own: the campaign's end may have taken longer than
+	// the stop's.
+	pctx, pcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer pcancel()
+	st, err := c.Person(pctx, stopped)
 	if err != nil {
 		t.Fatal(err)
 	}
