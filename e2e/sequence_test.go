@@ -381,7 +381,11 @@ recipients: people.csv
 		}
 		return requests == 4 && checks == 0
 	})
-	r.killQuietly("a recipient in the 15s wait", 60*time.Second, func(tasks []outxtest.Task) bool {
+	// A kill may still catch an activity whose task just ended at OutX (the
+	// sandbox's quiet moment is not the worker's): Temporal retries it
+	// after its heartbeat timeout, a minute, so each later moment may come
+	// that much later.
+	r.killQuietly("a recipient in the 15s wait", 2*time.Minute, func(tasks []outxtest.Task) bool {
 		for _, urn := range accepts {
 			if m := messagesTo(tasks, urn); len(m) == 1 && time.Since(m[0].FinishedAt) < wait-3*time.Second {
 				return true
@@ -389,7 +393,7 @@ recipients: people.csv
 		}
 		return false
 	})
-	r.killQuietly("right after a follow-up message", 60*time.Second, func(tasks []outxtest.Task) bool {
+	r.killQuietly("right after a follow-up message", 2*time.Minute, func(tasks []outxtest.Task) bool {
 		last := tasks[len(tasks)-1]
 		return last.Type == outxtest.TypeSendMessage && strings.Contains(last.Message, "follow-up")
 	})
