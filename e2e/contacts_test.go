@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/outpacehq/outpace/contacts"
 	"github.com/outpacehq/outpace/internal/pgtest"
 	"github.com/outpacehq/outpace/outx/outxtest"
 )
@@ -116,7 +117,7 @@ func TestTwoAccountsRaceForOnePerson(t *testing.T) {
 			senderYAML("alice", "api_key_env: OUTX_API_KEY", "0s", "0s", "{hourly_cap: 0, daily_cap: 0}")+
 			senderYAML("bob", "api_key_env: OUTX_API_KEY", "0s", "0s", "{hourly_cap: 0, daily_cap: 0}"))
 		if store != "" {
-			r.useStore(store)
+			r.restartWorker(contacts.EnvDB + "=" + store)
 		}
 		lines := []string{"recipient_urn,first_name"}
 		var urns []string
@@ -170,14 +171,6 @@ func TestTwoAccountsRaceForOnePerson(t *testing.T) {
 		}
 		t.Logf("%s: of %d people, alice's campaign reached %d and bob's %d", name, people, won["alice"], won["bob"])
 	})
-}
-
-// useStore points the run's worker (restarted) and starter at store.
-func (r *paceRun) useStore(store string) {
-	r.t.Helper()
-	r.env = append(r.env, "OUTPACE_CONTACTS_DB="+store)
-	r.worker.Stop()
-	r.startWorker()
 }
 
 // TestSequenceStopsForANewDoNotContactEntry: a person added to the list

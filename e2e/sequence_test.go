@@ -54,6 +54,15 @@ func newPaceRun(t *testing.T, s *stack, queue string, opts outxtest.Options, sen
 	return r
 }
 
+// restartWorker stops the run's worker and starts another with env added
+// to the run's environment (for its starter too).
+func (r *paceRun) restartWorker(env ...string) {
+	r.t.Helper()
+	r.env = append(r.env, env...)
+	r.worker.Stop()
+	r.startWorker()
+}
+
 func (r *paceRun) startWorker() {
 	r.t.Helper()
 	w, err := r.s.startWorkerWithEnv(r.queue, r.env)
