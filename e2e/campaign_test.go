@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/outpacehq/outpace/outx"
 	"github.com/outpacehq/outpace/outx/outxtest"
 	"github.com/outpacehq/outpace/workflows"
@@ -143,7 +145,7 @@ func TestCampaignFromCSV(t *testing.T) {
 	}
 	w := s.run(t, "starter", "campaign", "watch", "--id", id)
 	if w.code != 0 || !strings.Contains(w.stdout, "delivered 3") {
-		t.Fatalf("watch: %s", w)
+		t.Fatalf("watch: %s\nthe campaign's run: %s\nthe worker's log:\n%s", w, pendingWork(s.client, id), tail(s.worker.Output(), 3000))
 	}
 	final, err := s.finalProgress(t, id, 3*time.Minute) // the shared account may be busy with other tests' slow tasks
 	if err != nil {
@@ -435,4 +437,31 @@ func TestCampaignWithProfileURLs(t *testing.T) {
 	if rows["urn:li:person:ACoAAE2eProfA"] == nil || rows["urn:li:person:ACoAAE2eProfA"][2] != "delivered" {
 		t.Errorf("report: %v", rows)
 	}
+}
+
+// pendingWork says what a run waits on (its pending activities and
+// children), for a test's failure message.
+func pendingWork(c client.Client, id string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d, err := describe(ctx, c, id, "")
+	if err != nil {
+		return err.Error()
+	}
+	out := d.GetWorkflowExecutionInfo().GetStatus().String()
+	for _, a := range d.GetPendingActivities() {
+		out += fmt.Sprintf("\n  activity %s: %s, attempt %d, last failure %q", a.GetActivityType().GetName(), a.GetState(), a.GetAttempt(), a.GetLastFailure().GetMessage())
+	}
+	for _, ch := range d.GetPendingChildren() {
+		out += "\n  child " + ch.GetWorkflowId()
+	}
+	return out
+}
+
+// tail is the end of s, at most n bytes.
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
 }

@@ -365,7 +365,7 @@ id: `+id+`
 recipients: people.csv
 `+anytime+`steps:
   - connect: "Hi {{first_name}}, shall we connect?"
-  - wait_for_connection: {check_every: 10s, timeout: 40s}
+  - wait_for_connection: {check_every: 20s, timeout: 60s}
   - message: "Thanks for connecting, {{first_name}}!"
   - wait: 15s
   - message:
