@@ -293,17 +293,33 @@ type OutcomeRecord struct {
 	Outcome string          `json:"outcome"`
 	Reason  string          `json:"reason,omitempty"`
 	At      time.Time       `json:"at"`
+	// Sender, RecipientURN and CampaignID are set for a read (a
+	// connection check) whose claim the store could not take either:
+	// RecordOutcome claims its row first (a read's claim only records it).
+	Sender       string `json:"sender,omitempty"`
+	RecipientURN string `json:"recipient_urn,omitempty"`
+	CampaignID   string `json:"campaign_id,omitempty"`
 }
 
 // finishTimeout bounds one write of an outcome to the contacts store.
 const finishTimeout = 10 * time.Second
 
-// RecordOutcome writes an outcome that PollStatus could not (the store was
-// down): it fails, retryably, with ErrContactsUnavailable until the store
-// takes it.
+// RecordOutcome writes an outcome that PollStatus or CheckConnection could
+// not (the store was down), and so its event: it fails, retryably, with
+// ErrContactsUnavailable until the store takes it. Writing it again is
+// harmless: the claim of a read, the outcome and the event are each
+// written once.
 func (a *Activities) RecordOutcome(ctx context.Context, in OutcomeRecord) error {
 	fctx, cancel := context.WithTimeout(ctx, finishTimeout)
 	defer cancel()
+	if a.Contacts != nil && in.Action != "" && !in.Action.Contacting() {
+		info := activity.GetInfo(ctx)
+		if _, err := a.Contacts.Claim(fctx, contacts.Claim{Account: senders.Or(in.Sender), RecipientURN: in.RecipientURN,
+			Action: in.Action, CampaignID: in.CampaignID, Step: in.Step,
+			WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID, At: in.At}); err != nil {
+			return unavailable(err, true)
+		}
+	}
 	err := a.finish(fctx, contacts.Result{Action: in.Action, Step: in.Step, TaskID: in.TaskID, Outcome: in.Outcome, Reason: in.Reason, At: in.At})
 	if err != nil {
 		return unavailable(err, true)

@@ -233,16 +233,16 @@ func (a *Activities) LookupProfile(ctx context.Context, in LookupInput) (LookupR
 	urn, ok := task.ProfileURN()
 	if !ok {
 		err := fmt.Errorf("profile_slug %q: OutX found no profile (%s)", in.ProfileSlug, task.FailureReason())
-		a.recordRead(ctx, contacts.ActionLookup, in.Sender, "", in.ProfileSlug, Ledger{CampaignID: in.CampaignID, Step: "profile " + in.ProfileSlug}, p.TaskID, "failed", err.Error())
+		_ = a.recordRead(ctx, contacts.ActionLookup, in.Sender, "", in.ProfileSlug, Ledger{CampaignID: in.CampaignID, Step: "profile " + in.ProfileSlug}, p.TaskID, "failed", err.Error())
 		return LookupResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrProfileNotFound, nil)
 	}
 	if err := outx.ValidateRecipientURN(urn); err != nil {
 		err := fmt.Errorf("profile_slug %q: OutX returned %s", in.ProfileSlug, err)
-		a.recordRead(ctx, contacts.ActionLookup, in.Sender, "", in.ProfileSlug, Ledger{CampaignID: in.CampaignID, Step: "profile " + in.ProfileSlug}, p.TaskID, "failed", err.Error())
+		_ = a.recordRead(ctx, contacts.ActionLookup, in.Sender, "", in.ProfileSlug, Ledger{CampaignID: in.CampaignID, Step: "profile " + in.ProfileSlug}, p.TaskID, "failed", err.Error())
 		return LookupResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrProfileNotFound, nil)
 	}
 	// The URN found teaches the store who the slug is (a do-not-contact
 	// entry by profile URL then holds for the URN).
-	a.recordRead(ctx, contacts.ActionLookup, in.Sender, urn, in.ProfileSlug, Ledger{CampaignID: in.CampaignID, Step: "profile " + in.ProfileSlug}, p.TaskID, "delivered", "")
+	_ = a.recordRead(ctx, contacts.ActionLookup, in.Sender, urn, in.ProfileSlug, Ledger{CampaignID: in.CampaignID, Step: "profile " + in.ProfileSlug}, p.TaskID, "delivered", "")
 	return LookupResult{RecipientURN: urn, TaskID: p.TaskID, Polls: p.Polls}, nil
 }

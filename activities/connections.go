@@ -63,6 +63,11 @@ type CheckConnectionResult struct {
 	Connected bool   `json:"connected"`
 	TaskID    string `json:"task_id"`
 	Polls     int    `json:"polls"`
+	// Unrecorded is the check's record when it found the person connected
+	// but the contacts store could not take it (and so neither the
+	// connection.accepted event it carries): the workflow records it with
+	// RecordOutcome once the store is back, so that the event is not lost.
+	Unrecorded *OutcomeRecord `json:"unrecorded,omitempty"`
 }
 
 // CheckConnection reads the account's connections with OutX's Fetch
@@ -89,7 +94,7 @@ func (a *Activities) CheckConnection(ctx context.Context, in CheckConnectionInpu
 	urns, ok := task.Connections()
 	if !ok {
 		msg := fmt.Sprintf("fetch-connections task %s ended %s without a list of connections (%s)", p.TaskID, task.Status, task.FailureReason())
-		a.recordRead(ctx, contacts.ActionCheck, in.Sender, in.ProfileURN, "", l, p.TaskID, "failed", msg)
+		_ = a.recordRead(ctx, contacts.ActionCheck, in.Sender, in.ProfileURN, "", l, p.TaskID, "failed", msg)
 		return CheckConnectionResult{}, temporal.NewNonRetryableApplicationError(msg, ErrConnectionsUnreadable, nil)
 	}
 	connected := slices.Contains(urns, in.ProfileURN)
@@ -97,8 +102,13 @@ func (a *Activities) CheckConnection(ctx context.Context, in CheckConnectionInpu
 	if connected {
 		seen = "connected"
 	}
-	a.recordRead(ctx, contacts.ActionCheck, in.Sender, in.ProfileURN, "", l, p.TaskID, "delivered", seen)
-	return CheckConnectionResult{Connected: connected, TaskID: p.TaskID, Polls: p.Polls}, nil
+	res := CheckConnectionResult{Connected: connected, TaskID: p.TaskID, Polls: p.Polls}
+	if err := a.recordRead(ctx, contacts.ActionCheck, in.Sender, in.ProfileURN, "", l, p.TaskID, "delivered", seen); err != nil && connected {
+		// "Not connected yet" is only a record; "connected" is an event.
+		res.Unrecorded = &OutcomeRecord{Action: contacts.ActionCheck, Step: in.Step, TaskID: p.TaskID, Outcome: "delivered", Reason: seen,
+			At: time.Now().UTC(), Sender: in.Sender, RecipientURN: in.ProfileURN, CampaignID: in.CampaignID}
+	}
+	return res, nil
 }
 
 // readProgress survives a retried read (look-up, connections), so that a

@@ -114,19 +114,24 @@ func (a *Activities) finishNoTask(ctx context.Context, action contacts.Action, s
 // made its task: reads are not checked against the do-not-contact list or
 // the policy, only recorded, and a look-up that found the URN of a slug
 // teaches the store who the slug is. A store that cannot be written only
-// loses the record (the read is not repeated for it), so it is logged.
-func (a *Activities) recordRead(ctx context.Context, action contacts.Action, sender, urn, slug string, l Ledger, taskID, outcome, reason string) {
+// loses the record (the read is not repeated for it), so it is logged; the
+// error is returned for the caller whose record carries an event
+// (CheckConnection's connection.accepted), which must not be lost.
+func (a *Activities) recordRead(ctx context.Context, action contacts.Action, sender, urn, slug string, l Ledger, taskID, outcome, reason string) error {
 	if a.Contacts == nil {
-		return
+		return nil
 	}
 	l.ProfileSlug = slug
 	err := a.claim(ctx, action, sender, urn, l)
 	if err == nil {
-		err = a.finish(ctx, contacts.Result{Action: action, Step: l.Step, TaskID: taskID, Outcome: outcome, Reason: reason})
+		fctx, cancel := context.WithTimeout(ctx, finishTimeout)
+		err = a.finish(fctx, contacts.Result{Action: action, Step: l.Step, TaskID: taskID, Outcome: outcome, Reason: reason})
+		cancel()
 	}
 	if err != nil {
 		activity.GetLogger(ctx).Warn("Could not record the "+string(action)+" in the contacts store", "Error", err, "TaskID", taskID)
 	}
+	return err
 }
 
 // unavailable is the ApplicationError of a store that failed: the action

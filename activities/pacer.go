@@ -14,6 +14,7 @@ import (
 
 	"github.com/outpacehq/outpace/pacer"
 	"github.com/outpacehq/outpace/senders"
+	"github.com/outpacehq/outpace/webhooks"
 )
 
 // AcquireSlotInput is a slot request for the account Sender's pacer.
@@ -81,7 +82,35 @@ func (a *Activities) AcquireSlot(ctx context.Context, in AcquireSlotInput) (pace
 	if err := handle.Get(ctx, &ans); err != nil {
 		return pacer.Answer{}, fmt.Errorf("asking the pacer %s for a slot: %w", id, err)
 	}
+	ans.Events = SlotEvents(a.Events, name, in.Request.Campaign, in.Request.Action)
 	return ans, nil
+}
+
+// SlotEvents lists the types of the events a task run (a message, a
+// connection request) writes itself that the worker's endpoints em take for
+// the account sender and the campaign ("" for a single send):
+// message.unknown at the poll deadline (messages only) and account.waiting.
+// AcquireSlot answers them, so that the run learns them from the activity
+// it runs anyway; without endpoints there are none, and the run writes no
+// event and runs no local activity.
+func SlotEvents(em *webhooks.Emitter, sender, campaign string, action pacer.Action) []string {
+	if !em.Enabled() {
+		return nil
+	}
+	var types []string
+	switch action {
+	case pacer.ActionMessage:
+		types = []string{webhooks.MessageUnknown, webhooks.AccountWaiting}
+	case pacer.ActionConnect:
+		types = []string{webhooks.AccountWaiting}
+	}
+	var out []string
+	for _, typ := range types {
+		if len(em.Config.For(webhooks.Event{Type: typ, Account: senders.Or(sender), Campaign: campaign})) > 0 {
+			out = append(out, typ)
+		}
+	}
+	return out
 }
 
 // Slot names a granted slot, so that the activity that sees its OutX task

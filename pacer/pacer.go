@@ -126,6 +126,12 @@ type Answer struct {
 	// Waiting says why the request waits and until when; the grant comes
 	// later by SignalGranted.
 	Waiting *Wait `json:"waiting,omitempty"`
+	// Events is set by the AcquireSlot activity, never by the pacer: the
+	// types of the events a task run writes itself (message.unknown,
+	// account.waiting) that the worker's webhook endpoints take for the
+	// request's account and campaign. Empty without endpoints, so the run
+	// writes none.
+	Events []string `json:"events,omitempty"`
 }
 
 // Wait is why a request waits for its slot, for the people who watch it.

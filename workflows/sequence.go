@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/outpacehq/outpace/activities"
+	"github.com/outpacehq/outpace/contacts"
 	"github.com/outpacehq/outpace/outx"
 	"github.com/outpacehq/outpace/pacer"
 	"github.com/outpacehq/outpace/recipients"
@@ -392,6 +393,9 @@ func (s *sequence) waitForConnection(ctx workflow.Context, i int, step Step) (St
 			Connected: err == nil && res.Connected})
 		switch {
 		case err == nil && res.Connected:
+			if res.Unrecorded != nil {
+				s.recordCheck(ctx, *res.Unrecorded)
+			}
 			return StepResult{Outcome: Connected, Reason: fmt.Sprintf("accepted (check %d)", checks), TaskID: res.TaskID}, nil
 		case err != nil:
 			workflow.GetLogger(ctx).Warn("Connection check failed; checking again later", "Error", err)
@@ -404,6 +408,19 @@ func (s *sequence) waitForConnection(ctx workflow.Context, i int, step Step) (St
 			s.emit(ctx, webhooks.ConnectionNotAccepted, ledgerStep(i, step), string(NotConnected), why, nil)
 			return StepResult{Outcome: NotConnected, Reason: why}, nil
 		}
+	}
+}
+
+// recordCheck writes a check that found the person connected when the
+// contacts store could not (and so its connection.accepted event), waiting,
+// visibly, until the store takes it: the event is not lost, and the next
+// step (which needs the store anyway) starts after it.
+func (s *sequence) recordCheck(ctx workflow.Context, rec activities.OutcomeRecord) {
+	var a *activities.Activities
+	s.now.Status, s.now.Until = contacts.ErrUnavailable.Error()+"; the accepted connection waits to be recorded in it", time.Time{}
+	rctx := workflow.WithActivityOptions(ctx, recordOptions("record the accepted connection (OutX task "+rec.TaskID+") in the contacts store (it was down)"))
+	if err := workflow.ExecuteActivity(rctx, a.RecordOutcome, rec).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Error("The accepted connection could not be recorded in the contacts store", "TaskID", rec.TaskID, "Error", err)
 	}
 }
 

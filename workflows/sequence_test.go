@@ -138,7 +138,7 @@ func newStack(t *testing.T, limits map[string]senders.Limits, opts outxtest.Opti
 	}
 	env.RegisterActivity(acts)
 	h := &stackHarness{env: env, sb: sb, sequences: map[string]workflows.SequenceResult{}, messages: map[string]workflows.SendMessageResult{}, acts: acts}
-	askPacerBySignal(env)
+	askPacerBySignal(env, acts)
 	env.SetOnChildWorkflowCompletedListener(func(info *workflow.Info, result converter.EncodedValue, err error) {
 		if info.WorkflowType.Name == workflows.SendMessageWorkflow {
 			r, ok := workflows.ResultFromError(err)
@@ -174,8 +174,9 @@ func newStack(t *testing.T, limits map[string]senders.Limits, opts outxtest.Opti
 // is signalled to the pacer (which takes the acquire request as a signal
 // too), whose grant then comes by signal as for any request that waits.
 // The update itself is exercised by the model test (pacer_model_test.go)
-// and on a real server (e2e).
-func askPacerBySignal(env *testsuite.TestWorkflowEnvironment) {
+// and on a real server (e2e). The answer names the event types as the real
+// activity does (activities.SlotEvents, from acts' webhooks).
+func askPacerBySignal(env *testsuite.TestWorkflowEnvironment, acts *activities.Activities) {
 	var a *activities.Activities
 	var mu sync.Mutex
 	pending := map[string]activities.AcquireSlotInput{} // by activity id
@@ -183,7 +184,8 @@ func askPacerBySignal(env *testsuite.TestWorkflowEnvironment) {
 		mu.Lock()
 		defer mu.Unlock()
 		pending[activity.GetInfo(ctx).WorkflowExecution.RunID+"/"+activity.GetInfo(ctx).ActivityID] = in
-		return pacer.Answer{ID: in.Request.ID, Waiting: &pacer.Wait{Kind: pacer.WaitQueued, Reason: "asked by signal"}}, nil
+		return pacer.Answer{ID: in.Request.ID, Waiting: &pacer.Wait{Kind: pacer.WaitQueued, Reason: "asked by signal"},
+			Events: activities.SlotEvents(acts.Events, in.Sender, in.Request.Campaign, in.Request.Action)}, nil
 	})
 	env.SetOnActivityCompletedListener(func(info *activity.Info, _ converter.EncodedValue, err error) {
 		if info.ActivityType.Name != "AcquireSlot" || err != nil {

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -29,6 +30,11 @@ type slotRequester struct {
 	// changes, and nil once the wait is over: the caller shows it where a
 	// person looks.
 	onWait func(*pacer.Wait)
+	// events are the types of the events a task run writes itself that
+	// the worker's endpoints take, as the AcquireSlot activity answered
+	// them (pacer.Answer.Events): from the history, so a replay sees the
+	// same.
+	events []string
 }
 
 // slot is a granted right to run one OutX task.
@@ -76,6 +82,11 @@ func (r *slotRequester) acquire(ctx workflow.Context, action pacer.Action, recip
 			return nil, "", withdraw()
 		}
 		return nil, "", err
+	}
+	for _, typ := range ans.Events {
+		if !slices.Contains(r.events, typ) {
+			r.events = append(r.events, typ)
+		}
 	}
 	switch {
 	case ans.Stopped != "":

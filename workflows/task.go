@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,7 +55,9 @@ type taskSpec struct {
 	// tellCampaign: the run is a campaign's direct child, which tells the
 	// campaign why it waits (a sequence's steps do not).
 	tellCampaign bool
-	// events are the webhook event types the campaign's endpoints take.
+	// events are the webhook event types the campaign's endpoints take
+	// (a campaign's runs: message.unknown); the run adds those the
+	// AcquireSlot activity answers (see eventTypes).
 	events []string
 }
 
@@ -68,6 +71,10 @@ type task struct {
 	held     *slot
 	progress TaskProgress
 	told     string // the wait the campaign was last told of
+	req      *slotRequester
+	// waitedOn are the kinds of account limits the run wrote
+	// account.waiting for: one event per kind.
+	waitedOn []string
 	// sendBy ends the retries of sends that OutX certainly did not queue:
 	// the send deadline from the first slot granted.
 	sendBy time.Time
@@ -88,7 +95,8 @@ func (t *task) show(ctx workflow.Context, status, text string, wait *pacer.Wait)
 // run takes the action through its account's pacer, the send and the
 // confirmation, to its outcome.
 func (t *task) run(ctx workflow.Context) (SendMessageResult, error) {
-	req := slotRequester{sender: t.sender, campaign: t.campaign, limits: t.limits}
+	req := &slotRequester{sender: t.sender, campaign: t.campaign, limits: t.limits}
+	t.req = req
 	req.onWait = func(w *pacer.Wait) {
 		if w == nil {
 			t.show(ctx, "sending", "sending the "+t.noun, nil)
@@ -97,6 +105,7 @@ func (t *task) run(ctx workflow.Context) (SendMessageResult, error) {
 		}
 		t.show(ctx, "waiting", WaitText(t.sender, *w, workflow.Now(ctx)), w)
 		t.tellWait(ctx, w)
+		t.noteLimit(ctx, w)
 	}
 	hold := holdFor(t.sendDeadline, t.pollDeadline)
 	for {
@@ -168,6 +177,47 @@ func (t *task) tellWait(ctx workflow.Context, w *pacer.Wait) {
 		t.told = ""
 		tellCampaign(ctx, t.campaign, RecipientWait{RecipientURN: t.recipient})
 	}
+}
+
+// eventTypes are the webhook event types the run writes itself: its
+// campaign's (the input), and those the AcquireSlot activity answered.
+// Both come from the history; both are empty without endpoints.
+func (t *task) eventTypes() []string {
+	if t.req == nil || len(t.req.events) == 0 {
+		return t.events
+	}
+	out := slices.Clone(t.events)
+	for _, typ := range t.req.events {
+		if !slices.Contains(out, typ) {
+			out = append(out, typ)
+		}
+	}
+	return out
+}
+
+// noteLimit writes account.waiting when a limit of the account (a cap,
+// its hours, its pending invitations) holds a single send or a sequence's
+// step: once per kind of limit, with an id of its own (a campaign's
+// message tells its campaign, which writes the campaign's event).
+func (t *task) noteLimit(ctx workflow.Context, w *pacer.Wait) {
+	if t.tellCampaign || !accountLimit(w.Kind) || slices.Contains(t.waitedOn, w.Kind) {
+		return
+	}
+	t.waitedOn = append(t.waitedOn, w.Kind)
+	emitEvent(ctx, t.eventTypes(), webhooks.Event{Type: webhooks.AccountWaiting, Account: pacer.Or(t.sender), Campaign: t.campaign,
+		Step: t.step, RecipientURN: t.recipient, Reason: WaitText(t.sender, *w, workflow.Now(ctx))}, nil, "wait-"+w.Kind)
+}
+
+// accountLimit says whether a wait's kind is a limit of the account (or
+// of its campaign), which account.waiting tells; OutX's holds (the account
+// paused, the invitation limit) and short waits (spacing, another action
+// in flight) are not.
+func accountLimit(kind string) bool {
+	switch kind {
+	case pacer.WaitHourlyCap, pacer.WaitDailyCap, pacer.WaitWeeklyCap, pacer.WaitWindow, pacer.WaitPendingInvitations:
+		return true
+	}
+	return false
 }
 
 // WaitForAccount is the code of a RecipientWait that says the campaign's
@@ -341,15 +391,7 @@ func (t *task) recordOutcome(ctx workflow.Context, rec activities.OutcomeRecord)
 		tellCampaign(ctx, t.campaign, RecipientWait{RecipientURN: t.recipient, Code: activities.ErrContactsUnavailable,
 			Reason: contacts.ErrUnavailable.Error(), Since: workflow.Now(ctx)})
 	}
-	rctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    30 * time.Second,
-		ScheduleToCloseTimeout: recordFor,
-		Summary:                "record the outcome of OutX task " + rec.TaskID + " in the contacts store (it was down)",
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-			MaximumAttempts: int32(recordFor/time.Minute) + 10,
-		},
-	})
+	rctx := workflow.WithActivityOptions(ctx, recordOptions("record the outcome of OutX task "+rec.TaskID+" in the contacts store (it was down)"))
 	err := workflow.ExecuteActivity(rctx, a.RecordOutcome, rec).Get(ctx, nil)
 	if t.tellCampaign {
 		tellCampaign(ctx, t.campaign, RecipientWait{RecipientURN: t.recipient})
@@ -365,6 +407,20 @@ func (t *task) recordOutcome(ctx workflow.Context, rec activities.OutcomeRecord)
 // recordFor is how long a run waits for the contacts store to record its
 // task's outcome.
 const recordFor = 7 * 24 * time.Hour
+
+// recordOptions are RecordOutcome's: retried, at most a minute apart,
+// for recordFor.
+func recordOptions(summary string) workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: recordFor,
+		Summary:                summary,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
+			MaximumAttempts: int32(recordFor/time.Minute) + 10,
+		},
+	}
+}
 
 // pollOptions are the options of an activity that polls an OutX task to
 // its end: each attempt after the first reads the task once, spaced by the
@@ -410,7 +466,7 @@ func (t *task) finish(ctx workflow.Context, o Outcome, reason string) (SendMessa
 	if o == Unknown && t.errors == messageErrors {
 		// A lost answer's event is the send's (the same id); a task with
 		// no final status in time is known here only.
-		emitEvent(ctx, t.events, webhooks.Event{Type: webhooks.MessageUnknown, Account: pacer.Or(t.sender), Campaign: t.campaign,
+		emitEvent(ctx, t.eventTypes(), webhooks.Event{Type: webhooks.MessageUnknown, Account: pacer.Or(t.sender), Campaign: t.campaign,
 			Step: t.step, RecipientURN: t.recipient, Outcome: string(Unknown), Reason: reason, TaskID: res.TaskID}, nil, t.step)
 	}
 	workflow.GetLogger(ctx).Info(strings.ToUpper(t.noun[:1])+t.noun[1:]+" finished", "Outcome", o, "TaskID", res.TaskID, "Reason", reason)
