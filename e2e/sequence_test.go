@@ -318,11 +318,18 @@ recipients: %s
 	}
 	checkOneAtATime(t, "alice", alice, gap)
 	checkOneAtATime(t, "bob", bob, gap)
-	// Each of alice's middle tasks ran while one of bob's was in flight:
-	// one pacer for both would never let two tasks overlap. (How long each
-	// campaign took is a speed figure, for benchmarks, not a test.)
-	overlapped := 0
-	for _, a := range alice[1:4] {
+	// Alice's tasks ran while bob's were in flight: one pacer for both would
+	// never let two tasks overlap. Her tasks begun while his campaign was
+	// under way overlap his (his gaps are shorter than her tasks), at
+	// least two of them: the campaigns start a moment apart, more on a
+	// loaded machine, and a stretched gap may let one through. (How long
+	// each campaign took is a speed figure, for benchmarks, not a test.)
+	overlapped, during := 0, 0
+	for _, a := range alice {
+		if a.CreatedAt.Before(bob[0].CreatedAt) || a.CreatedAt.After(bob[len(bob)-1].CreatedAt) {
+			continue
+		}
+		during++
 		for _, b := range bob {
 			if a.CreatedAt.Before(b.FinishedAt) && b.CreatedAt.Before(a.FinishedAt) {
 				overlapped++
@@ -330,8 +337,9 @@ recipients: %s
 			}
 		}
 	}
-	if overlapped != 3 {
-		t.Errorf("%d of alice's tasks 2 to 4 overlapped one of bob's, want all 3: the accounts were paced as one", overlapped)
+	t.Logf("%d of alice's %d tasks begun while bob's campaign ran overlapped one of his", overlapped, during)
+	if overlapped < 2 {
+		t.Errorf("%d of alice's %d tasks begun while bob's campaign ran overlapped one of his, want at least 2: the accounts were paced as one", overlapped, during)
 	}
 }
 
