@@ -15,6 +15,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -172,7 +173,25 @@ func faultsStoreDown(t *testing.T, s *stack, form faultForm, rng *rand.Rand) fau
 			t.Fatal(err)
 		}
 	}
-	downs := r.outages("PostgreSQL", form.storeDowns, form, rng, func() { must(pg.Stop()) }, func() { must(pg.Restart()) })
+	// While it is down, the campaign says why it waits, and OutX gets no
+	// new task (one send may have passed its check just before the stop).
+	var before int
+	stop := func() {
+		must(pg.Stop())
+		before = len(r.sandbox.Tasks())
+		var st result
+		waitFor(t, 30*time.Second, func() bool {
+			st = r.starter("campaign", "status", "--id", r.id)
+			return strings.Contains(st.stdout, "contacts store is unavailable")
+		}, func() string { return st.String() })
+	}
+	start := func() {
+		if n := len(r.sandbox.Tasks()); n > before+1 {
+			t.Errorf("store-down: %d tasks created while the store was down", n-before)
+		}
+		must(pg.Restart())
+	}
+	downs := r.outages("PostgreSQL", form.storeDowns, form, rng, stop, start)
 	return r.verifyOutages("stop and restart of the contacts store's PostgreSQL", downs, worker, started, form)
 }
 

@@ -131,7 +131,7 @@ func start() (*stack, error) {
 		return nil, err
 	}
 	dev, err := devstack.Start(context.Background(), devstack.Options{
-		Build:      []string{"./worker", "./starter", "./sandbox", "./codec-server"},
+		Build:      []string{"./worker", "./starter", "./sandbox", "./codec-server", "./inbound"},
 		TempPrefix: "outpace-e2e-",
 		Server:     devstack.ServerOptions{UIPort: uiPort, UICodecEndpoint: codecURL(codecPort)},
 		Sandbox:    sandboxOptions(),

@@ -27,14 +27,10 @@ import (
 // client of it and the process.
 func startInbound(t *testing.T, r *paceRun) (*api.Client, *process) {
 	t.Helper()
-	bin := t.TempDir()
-	if err := devstack.Build(context.Background(), r.s.root, bin, "./inbound"); err != nil {
-		t.Fatal(err)
-	}
 	const token = "receiver-5b1f0c2e9a7d4c3b8e6f1a2d"
 	tokens := r.file("inbound-tokens", "receiver "+token+"\n")
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	cmd := exec.Command(filepath.Join(bin, "inbound"), "--addr", addr, "--tokens-file", tokens, "--task-queue", r.queue)
+	cmd := exec.Command(filepath.Join(r.s.bin, "inbound"), "--addr", addr, "--tokens-file", tokens, "--task-queue", r.queue)
 	cmd.Env = r.s.env(r.env...)
 	p, err := devstack.StartProcess(cmd, "")
 	if err != nil {
